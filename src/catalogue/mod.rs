@@ -1,0 +1,129 @@
+//! iRedMail's port catalogue: which ports exist, how far each may reach, and which are
+//! required, deprecated or removed. The default is `policies/iredmail.yaml`, embedded in the
+//! binary; `--catalogue FILE` replaces it.
+
+mod load;
+mod render;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Protocol, Scope};
+
+pub use load::CatalogueError;
+
+/// A port catalogue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Catalogue {
+    /// Short name shown in reports (`iredmail`, `iredmail-implicit-tls`).
+    pub name: String,
+    pub description: String,
+    /// Where the catalogue's facts come from.
+    pub source: String,
+    /// Container images that mark a deployment as an iRedMail mail stack, matched as
+    /// substrings of the image reference (`iredmail/`).
+    #[serde(default)]
+    pub images: Vec<String>,
+    /// Groups of ports of which at least one must be reachable at the given scope.
+    #[serde(default)]
+    pub requirements: Vec<Requirement>,
+    pub ports: Vec<PortEntry>,
+}
+
+/// A requirement met by any one of its ports (IMAP is 143 or 993 in the implicit-TLS policy).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Requirement {
+    /// Stable name, e.g. `smtp`, `submission`, `imap`, `https`.
+    pub name: String,
+    pub any_of: Vec<u16>,
+    #[serde(default = "default_protocol")]
+    pub protocol: Protocol,
+    /// The scope at which one of the ports must be reachable.
+    pub scope: Scope,
+    /// Why the port is needed, for messages.
+    pub why: String,
+    /// Whether a deployment that listens on one of these ports is taken to be a mail stack
+    /// (and so must offer every requirement). False for ports any web app has, like 443.
+    #[serde(default = "yes")]
+    pub marks_mail_stack: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// One port iRedMail opens.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortEntry {
+    /// The daemon, lower-case (`postfix`, `dovecot`, `mysql`): the report's `service` field.
+    pub service: String,
+    /// How messages name it (`Postfix SMTP`, `MySQL/MariaDB`).
+    pub name: String,
+    pub port: u16,
+    #[serde(default = "default_protocol")]
+    pub protocol: Protocol,
+    pub purpose: String,
+    /// The address iRedMail's installer binds it to (`0.0.0.0`, `127.0.0.1`).
+    pub listen: String,
+    /// The widest scope it may reach.
+    pub scope: Scope,
+    #[serde(default)]
+    pub status: Status,
+    /// Whether clients connect to this port by its number, so publishing it on another
+    /// number breaks them (`port-remapped`).
+    #[serde(default)]
+    pub client_facing: bool,
+    /// HTTP paths through which a web front end may publish this port over TLS (SOGo's
+    /// `/SOGo`, iRedAdmin's `/iredadmin`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub paths: Vec<String>,
+    /// File and line in iRedMail's repositories or documents that this entry comes from.
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// The life-cycle state of a port.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Status {
+    /// A normal iRedMail port.
+    #[default]
+    Active,
+    /// Not a mail port but opened by iRedMail's firewall samples (SSH).
+    Optional,
+    /// Still works but should be replaced.
+    Deprecated { replacement: u16, reason: String },
+    /// No longer shipped by iRedMail.
+    Removed {
+        /// The iRedMail release that removed it.
+        release: String,
+        replacement: String,
+    },
+}
+
+fn default_protocol() -> Protocol {
+    Protocol::Tcp
+}
+
+impl Catalogue {
+    /// The catalogue entry for a container port, matching the protocol.
+    pub fn entry(&self, port: u16, protocol: Protocol) -> Option<&PortEntry> {
+        self.ports
+            .iter()
+            .find(|e| e.port == port && e.protocol == protocol)
+    }
+
+    /// Any catalogue entry for the port number, whatever its protocol.
+    pub fn entry_any_protocol(&self, port: u16) -> Option<&PortEntry> {
+        self.ports.iter().find(|e| e.port == port)
+    }
+
+    /// Whether any requirement names this port.
+    pub fn is_required(&self, port: u16) -> bool {
+        self.requirements.iter().any(|r| r.any_of.contains(&port))
+    }
+}

@@ -1,0 +1,123 @@
+//! The command line, as clap definitions only; `main.rs` acts on it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::report::Format;
+use crate::rules::Severity;
+use crate::schema::SchemaKind;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "iredmail-ports",
+    version,
+    about = "Checks the network ports of a containerized iRedMail against iRedMail's port catalogue",
+    long_about = "Checks the network ports of a containerized iRedMail (Kubernetes manifests, \
+                  Helm output, Compose files) against iRedMail's port catalogue, and reports \
+                  every port that is missing, extra or wrongly exposed.\n\n\
+                  Exit codes: 0 no finding at or above --fail-on; 1 findings; 2 usage error \
+                  or an unusable catalogue."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check files, directories or standard input (`-`).
+    Check(CheckArgs),
+    /// Print the port catalogue.
+    Catalogue(CatalogueArgs),
+    /// Print a JSON Schema generated from the types.
+    Schema {
+        #[arg(value_enum)]
+        kind: SchemaKind,
+    },
+    /// Explain a rule: what fires it, why, how to fix it, with examples.
+    Explain {
+        /// A rule id, e.g. `internal-port-exposed`.
+        rule: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Files or directories to check; `-` reads standard input. Directories are walked
+    /// honouring .gitignore. Default: the current directory.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Compose files to merge in order, as `docker compose -f a -f b` does (repeatable).
+    #[arg(short = 'f', long = "compose-file", value_name = "FILE")]
+    pub compose_files: Vec<PathBuf>,
+
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Write the report to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub catalogue: CatalogueChoice,
+
+    /// Exit with 1 when a finding is at or above this severity.
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+
+    /// When to color text output.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+}
+
+#[derive(Debug, Args)]
+pub struct CatalogueChoice {
+    /// A catalogue file to use instead of the embedded default (policies/iredmail.yaml).
+    #[arg(long, value_name = "FILE")]
+    pub catalogue: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CatalogueArgs {
+    #[arg(long, value_enum, default_value_t = CatalogueFormat::Table)]
+    pub format: CatalogueFormat,
+
+    #[command(flatten)]
+    pub catalogue: CatalogueChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CatalogueFormat {
+    Table,
+    Json,
+    Yaml,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Note,
+    Never,
+}
+
+impl FailOn {
+    pub fn threshold(self) -> Option<Severity> {
+        match self {
+            FailOn::Error => Some(Severity::Error),
+            FailOn::Warning => Some(Severity::Warning),
+            FailOn::Note => Some(Severity::Note),
+            FailOn::Never => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    /// Color on a terminal, unless NO_COLOR is set.
+    Auto,
+    Always,
+    Never,
+}

@@ -1,0 +1,319 @@
+//! Kubernetes objects → workloads and exposures.
+//!
+//! Services and workloads are matched across files by namespace and selector, as the
+//! cluster would (kube-linter #87): a Service in `svc.yaml` reaches the Deployment in
+//! `deploy.yaml`.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{Container, Service, ServicePort};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use super::host_address_scope;
+use crate::load::kubernetes::{KubeObject, PodTemplate, Typed};
+use crate::load::yaml::PathSegment;
+use crate::model::{
+    Exposure, InvalidInput, Inventory, Listener, Protocol, Scope, Unit, Via, Workload, WorkloadId,
+};
+
+/// Annotations by which the big clouds make a LoadBalancer internal to the VPC, with the
+/// values that mean "internal".
+const INTERNAL_LOAD_BALANCER_ANNOTATIONS: &[(&str, &[&str])] = &[
+    ("service.beta.kubernetes.io/aws-load-balancer-internal", &["true", "0.0.0.0/0"]),
+    ("service.beta.kubernetes.io/aws-load-balancer-scheme", &["internal"]),
+    ("networking.gke.io/load-balancer-type", &["Internal"]),
+    ("cloud.google.com/load-balancer-type", &["Internal", "internal"]),
+    ("service.beta.kubernetes.io/azure-load-balancer-internal", &["true"]),
+    ("service.beta.kubernetes.io/oci-load-balancer-internal", &["true"]),
+    ("service.beta.kubernetes.io/openstack-internal-load-balancer", &["true"]),
+    ("service.kubernetes.io/ibm-load-balancer-cloud-provider-ip-type", &["private"]),
+    ("service.beta.kubernetes.io/alibaba-cloud-loadbalancer-address-type", &["intranet"]),
+    ("service.beta.kubernetes.io/do-loadbalancer-type", &["REGIONAL_NETWORK_INTERNAL"]),
+];
+
+pub fn add(objects: &[KubeObject], inventory: &mut Inventory) {
+    for object in objects {
+        if let Typed::Workload(template) = &object.typed {
+            add_workload(object, template, inventory);
+        }
+    }
+    for object in objects {
+        if let Typed::Service(service) = &object.typed {
+            add_service(object, service, inventory);
+        }
+    }
+}
+
+fn key(name: &str) -> PathSegment {
+    PathSegment::Key(name.to_string())
+}
+
+fn path(base: &[PathSegment], rest: &[PathSegment]) -> Vec<PathSegment> {
+    base.iter().chain(rest).cloned().collect()
+}
+
+fn add_workload(object: &KubeObject, template: &PodTemplate, inventory: &mut Inventory) {
+    let unit = Unit::Namespace(object.namespace.clone());
+    let host_network = (template.spec.host_network == Some(true))
+        .then(|| object.location(&path(&template.spec_path, &[key("hostNetwork")])));
+    let containers = containers(template);
+    let mut listeners = Vec::new();
+    let mut exposures = Vec::new();
+    for (container_path, container) in &containers {
+        for (index, port) in container.ports.iter().flatten().enumerate() {
+            let port_path = path(
+                container_path,
+                &[key("ports"), PathSegment::Index(index)],
+            );
+            let Some(number) = valid_port(object, &port_path, "containerPort", port.container_port, inventory)
+            else {
+                continue;
+            };
+            let protocol = protocol_of(object, &port_path, port.protocol.as_deref(), inventory);
+            let location = object.location(&path(&port_path, &[key("containerPort")]));
+            listeners.push(Listener {
+                port: number,
+                protocol,
+                name: port.name.clone(),
+                location: Some(location.clone()),
+            });
+            if let Some(host_port) = port.host_port.filter(|p| *p != 0) {
+                let Some(host_port) = valid_port(object, &port_path, "hostPort", host_port, inventory)
+                else {
+                    continue;
+                };
+                let host_ip = port.host_ip.as_deref().and_then(|ip| ip.parse().ok());
+                exposures.push(Exposure {
+                    object: object.id(),
+                    unit: unit.clone(),
+                    backends: Vec::new(),
+                    published: Some(host_port),
+                    target: number,
+                    protocol,
+                    scope: host_address_scope(host_ip),
+                    via: Via::HostPort,
+                    location: Some(object.location(&path(&port_path, &[key("hostPort")]))),
+                });
+            }
+            if host_network.is_some() {
+                exposures.push(Exposure {
+                    object: object.id(),
+                    unit: unit.clone(),
+                    backends: Vec::new(),
+                    published: Some(number),
+                    target: number,
+                    protocol,
+                    scope: Scope::External,
+                    via: Via::HostNetwork,
+                    location: Some(location),
+                });
+            }
+        }
+    }
+    let id = inventory.workloads.len();
+    for exposure in &mut exposures {
+        exposure.backends.push(id);
+    }
+    inventory.workloads.push(Workload {
+        object: object.id(),
+        unit,
+        labels: template.labels.clone(),
+        images: containers
+            .iter()
+            .filter_map(|(_, c)| c.image.clone())
+            .collect(),
+        listeners,
+        host_network,
+        location: Some(object.location(&[key("kind")])),
+    });
+    inventory.exposures.extend(exposures);
+}
+
+/// Containers and init containers (sidecars listen too), with their paths.
+fn containers(template: &PodTemplate) -> Vec<(Vec<PathSegment>, &Container)> {
+    let regular = template
+        .spec
+        .containers
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (path(&template.spec_path, &[key("containers"), PathSegment::Index(i)]), c));
+    let init = template
+        .spec
+        .init_containers
+        .iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, c)| {
+            (
+                path(&template.spec_path, &[key("initContainers"), PathSegment::Index(i)]),
+                c,
+            )
+        });
+    regular.chain(init).collect()
+}
+
+/// A port number from an object, or an `invalid-input` when it is out of range.
+fn valid_port(
+    object: &KubeObject,
+    item_path: &[PathSegment],
+    field: &str,
+    value: i32,
+    inventory: &mut Inventory,
+) -> Option<u16> {
+    match u16::try_from(value) {
+        Ok(port) if port != 0 => Some(port),
+        _ => {
+            let field_path = path(item_path, &[key(field)]);
+            inventory.invalid.push(InvalidInput {
+                object: Some(object.id()),
+                message: format!(
+                    "`{}`: {value} is not a port (1-65535)",
+                    crate::load::yaml::path_to_string(&field_path)
+                ),
+                location: object.location(&field_path),
+            });
+            None
+        }
+    }
+}
+
+fn protocol_of(
+    object: &KubeObject,
+    item_path: &[PathSegment],
+    value: Option<&str>,
+    inventory: &mut Inventory,
+) -> Protocol {
+    let Some(text) = value else {
+        return Protocol::Tcp;
+    };
+    match text {
+        "TCP" => Protocol::Tcp,
+        "UDP" => Protocol::Udp,
+        "SCTP" => Protocol::Sctp,
+        other => {
+            let field_path = path(item_path, &[key("protocol")]);
+            inventory.invalid.push(InvalidInput {
+                object: Some(object.id()),
+                message: format!(
+                    "`{}`: unsupported protocol `{other}` (TCP, UDP or SCTP)",
+                    crate::load::yaml::path_to_string(&field_path)
+                ),
+                location: object.location(&field_path),
+            });
+            Protocol::Tcp
+        }
+    }
+}
+
+fn add_service(object: &KubeObject, service: &Service, inventory: &mut Inventory) {
+    let Some(spec) = &service.spec else {
+        return;
+    };
+    let service_type = spec.type_.as_deref().unwrap_or("ClusterIP");
+    if service_type == "ExternalName" {
+        // A DNS alias to somewhere else: it opens no port of ours.
+        return;
+    }
+    let backends = selected_workloads(object, spec.selector.as_ref(), inventory);
+    let annotations = service.metadata.annotations.clone().unwrap_or_default();
+    let has_external_ips = spec.external_ips.as_ref().is_some_and(|ips| !ips.is_empty());
+    for (index, port) in spec.ports.iter().flatten().enumerate() {
+        let item_path = [key("spec"), key("ports"), PathSegment::Index(index)];
+        let Some(number) = valid_port(object, &item_path, "port", port.port, inventory) else {
+            continue;
+        };
+        let protocol = protocol_of(object, &item_path, port.protocol.as_deref(), inventory);
+        let target = target_port(port, number, &backends, inventory);
+        let (scope, via, published) =
+            service_reach(service_type, port, number, &annotations, has_external_ips);
+        inventory.exposures.push(Exposure {
+            object: object.id(),
+            unit: Unit::Namespace(object.namespace.clone()),
+            backends: backends.clone(),
+            published,
+            target,
+            protocol,
+            scope,
+            via,
+            location: Some(object.location(&path(&item_path, &[key("port")]))),
+        });
+    }
+}
+
+/// How far one Service port reaches, by what, and on which port clients connect.
+fn service_reach(
+    service_type: &str,
+    port: &ServicePort,
+    number: u16,
+    annotations: &BTreeMap<String, String>,
+    has_external_ips: bool,
+) -> (Scope, Via, Option<u16>) {
+    let node_port = port.node_port.and_then(|p| u16::try_from(p).ok());
+    match service_type {
+        "NodePort" => (Scope::External, Via::NodePort, node_port),
+        "LoadBalancer" => match internal_load_balancer(annotations) {
+            Some(annotation) if !has_external_ips => (
+                Scope::Cluster,
+                Via::InternalLoadBalancer { annotation },
+                Some(number),
+            ),
+            _ => (Scope::External, Via::LoadBalancer, Some(number)),
+        },
+        _ if has_external_ips => (Scope::External, Via::ExternalIps, Some(number)),
+        _ => (Scope::Cluster, Via::ClusterIp, Some(number)),
+    }
+}
+
+fn internal_load_balancer(annotations: &BTreeMap<String, String>) -> Option<String> {
+    INTERNAL_LOAD_BALANCER_ANNOTATIONS
+        .iter()
+        .find_map(|(name, values)| {
+            let value = annotations.get(*name)?;
+            values
+                .iter()
+                .any(|v| v.eq_ignore_ascii_case(value))
+                .then(|| format!("{name}: {value}"))
+        })
+}
+
+/// The workloads of the Service's namespace whose pod labels carry every selector label.
+/// A Service without a selector routes to manually managed endpoints: no workload.
+fn selected_workloads(
+    object: &KubeObject,
+    selector: Option<&BTreeMap<String, String>>,
+    inventory: &Inventory,
+) -> Vec<WorkloadId> {
+    let Some(selector) = selector.filter(|s| !s.is_empty()) else {
+        return Vec::new();
+    };
+    let unit = Unit::Namespace(object.namespace.clone());
+    inventory
+        .workloads
+        .iter()
+        .enumerate()
+        .filter(|(_, w)| w.unit == unit)
+        .filter(|(_, w)| selector.iter().all(|(k, v)| w.labels.get(k) == Some(v)))
+        .map(|(id, _)| id)
+        .collect()
+}
+
+/// The container port a Service port sends to. A named `targetPort` resolves to the
+/// selected containers' port of that name; a number is taken as written even when no
+/// `containerPort` lists it (containerPort is informational, kubernetes#73049).
+fn target_port(
+    port: &ServicePort,
+    number: u16,
+    backends: &[WorkloadId],
+    inventory: &Inventory,
+) -> u16 {
+    match &port.target_port {
+        None => number,
+        Some(IntOrString::Int(n)) => u16::try_from(*n).ok().filter(|p| *p != 0).unwrap_or(number),
+        Some(IntOrString::String(name)) => backends
+            .iter()
+            .filter_map(|id| inventory.workloads.get(*id))
+            .flat_map(|w| &w.listeners)
+            .find(|l| l.name.as_deref() == Some(name.as_str()))
+            .map_or(number, |l| l.port),
+    }
+}

@@ -1,0 +1,38 @@
+//! iredmail-ports: checks the network ports of a containerized iRedMail against
+//! iRedMail's port catalogue.
+//!
+//! Data flows one way, one module per step:
+//! sources → documents → objects ([`load`]) → [`inventory`] ([`model`]) → findings
+//! ([`rules`]) → [`report`]. The CLI, the kubectl plugin and the admission webhook all
+//! call [`check`].
+
+pub mod catalogue;
+pub mod cli;
+pub mod config;
+pub mod inventory;
+pub mod load;
+pub mod model;
+pub mod report;
+pub mod rules;
+pub mod schema;
+
+pub use catalogue::Catalogue;
+pub use config::Config;
+pub use load::Input;
+pub use report::Report;
+
+/// Reads the inputs, builds the inventory and runs every rule.
+pub fn check(inputs: &[Input], catalogue: &Catalogue, config: &Config) -> Report {
+    let mut loaded = load::load(inputs);
+    let sources = std::mem::take(&mut loaded.sources);
+    let inventory = inventory::build(loaded);
+    let mut findings = rules::run(&inventory, catalogue);
+    config.apply(&mut findings);
+    Report::new(
+        &catalogue.name,
+        findings,
+        inventory.files,
+        inventory.objects,
+        sources,
+    )
+}

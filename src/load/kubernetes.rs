@@ -1,0 +1,378 @@
+//! Kubernetes documents → typed objects.
+//!
+//! Each object is typed through k8s-openapi, so a wrong field type is reported with its
+//! field path (`spec.ports[0].port`) and the line the YAML tree remembers for that path.
+//! The YAML tree is kept beside the typed object: later steps ask it for the line of any
+//! field they report on.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::{Namespace, Pod, PodSpec, ReplicationController, Service};
+use serde::de::DeserializeOwned;
+
+use super::yaml::{Node, PathSegment, path_from_serde, path_to_string};
+use crate::model::{InvalidInput, Location};
+
+/// A Kubernetes object from a file, typed, with its YAML tree for line look-ups.
+#[derive(Debug, Clone)]
+pub struct KubeObject {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub file: String,
+    pub template: Option<String>,
+    pub node: Node,
+    pub typed: Typed,
+}
+
+/// The kinds iredmail-ports reads; other kinds are counted but not inspected.
+#[derive(Debug, Clone)]
+pub enum Typed {
+    Service(Box<Service>),
+    Workload(Box<PodTemplate>),
+    Namespace(Box<Namespace>),
+    Other,
+}
+
+/// The pod template of any workload kind, with where its `spec` sits in the document.
+#[derive(Debug, Clone)]
+pub struct PodTemplate {
+    pub labels: BTreeMap<String, String>,
+    pub spec: PodSpec,
+    pub spec_path: Vec<PathSegment>,
+}
+
+/// The namespace of objects that name none: kubectl would use the context's namespace,
+/// and `default` is what a fresh context has.
+pub const DEFAULT_NAMESPACE: &str = "default";
+
+impl KubeObject {
+    /// `Kind/namespace/name`, as the report names objects.
+    pub fn id(&self) -> String {
+        if self.kind == "Namespace" {
+            format!("Namespace/{}", self.name)
+        } else {
+            format!("{}/{}/{}", self.kind, self.namespace, self.name)
+        }
+    }
+
+    /// The location of a field of this object.
+    pub fn location(&self, path: &[PathSegment]) -> Location {
+        let (line, column) = self.node.position_of(path);
+        Location {
+            path: self.file.clone(),
+            line,
+            column,
+            template: self.template.clone(),
+        }
+    }
+}
+
+/// Whether a document looks like a Kubernetes object or list (`apiVersion` and `kind`).
+pub fn is_kubernetes(root: &Node) -> bool {
+    root.get("apiVersion").and_then(Node::as_str).is_some()
+        && root.get("kind").and_then(Node::as_str).is_some()
+}
+
+/// Types one document, unpacking `kind: List` (and `*List`) into its items.
+pub fn objects_from_document(
+    root: &Node,
+    file: &str,
+    template: Option<&str>,
+    objects: &mut Vec<KubeObject>,
+    problems: &mut Vec<InvalidInput>,
+) {
+    let kind = root.get("kind").and_then(Node::as_str).unwrap_or_default();
+    if kind.ends_with("List")
+        && let Some(items) = root.get("items")
+    {
+        for item in items.as_seq().unwrap_or_default() {
+            objects_from_document(item, file, template, objects, problems);
+        }
+        return;
+    }
+    let context = Context {
+        file,
+        template,
+        root,
+    };
+    match type_object(root, file, template) {
+        Ok(object) => objects.push(object),
+        Err(problem) => problems.push(context.problem(problem)),
+    }
+}
+
+/// Where in a document a problem is, before it gets a file name.
+struct Context<'a> {
+    file: &'a str,
+    template: Option<&'a str>,
+    root: &'a Node,
+}
+
+/// A problem found while typing one object.
+struct Problem {
+    object: Option<String>,
+    path: Vec<PathSegment>,
+    message: String,
+}
+
+impl Context<'_> {
+    fn problem(&self, problem: Problem) -> InvalidInput {
+        let (line, column) = self.root.position_of(&problem.path);
+        InvalidInput {
+            object: problem.object,
+            message: problem.message,
+            location: Location {
+                path: self.file.to_string(),
+                line,
+                column,
+                template: self.template.map(str::to_string),
+            },
+        }
+    }
+}
+
+fn type_object(root: &Node, file: &str, template: Option<&str>) -> Result<KubeObject, Problem> {
+    let api_version = root.get("apiVersion").and_then(Node::as_str);
+    let kind = root.get("kind").and_then(Node::as_str);
+    let (Some(api_version), Some(kind)) = (api_version, kind) else {
+        return Err(Problem {
+            object: None,
+            path: Vec::new(),
+            message: "not a Kubernetes object: `apiVersion` and `kind` must be strings".into(),
+        });
+    };
+    let metadata = root.get("metadata");
+    let name = metadata
+        .and_then(|m| m.get("name"))
+        .and_then(Node::scalar_text)
+        .unwrap_or_default();
+    let namespace = metadata
+        .and_then(|m| m.get("namespace"))
+        .and_then(Node::scalar_text)
+        .unwrap_or_else(|| DEFAULT_NAMESPACE.to_string());
+    let mut object = KubeObject {
+        kind: kind.to_string(),
+        namespace,
+        name,
+        file: file.to_string(),
+        template: template.map(str::to_string),
+        node: root.clone(),
+        typed: Typed::Other,
+    };
+    let object_id = object.id();
+    let typed = type_by_kind(api_version, kind, root).map_err(|mut problem| {
+        problem.object = Some(object_id.clone());
+        problem
+    })?;
+    if object.name.is_empty() && !matches!(typed, Typed::Other) {
+        return Err(Problem {
+            object: Some(object_id),
+            path: vec![key("metadata")],
+            message: "`metadata.name` is missing".into(),
+        });
+    }
+    object.typed = typed;
+    Ok(object)
+}
+
+/// The API groups whose kinds iredmail-ports knows; a kind outside them (a CRD) is
+/// skipped, a misspelt kind inside them is an error.
+const KNOWN_GROUPS: &[(&str, &[&str])] = &[
+    (
+        "v1",
+        &[
+            "Service",
+            "Pod",
+            "ReplicationController",
+            "Namespace",
+            "ConfigMap",
+            "Secret",
+            "ServiceAccount",
+            "PersistentVolumeClaim",
+            "PersistentVolume",
+            "Endpoints",
+            "LimitRange",
+            "ResourceQuota",
+            "Event",
+            "Node",
+            "PodTemplate",
+            "Binding",
+            "ComponentStatus",
+        ],
+    ),
+    (
+        "apps/v1",
+        &[
+            "Deployment",
+            "StatefulSet",
+            "DaemonSet",
+            "ReplicaSet",
+            "ControllerRevision",
+        ],
+    ),
+    ("batch/v1", &["Job", "CronJob"]),
+];
+
+fn type_by_kind(api_version: &str, kind: &str, root: &Node) -> Result<Typed, Problem> {
+    let template_path = |keys: &[&str]| keys.iter().map(|k| key(k)).collect::<Vec<_>>();
+    match (api_version, kind) {
+        ("v1", "Service") => Ok(Typed::Service(Box::new(deserialize(root)?))),
+        ("v1", "Namespace") => Ok(Typed::Namespace(Box::new(deserialize(root)?))),
+        ("v1", "Pod") => {
+            let pod: Pod = deserialize(root)?;
+            let labels = pod.metadata.labels.unwrap_or_default();
+            let spec = required(pod.spec, "spec")?;
+            Ok(workload(labels, spec, template_path(&["spec"])))
+        }
+        (_, "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "ReplicationController")
+        | (_, "Job") => {
+            let template = match kind {
+                "Deployment" => Some(deserialize::<Deployment>(root)?.spec.template),
+                "StatefulSet" => Some(deserialize::<StatefulSet>(root)?.spec.template),
+                "DaemonSet" => Some(deserialize::<DaemonSet>(root)?.spec.template),
+                "ReplicaSet" => deserialize::<ReplicaSet>(root)?.spec.template,
+                "ReplicationController" => deserialize::<ReplicationController>(root)?
+                    .spec
+                    .and_then(|s| s.template),
+                _ => deserialize::<Job>(root)?.spec.map(|s| s.template),
+            };
+            let template = required(template, "spec.template")?;
+            let labels = template
+                .metadata
+                .and_then(|m| m.labels)
+                .unwrap_or_default();
+            let spec = required(template.spec, "spec.template.spec")?;
+            Ok(workload(labels, spec, template_path(&["spec", "template", "spec"])))
+        }
+        (_, "CronJob") => {
+            let cron: CronJob = deserialize(root)?;
+            let template = cron.spec.job_template.spec.map(|s| s.template);
+            let template = required(template, "spec.jobTemplate.spec.template")?;
+            let labels = template
+                .metadata
+                .and_then(|m| m.labels)
+                .unwrap_or_default();
+            let spec = required(template.spec, "spec.jobTemplate.spec.template.spec")?;
+            let path = ["spec", "jobTemplate", "spec", "template", "spec"];
+            Ok(workload(labels, spec, template_path(&path)))
+        }
+        _ => check_known_kind(api_version, kind),
+    }
+}
+
+fn workload(labels: BTreeMap<String, String>, spec: PodSpec, path: Vec<PathSegment>) -> Typed {
+    Typed::Workload(Box::new(PodTemplate {
+        labels,
+        spec,
+        spec_path: path,
+    }))
+}
+
+/// A kind that iredmail-ports does not inspect: fine if it is a real kind, an error if it
+/// is a typo in a group whose kinds are known.
+fn check_known_kind(api_version: &str, kind: &str) -> Result<Typed, Problem> {
+    let Some((_, kinds)) = KNOWN_GROUPS.iter().find(|(g, _)| *g == api_version) else {
+        return Ok(Typed::Other);
+    };
+    if kinds.contains(&kind) {
+        return Ok(Typed::Other);
+    }
+    let elsewhere = KNOWN_GROUPS
+        .iter()
+        .find(|(_, kinds)| kinds.contains(&kind))
+        .map(|(group, _)| format!("; {kind} is served by `{group}`"))
+        .unwrap_or_default();
+    Err(Problem {
+        object: None,
+        path: vec![key("kind")],
+        message: format!("unknown kind `{kind}` for apiVersion `{api_version}`{elsewhere}"),
+    })
+}
+
+fn required<T>(value: Option<T>, field: &str) -> Result<T, Problem> {
+    value.ok_or_else(|| Problem {
+        object: None,
+        path: field.split('.').map(key).collect(),
+        message: format!("`{field}` is missing"),
+    })
+}
+
+fn key(name: &str) -> PathSegment {
+    PathSegment::Key(name.to_string())
+}
+
+/// Deserializes through the JSON form, keeping the field path of the first error.
+fn deserialize<T: DeserializeOwned>(root: &Node) -> Result<T, Problem> {
+    serde_path_to_error::deserialize(root.to_json()).map_err(|error| {
+        let path = path_from_serde(error.path());
+        let field = path_to_string(&path);
+        let inner = error.into_inner().to_string();
+        let message = if field.is_empty() || field == "." {
+            inner
+        } else {
+            format!("`{field}`: {inner}")
+        };
+        Problem {
+            object: None,
+            path,
+            message,
+        }
+    })
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::yaml::parse_stream;
+
+    fn load(text: &str) -> (Vec<KubeObject>, Vec<InvalidInput>) {
+        let mut objects = Vec::new();
+        let mut problems = Vec::new();
+        for document in parse_stream(text).documents {
+            let document = document.expect("valid YAML");
+            objects_from_document(&document.root, "t.yaml", None, &mut objects, &mut problems);
+        }
+        (objects, problems)
+    }
+
+    #[test]
+    fn a_wrong_field_type_names_the_path_and_line() {
+        let (_, problems) = load(
+            "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  ports:\n    - port: \"25\"\n",
+        );
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].location.line, 6);
+        assert!(
+            problems[0].message.starts_with("`spec.ports[0].port`: invalid type"),
+            "{}",
+            problems[0].message
+        );
+    }
+
+    #[test]
+    fn lists_are_unpacked() {
+        let (objects, problems) = load(
+            "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Service\n  metadata: {name: a, namespace: mail}\n",
+        );
+        assert!(problems.is_empty());
+        assert_eq!(objects[0].id(), "Service/mail/a");
+    }
+
+    #[test]
+    fn misspelt_kinds_are_errors_and_crds_are_not() {
+        let (objects, problems) = load(
+            "apiVersion: apps/v1\nkind: Deploymnet\nmetadata: {name: a}\n---\napiVersion: example.com/v1\nkind: Widget\nmetadata: {name: b}\n",
+        );
+        assert_eq!(problems.len(), 1);
+        assert_eq!(
+            problems[0].message,
+            "unknown kind `Deploymnet` for apiVersion `apps/v1`"
+        );
+        assert_eq!(problems[0].location.line, 2);
+        assert_eq!(objects.len(), 1);
+    }
+}

@@ -1,0 +1,303 @@
+//! Sources → documents → objects: reads files, standard input or given text, parses them
+//! into span-aware YAML trees, recognises each document's kind by its content and types
+//! it. Every problem becomes an [`InvalidInput`]; nothing here stops the run.
+
+pub mod compose;
+pub mod compose_ports;
+pub mod interpolate;
+pub mod kubernetes;
+pub mod source;
+pub mod walk;
+pub mod yaml;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use self::compose::{ComposeFile, ComposeProject};
+use self::interpolate::Environment;
+use self::kubernetes::KubeObject;
+use self::source::SourceText;
+use self::walk::Candidate;
+use self::yaml::Node;
+use crate::model::{InvalidInput, Location};
+
+/// What to check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// A file or a directory to walk.
+    Path(PathBuf),
+    /// Standard input, named `-` in reports.
+    Stdin,
+    /// Text already in memory (an object from the API server, a test), with the name
+    /// reports give it.
+    Text { name: String, text: String },
+    /// Compose files merged in this order, as `docker compose -f a -f b`.
+    ComposeSet(Vec<PathBuf>),
+}
+
+/// Everything read from the inputs.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub kube: Vec<KubeObject>,
+    pub compose: Vec<ComposeProject>,
+    pub problems: Vec<InvalidInput>,
+    /// Files (and streams) that held manifests or problems.
+    pub files: usize,
+    /// The text of every file read, for source frames in the text report.
+    pub sources: BTreeMap<String, Arc<str>>,
+}
+
+/// What one file turned out to hold.
+enum Content {
+    Kubernetes(Vec<KubeObject>),
+    Compose(Node),
+    /// Neither Kubernetes nor Compose; fine for a file found by walking a directory.
+    Unrecognised,
+    Empty,
+}
+
+struct ReadFile {
+    candidate: Candidate,
+    source: SourceText,
+    content: Content,
+    problems: Vec<InvalidInput>,
+}
+
+/// Reads and types every input.
+pub fn load(inputs: &[Input]) -> Loaded {
+    let mut loaded = Loaded::default();
+    let mut texts: Vec<(Candidate, Result<SourceText, InvalidInput>)> = Vec::new();
+    let mut paths = Vec::new();
+    let mut compose_sets = Vec::new();
+    for input in inputs {
+        match input {
+            Input::Path(path) => paths.push(path.clone()),
+            Input::Stdin => texts.push((stdin_candidate(), source::read_stdin())),
+            Input::Text { name, text } => texts.push((
+                Candidate {
+                    path: PathBuf::from(name),
+                    explicit: true,
+                },
+                Ok(SourceText {
+                    path: name.clone(),
+                    text: text.clone(),
+                }),
+            )),
+            Input::ComposeSet(set) => {
+                paths.extend(set.iter().cloned());
+                compose_sets.push(set.clone());
+            }
+        }
+    }
+    let (candidates, walk_problems) = walk::expand(&paths);
+    loaded.problems.extend(walk_problems);
+
+    let from_disk = candidates
+        .into_par_iter()
+        .map(|c| {
+            let text = source::read_file(&c.path);
+            (c, text)
+        })
+        .collect::<Vec<_>>();
+    texts.extend(from_disk);
+
+    let files: Vec<Result<ReadFile, InvalidInput>> = texts
+        .into_par_iter()
+        .map(|(candidate, text)| text.map(|source| classify(candidate, source)))
+        .collect();
+
+    let mut compose_files: BTreeMap<PathBuf, (Node, String)> = BTreeMap::new();
+    for file in files {
+        let file = match file {
+            Ok(file) => file,
+            Err(problem) => {
+                loaded.files += 1;
+                loaded.problems.push(problem);
+                continue;
+            }
+        };
+        let counts = !file.problems.is_empty()
+            || matches!(file.content, Content::Kubernetes(_) | Content::Compose(_));
+        if counts {
+            loaded.files += 1;
+            loaded
+                .sources
+                .insert(file.source.path.clone(), Arc::from(file.source.text));
+        }
+        loaded.problems.extend(file.problems);
+        match file.content {
+            Content::Kubernetes(objects) => loaded.kube.extend(objects),
+            Content::Compose(root) => {
+                compose_files.insert(file.candidate.path, (root, file.source.path));
+            }
+            Content::Unrecognised if file.candidate.explicit => {
+                loaded.problems.push(unrecognised(&file.source.path));
+            }
+            Content::Unrecognised | Content::Empty => {}
+        }
+    }
+    for group in compose_groups(&compose_files, &compose_sets) {
+        match read_compose_group(&group, &compose_files) {
+            Ok(project) => loaded.compose.push(project),
+            Err(problems) => loaded.problems.extend(problems),
+        }
+    }
+    loaded
+}
+
+fn stdin_candidate() -> Candidate {
+    Candidate {
+        path: PathBuf::from("-"),
+        explicit: true,
+    }
+}
+
+fn unrecognised(path: &str) -> InvalidInput {
+    InvalidInput {
+        object: None,
+        message: "not a Kubernetes manifest or a Compose file: no document has `apiVersion` \
+                  and `kind`, nor a `services:` mapping"
+            .into(),
+        location: Location {
+            path: path.to_string(),
+            line: 1,
+            column: 1,
+            template: None,
+        },
+    }
+}
+
+/// Parses a file and decides by content what it holds.
+fn classify(candidate: Candidate, source: SourceText) -> ReadFile {
+    let stream = yaml::parse_stream(&source.text);
+    let mut problems = Vec::new();
+    let mut documents = Vec::new();
+    for document in stream.documents {
+        match document {
+            Ok(document) if document.root.value == yaml::Value::Null => {}
+            Ok(document) => documents.push(document),
+            Err(error) => problems.push(InvalidInput {
+                object: None,
+                message: format!("invalid YAML: {}", error.message),
+                location: Location {
+                    path: source.path.clone(),
+                    line: error.line,
+                    column: error.column,
+                    template: None,
+                },
+            }),
+        }
+    }
+    let content = if documents.iter().any(|d| kubernetes::is_kubernetes(&d.root)) {
+        let mut objects = Vec::new();
+        for document in &documents {
+            if kubernetes::is_kubernetes(&document.root) {
+                kubernetes::objects_from_document(
+                    &document.root,
+                    &source.path,
+                    document.template.as_deref(),
+                    &mut objects,
+                    &mut problems,
+                );
+            } else {
+                problems.push(InvalidInput {
+                    object: None,
+                    message: "a document in a Kubernetes stream has no `apiVersion` and `kind`"
+                        .into(),
+                    location: Location {
+                        path: source.path.clone(),
+                        line: document.root.line,
+                        column: document.root.column,
+                        template: document.template.clone(),
+                    },
+                });
+            }
+        }
+        Content::Kubernetes(objects)
+    } else if let [document] = documents.as_slice()
+        && compose::is_compose(&document.root)
+    {
+        Content::Compose(document.root.clone())
+    } else if documents.is_empty() {
+        Content::Empty
+    } else {
+        Content::Unrecognised
+    };
+    ReadFile {
+        candidate,
+        source,
+        content,
+        problems,
+    }
+}
+
+/// Which Compose files form one project: the sets given with `--compose-file`, each
+/// override file with its base, and every other file alone.
+fn compose_groups(
+    files: &BTreeMap<PathBuf, (Node, String)>,
+    sets: &[Vec<PathBuf>],
+) -> Vec<Vec<PathBuf>> {
+    let mut grouped: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut groups: Vec<Vec<PathBuf>> = Vec::new();
+    for set in sets {
+        let present: Vec<PathBuf> = set
+            .iter()
+            .filter(|p| files.contains_key(*p))
+            .cloned()
+            .collect();
+        grouped.extend(present.iter().cloned());
+        if !present.is_empty() {
+            groups.push(present);
+        }
+    }
+    let overrides: Vec<(PathBuf, PathBuf)> = files
+        .keys()
+        .filter(|p| !grouped.contains(*p))
+        .filter_map(|p| {
+            let base = compose::override_base(p)?
+                .into_iter()
+                .find(|b| files.contains_key(b) && !grouped.contains(b))?;
+            Some((base, p.clone()))
+        })
+        .collect();
+    let mut by_base: BTreeMap<PathBuf, Vec<PathBuf>> = BTreeMap::new();
+    for (base, overlay) in overrides {
+        grouped.insert(overlay.clone());
+        by_base.entry(base).or_default().push(overlay);
+    }
+    for path in files.keys() {
+        if grouped.contains(path) {
+            continue;
+        }
+        let mut group = vec![path.clone()];
+        group.extend(by_base.remove(path).unwrap_or_default());
+        groups.push(group);
+    }
+    groups
+}
+
+fn read_compose_group(
+    group: &[PathBuf],
+    files: &BTreeMap<PathBuf, (Node, String)>,
+) -> Result<ComposeProject, Vec<InvalidInput>> {
+    let first = group.first().map(PathBuf::as_path).unwrap_or(Path::new("-"));
+    let env = Environment::for_compose_file(first);
+    let mut typed: Vec<ComposeFile> = Vec::new();
+    let mut problems = Vec::new();
+    for path in group {
+        let Some((root, display)) = files.get(path) else {
+            continue;
+        };
+        match compose::read_compose_file(root, display, &env) {
+            Ok(file) => typed.push(file),
+            Err(mut file_problems) => problems.append(&mut file_problems),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(compose::merge(typed, &compose::directory_name(first)))
+}

@@ -1,0 +1,659 @@
+//! YAML and JSON documents with a line and column on every node.
+//!
+//! Built on `saphyr-parser`'s event stream rather than a deserializer, because the report
+//! needs the line of any field (`spec.ports[1].port`) while the objects are typed by
+//! k8s-openapi, whose structs cannot carry spans. The tree is built without recursion, so
+//! nesting depth, alias expansion and node count are all bounded here, before anything
+//! else sees the input.
+
+use std::collections::HashMap;
+
+use saphyr_parser::{Event, Parser, ScalarStyle, Span};
+
+/// Deepest nesting accepted; real manifests stay far below it.
+pub const MAX_DEPTH: usize = 128;
+/// Most nodes one file may expand to, aliases included (the billion-laughs guard).
+pub const MAX_NODES: usize = 2_000_000;
+
+/// A YAML node with the 1-based line and column where it starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub value: Value,
+    pub line: u32,
+    pub column: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    String(String),
+    Seq(Vec<Node>),
+    Map(Vec<Entry>),
+}
+
+/// A mapping entry; the key keeps its own position so errors can point at `port:` itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub key: String,
+    pub key_line: u32,
+    pub key_column: u32,
+    pub value: Node,
+}
+
+/// One document of a stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Document {
+    pub root: Node,
+    /// The Helm template named by a `# Source:` comment just before the document.
+    pub template: Option<String>,
+}
+
+/// Why a stream could not be read, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct YamlError {
+    pub line: u32,
+    pub column: u32,
+    pub message: String,
+}
+
+/// One step of a field path, as serde and JSON Schema report them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathSegment {
+    Key(String),
+    Index(usize),
+}
+
+impl Node {
+    fn new(value: Value, line: u32, column: u32) -> Node {
+        Node {
+            value,
+            line,
+            column,
+        }
+    }
+
+    /// The value of `key` when this node is a mapping.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.entry(key).map(|e| &e.value)
+    }
+
+    /// The whole entry of `key`, with the key's own position.
+    pub fn entry(&self, key: &str) -> Option<&Entry> {
+        match &self.value {
+            Value::Map(entries) => entries.iter().find(|e| e.key == key),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_seq(&self) -> Option<&[Node]> {
+        match &self.value {
+            Value::Seq(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    pub fn as_map(&self) -> Option<&[Entry]> {
+        match &self.value {
+            Value::Map(entries) => Some(entries),
+            _ => None,
+        }
+    }
+
+    /// A scalar as text, the way YAML wrote it (numbers and booleans included).
+    pub fn scalar_text(&self) -> Option<String> {
+        match &self.value {
+            Value::String(s) => Some(s.clone()),
+            Value::Int(i) => Some(i.to_string()),
+            Value::Float(f) => Some(f.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            Value::Null | Value::Seq(_) | Value::Map(_) => None,
+        }
+    }
+
+    /// Converts to JSON so typed structs (k8s-openapi, the catalogue) and JSON Schema can
+    /// read it. Depth is bounded by [`MAX_DEPTH`], so the recursion is too.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match &self.value {
+            Value::Null => J::Null,
+            Value::Bool(b) => J::Bool(*b),
+            Value::Int(i) => J::from(*i),
+            Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
+            Value::String(s) => J::String(s.clone()),
+            Value::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
+            Value::Map(entries) => J::Object(
+                entries
+                    .iter()
+                    .map(|e| (e.key.clone(), e.value.to_json()))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The line and column of the deepest node on `path`: the key itself for a mapping
+    /// entry, the item for a sequence element. Stops at the last step that exists, so a
+    /// missing field points at its parent.
+    pub fn position_of(&self, path: &[PathSegment]) -> (u32, u32) {
+        let mut node = self;
+        let mut position = (self.line, self.column);
+        for segment in path {
+            let next = match (segment, &node.value) {
+                (PathSegment::Key(key), Value::Map(_)) => node.entry(key).map(|e| {
+                    position = (e.key_line, e.key_column);
+                    &e.value
+                }),
+                (PathSegment::Index(i), Value::Seq(items)) => items.get(*i).inspect(|item| {
+                    position = (item.line, item.column);
+                }),
+                _ => None,
+            };
+            match next {
+                Some(n) => node = n,
+                None => break,
+            }
+        }
+        position
+    }
+}
+
+/// Renders a path the way Kubernetes users write it: `spec.ports[0].port`.
+pub fn path_to_string(path: &[PathSegment]) -> String {
+    let mut out = String::new();
+    for segment in path {
+        match segment {
+            PathSegment::Key(k) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(k);
+            }
+            PathSegment::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
+/// The path of a serde error, as steps the tree can follow.
+pub fn path_from_serde(path: &serde_path_to_error::Path) -> Vec<PathSegment> {
+    path.iter()
+        .filter_map(|segment| match segment {
+            serde_path_to_error::Segment::Seq { index } => Some(PathSegment::Index(*index)),
+            serde_path_to_error::Segment::Map { key } => Some(PathSegment::Key(key.clone())),
+            serde_path_to_error::Segment::Enum { .. } | serde_path_to_error::Segment::Unknown => {
+                None
+            }
+        })
+        .collect()
+}
+
+/// The documents of a stream, in order. A syntax error ends the stream: the documents
+/// before it are kept and the error is returned beside them, so one broken document does
+/// not hide the others. A document with a semantic error (duplicate key) is an `Err` in
+/// its slot and parsing goes on.
+pub struct Stream {
+    pub documents: Vec<Result<Document, YamlError>>,
+}
+
+/// Parses a YAML (or JSON) stream.
+pub fn parse_stream(text: &str) -> Stream {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let sources = helm_sources(text);
+    let mut builder = Builder::default();
+    let mut documents = Vec::new();
+    let mut previous_end = 0u32;
+    for event in Parser::new_from_str(text) {
+        let (event, span) = match event {
+            Ok(pair) => pair,
+            Err(e) => {
+                documents.push(Err(YamlError {
+                    line: line_u32(e.marker().line()),
+                    column: line_u32(e.marker().col() + 1),
+                    message: e.info().to_string(),
+                }));
+                break;
+            }
+        };
+        match builder.push(event, span) {
+            Ok(Some(root)) => {
+                let template = template_for(&sources, previous_end, root.line);
+                previous_end = line_u32(span.end.line());
+                documents.push(Ok(Document { root, template }));
+            }
+            Ok(None) => {}
+            Err(error) => {
+                let fatal = builder.failed_fatally;
+                documents.push(Err(error));
+                if fatal {
+                    break;
+                }
+                previous_end = line_u32(span.end.line());
+                builder.skip_document();
+            }
+        }
+    }
+    Stream { documents }
+}
+
+fn line_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// `# Source: chart/templates/x.yaml` lines that `helm template` writes before each object.
+fn helm_sources(text: &str) -> Vec<(u32, String)> {
+    if !text.contains("# Source: ") {
+        return Vec::new();
+    }
+    text.lines()
+        .enumerate()
+        .filter_map(|(i, line)| {
+            let name = line.trim_end().strip_prefix("# Source: ")?;
+            Some((line_u32(i + 1), name.to_string()))
+        })
+        .collect()
+}
+
+fn template_for(sources: &[(u32, String)], after: u32, before: u32) -> Option<String> {
+    sources
+        .iter()
+        .rev()
+        .find(|(line, _)| *line >= after && *line <= before)
+        .map(|(_, name)| name.clone())
+}
+
+/// A collection being built.
+enum Frame {
+    Seq {
+        anchor: usize,
+        node: Node,
+    },
+    Map {
+        anchor: usize,
+        node: Node,
+        /// The key read, waiting for its value.
+        key: Option<(String, u32, u32)>,
+    },
+}
+
+/// Turns parser events into [`Node`] trees with an explicit stack.
+#[derive(Default)]
+struct Builder {
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, (Node, usize)>,
+    nodes: usize,
+    /// Set after a budget breach: the rest of the stream is not worth reading.
+    failed_fatally: bool,
+    /// Skipping the rest of a document after a semantic error.
+    skipping: Option<usize>,
+}
+
+impl Builder {
+    /// Feeds one event; returns a finished document root.
+    fn push(&mut self, event: Event<'_>, span: Span) -> Result<Option<Node>, YamlError> {
+        let line = line_u32(span.start.line());
+        let column = line_u32(span.start.col() + 1);
+        if let Some(depth) = self.skipping.as_mut() {
+            match event {
+                Event::SequenceStart(..) | Event::MappingStart(..) => *depth += 1,
+                Event::SequenceEnd | Event::MappingEnd => *depth = depth.saturating_sub(1),
+                Event::DocumentEnd => self.skipping = None,
+                _ => {}
+            }
+            return Ok(None);
+        }
+        match event {
+            Event::StreamStart | Event::StreamEnd | Event::Nothing => Ok(None),
+            Event::DocumentStart(_) => {
+                self.stack.clear();
+                self.anchors.clear();
+                Ok(None)
+            }
+            Event::DocumentEnd => Ok(None),
+            Event::Alias(id) => {
+                let (node, size) = self.anchors.get(&id).cloned().ok_or(YamlError {
+                    line,
+                    column,
+                    message: "alias refers to an unknown anchor".into(),
+                })?;
+                self.count(size, line, column)?;
+                let node = Node { line, column, ..node };
+                self.add(node, 0, size)
+            }
+            Event::Scalar(text, style, anchor, tag) => {
+                self.count(1, line, column)?;
+                let is_str_tag = tag.as_ref().is_some_and(|t| t.suffix == "str");
+                let value = if style == ScalarStyle::Plain && !is_str_tag {
+                    resolve_plain(&text)
+                } else {
+                    Value::String(text.into_owned())
+                };
+                self.add(Node::new(value, line, column), anchor, 1)
+            }
+            Event::SequenceStart(anchor, _) => {
+                self.open(line, column)?;
+                self.stack.push(Frame::Seq {
+                    anchor,
+                    node: Node::new(Value::Seq(Vec::new()), line, column),
+                });
+                Ok(None)
+            }
+            Event::MappingStart(anchor, _) => {
+                self.open(line, column)?;
+                self.stack.push(Frame::Map {
+                    anchor,
+                    node: Node::new(Value::Map(Vec::new()), line, column),
+                    key: None,
+                });
+                Ok(None)
+            }
+            Event::SequenceEnd | Event::MappingEnd => match self.stack.pop() {
+                Some(Frame::Seq { anchor, node }) => {
+                    let size = subtree_size(&node);
+                    self.add(node, anchor, size)
+                }
+                Some(Frame::Map { anchor, node, .. }) => {
+                    let node = apply_merge_keys(node)?;
+                    let size = subtree_size(&node);
+                    self.add(node, anchor, size)
+                }
+                None => Ok(None),
+            },
+        }
+    }
+
+    fn open(&mut self, line: u32, column: u32) -> Result<(), YamlError> {
+        self.count(1, line, column)?;
+        if self.stack.len() >= MAX_DEPTH {
+            self.failed_fatally = true;
+            return Err(YamlError {
+                line,
+                column,
+                message: format!("nesting is deeper than {MAX_DEPTH} levels"),
+            });
+        }
+        Ok(())
+    }
+
+    fn count(&mut self, nodes: usize, line: u32, column: u32) -> Result<(), YamlError> {
+        self.nodes = self.nodes.saturating_add(nodes);
+        if self.nodes > MAX_NODES {
+            self.failed_fatally = true;
+            return Err(YamlError {
+                line,
+                column,
+                message: format!(
+                    "the document expands to more than {MAX_NODES} nodes (an alias bomb?)"
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// After a semantic error, ignore events until the current document ends.
+    fn skip_document(&mut self) {
+        self.skipping = Some(self.stack.len());
+        self.stack.clear();
+    }
+
+    /// Places a finished node in its parent; returns it when it is a document root.
+    fn add(&mut self, node: Node, anchor: usize, size: usize) -> Result<Option<Node>, YamlError> {
+        if anchor != 0 {
+            self.anchors.insert(anchor, (node.clone(), size));
+        }
+        match self.stack.last_mut() {
+            None => Ok(Some(node)),
+            Some(Frame::Seq { node: parent, .. }) => {
+                if let Value::Seq(items) = &mut parent.value {
+                    items.push(node);
+                }
+                Ok(None)
+            }
+            Some(Frame::Map {
+                node: parent, key, ..
+            }) => match key.take() {
+                None => {
+                    let text = key_text(&node)?;
+                    *key = Some((text, node.line, node.column));
+                    Ok(None)
+                }
+                Some((text, key_line, key_column)) => {
+                    if let Value::Map(entries) = &mut parent.value {
+                        if text != "<<" && entries.iter().any(|e| e.key == text) {
+                            return Err(YamlError {
+                                line: key_line,
+                                column: key_column,
+                                message: format!("duplicate key `{text}`"),
+                            });
+                        }
+                        entries.push(Entry {
+                            key: text,
+                            key_line,
+                            key_column,
+                            value: node,
+                        });
+                    }
+                    Ok(None)
+                }
+            },
+        }
+    }
+}
+
+fn key_text(node: &Node) -> Result<String, YamlError> {
+    match &node.value {
+        Value::Null => Ok(String::new()),
+        Value::Seq(_) | Value::Map(_) => Err(YamlError {
+            line: node.line,
+            column: node.column,
+            message: "a mapping key must be a scalar".into(),
+        }),
+        _ => Ok(node.scalar_text().unwrap_or_default()),
+    }
+}
+
+fn subtree_size(node: &Node) -> usize {
+    match &node.value {
+        Value::Seq(items) => 1 + items.iter().map(subtree_size).sum::<usize>(),
+        Value::Map(entries) => 1 + entries.iter().map(|e| subtree_size(&e.value)).sum::<usize>(),
+        _ => 1,
+    }
+}
+
+/// Applies YAML merge keys (`<<: *defaults`), which Compose files use with `x-` anchors:
+/// explicit keys win over merged ones, and earlier maps of a `<<` list win over later ones.
+fn apply_merge_keys(mut node: Node) -> Result<Node, YamlError> {
+    let Value::Map(entries) = &mut node.value else {
+        return Ok(node);
+    };
+    if !entries.iter().any(|e| e.key == "<<") {
+        return Ok(node);
+    }
+    let (merges, mut own): (Vec<Entry>, Vec<Entry>) =
+        std::mem::take(entries).into_iter().partition(|e| e.key == "<<");
+    for merge in merges {
+        let sources: Vec<Node> = match merge.value.value {
+            Value::Map(_) => vec![merge.value],
+            Value::Seq(items) => items,
+            _ => {
+                return Err(YamlError {
+                    line: merge.key_line,
+                    column: merge.key_column,
+                    message: "`<<` must merge a mapping or a list of mappings".into(),
+                });
+            }
+        };
+        for source in sources {
+            let Value::Map(source_entries) = source.value else {
+                return Err(YamlError {
+                    line: source.line,
+                    column: source.column,
+                    message: "`<<` must merge a mapping or a list of mappings".into(),
+                });
+            };
+            for entry in source_entries {
+                if !own.iter().any(|e| e.key == entry.key) {
+                    own.push(entry);
+                }
+            }
+        }
+    }
+    *entries = own;
+    Ok(node)
+}
+
+/// Resolves a plain scalar by the YAML 1.2 core schema, which is what Kubernetes
+/// (sigs.k8s.io/yaml) and Compose (go-yaml v3) use: `25:25` stays a string, `on` is no bool.
+fn resolve_plain(text: &str) -> Value {
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Value::Float(f64::INFINITY);
+        }
+        "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
+        _ => {}
+    }
+    if let Some(int) = parse_int(text) {
+        return Value::Int(int);
+    }
+    if looks_like_float(text)
+        && let Ok(f) = text.parse::<f64>()
+    {
+        return Value::Float(f);
+    }
+    Value::String(text.to_string())
+}
+
+fn parse_int(text: &str) -> Option<i64> {
+    if let Some(hex) = text.strip_prefix("0x") {
+        return i64::from_str_radix(hex, 16).ok();
+    }
+    if let Some(oct) = text.strip_prefix("0o") {
+        return i64::from_str_radix(oct, 8).ok();
+    }
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+fn looks_like_float(text: &str) -> bool {
+    let body = text.strip_prefix(['-', '+']).unwrap_or(text);
+    body.starts_with(|c: char| c.is_ascii_digit() || c == '.')
+        && body.bytes().any(|b| b.is_ascii_digit())
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(text: &str) -> Node {
+        let mut stream = parse_stream(text);
+        assert_eq!(stream.documents.len(), 1, "{:?}", stream.documents);
+        stream.documents.remove(0).expect("parses")
+    }
+
+    #[test]
+    fn keys_and_items_carry_their_lines() {
+        let root = one("spec:\n  ports:\n    - port: 25\n    - name: x\n      port: 587\n");
+        let path = [
+            PathSegment::Key("spec".into()),
+            PathSegment::Key("ports".into()),
+            PathSegment::Index(1),
+            PathSegment::Key("port".into()),
+        ];
+        assert_eq!(root.position_of(&path), (5, 7));
+        assert_eq!(root.position_of(&path[..3]), (4, 7));
+    }
+
+    #[test]
+    fn plain_scalars_follow_yaml_1_2() {
+        let root = one("a: 25:25\nb: on\nc: 0x19\nd: '25'\ne: 1.5\nf: ~\n");
+        assert_eq!(root.get("a").unwrap().value, Value::String("25:25".into()));
+        assert_eq!(root.get("b").unwrap().value, Value::String("on".into()));
+        assert_eq!(root.get("c").unwrap().value, Value::Int(25));
+        assert_eq!(root.get("d").unwrap().value, Value::String("25".into()));
+        assert_eq!(root.get("e").unwrap().value, Value::Float(1.5));
+        assert_eq!(root.get("f").unwrap().value, Value::Null);
+    }
+
+    #[test]
+    fn merge_keys_apply_with_explicit_keys_winning() {
+        let root = one("x: &d {a: 1, b: 2}\ny:\n  <<: *d\n  b: 3\n");
+        let y = root.get("y").unwrap();
+        assert_eq!(y.get("a").unwrap().value, Value::Int(1));
+        assert_eq!(y.get("b").unwrap().value, Value::Int(3));
+        assert!(y.get("<<").is_none());
+    }
+
+    #[test]
+    fn duplicate_keys_fail_their_document_only() {
+        let stream = parse_stream("a: 1\na: 2\n---\nb: 1\n");
+        assert_eq!(stream.documents.len(), 2);
+        let error = stream.documents[0].clone().unwrap_err();
+        assert_eq!((error.line, error.message.as_str()), (2, "duplicate key `a`"));
+        assert!(stream.documents[1].is_ok());
+    }
+
+    #[test]
+    fn helm_source_comments_name_the_template() {
+        let stream = parse_stream(
+            "---\n# Source: mail/templates/a.yaml\nkind: A\n---\n# Source: mail/templates/b.yaml\nkind: B\n",
+        );
+        let templates: Vec<_> = stream
+            .documents
+            .iter()
+            .map(|d| d.as_ref().unwrap().template.clone().unwrap())
+            .collect();
+        assert_eq!(templates, ["mail/templates/a.yaml", "mail/templates/b.yaml"]);
+    }
+
+    #[test]
+    fn bom_and_crlf_are_accepted() {
+        let root = one("\u{feff}a: 1\r\nb:\r\n  - 2\r\n");
+        assert_eq!(root.get("b").unwrap().line, 3);
+    }
+
+    #[test]
+    fn json_is_yaml() {
+        let root = one("{\n\t\"kind\": \"Service\",\n\t\"spec\": {\"ports\": [{\"port\": 25}]}\n}\n");
+        assert_eq!(root.get("spec").unwrap().line, 3);
+    }
+
+    #[test]
+    fn alias_bombs_hit_the_node_budget() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            let p = i - 1;
+            text.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        let stream = parse_stream(&text);
+        let error = stream.documents[0].clone().unwrap_err();
+        assert!(error.message.contains("alias bomb"), "{}", error.message);
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_without_overflowing_the_stack() {
+        let text = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        let stream = parse_stream(&text);
+        let error = stream.documents[0].clone().unwrap_err();
+        assert_eq!(error.message, "nesting is deeper than 128 levels");
+    }
+}

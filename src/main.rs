@@ -1,0 +1,107 @@
+//! The `iredmail-ports` binary: parses the command line, calls the library, maps the
+//! outcome to an exit code (0 clean, 1 findings, 2 usage or catalogue error).
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+
+use iredmail_ports::cli::{CatalogueArgs, CatalogueChoice, CatalogueFormat, CheckArgs, Cli, Color, Command};
+use iredmail_ports::rules::Rule;
+use iredmail_ports::{Catalogue, Config, Input, check};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Check(args) => run_check(args),
+        Command::Catalogue(args) => print_catalogue(args),
+        Command::Schema { kind } => {
+            print!("{}", kind.render());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Explain { rule } => {
+            let rule: Rule = rule.parse().map_err(anyhow::Error::msg)?;
+            print!("{}", rule.info().explanation);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn load_catalogue(choice: &CatalogueChoice) -> Result<Catalogue> {
+    let catalogue = match &choice.catalogue {
+        Some(path) => Catalogue::from_file(path)?,
+        None => Catalogue::embedded_default()?,
+    };
+    Ok(catalogue)
+}
+
+fn run_check(args: CheckArgs) -> Result<ExitCode> {
+    let catalogue = load_catalogue(&args.catalogue)?;
+    let inputs = inputs(&args);
+    let report = check(&inputs, &catalogue, &Config::default());
+    let color = match (args.color, &args.output) {
+        (Color::Always, _) => true,
+        (Color::Never, _) | (Color::Auto, Some(_)) => false,
+        (Color::Auto, None) => {
+            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    };
+    let rendered = report.render(args.format, color);
+    match &args.output {
+        Some(path) => std::fs::write(path, rendered)
+            .with_context(|| format!("cannot write the report to {}", path.display()))?,
+        None => std::io::stdout()
+            .lock()
+            .write_all(rendered.as_bytes())
+            .context("cannot write the report")?,
+    }
+    if report.fails(args.fail_on.threshold()) {
+        Ok(ExitCode::from(1))
+    } else {
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+fn inputs(args: &CheckArgs) -> Vec<Input> {
+    let mut inputs: Vec<Input> = args
+        .paths
+        .iter()
+        .map(|p| {
+            if p.as_os_str() == "-" {
+                Input::Stdin
+            } else {
+                Input::Path(p.clone())
+            }
+        })
+        .collect();
+    if !args.compose_files.is_empty() {
+        inputs.push(Input::ComposeSet(args.compose_files.clone()));
+    }
+    if inputs.is_empty() {
+        inputs.push(Input::Path(PathBuf::from(".")));
+    }
+    inputs
+}
+
+fn print_catalogue(args: CatalogueArgs) -> Result<ExitCode> {
+    let catalogue = load_catalogue(&args.catalogue)?;
+    let text = match args.format {
+        CatalogueFormat::Table => catalogue.to_table(),
+        CatalogueFormat::Json => catalogue.to_json(),
+        CatalogueFormat::Yaml => catalogue.to_yaml(),
+    };
+    print!("{text}");
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,106 @@
+//! Findings → report: the JSON-serializable [`Report`] and one file per output format.
+
+mod json;
+mod text;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::rules::{Finding, Severity};
+
+/// The version of the JSON report's shape; bumped on any incompatible change.
+pub const REPORT_VERSION: u32 = 1;
+
+/// The result of one check, as `--format json` prints it (schema:
+/// `schemas/report.schema.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Report {
+    pub version: u32,
+    pub tool: Tool,
+    /// The catalogue's name (`iredmail`, `iredmail-implicit-tls`, or a user's).
+    pub catalogue: String,
+    pub findings: Vec<Finding>,
+    pub summary: Summary,
+    /// The text of the files that have findings, for source frames; not serialized.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub sources: BTreeMap<String, Arc<str>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+/// Counts by severity, and how much was read.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+pub struct Summary {
+    pub error: usize,
+    pub warning: usize,
+    pub note: usize,
+    /// Files (or streams) that held manifests, Compose files or problems.
+    pub files: usize,
+    /// Kubernetes objects and Compose services read.
+    pub objects: usize,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Findings grouped by file, with a frame of the offending lines.
+    Text,
+    /// The JSON report of `schemas/report.schema.json`.
+    Json,
+}
+
+impl Report {
+    pub fn new(
+        catalogue: &str,
+        findings: Vec<Finding>,
+        files: usize,
+        objects: usize,
+        mut sources: BTreeMap<String, Arc<str>>,
+    ) -> Report {
+        let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
+        let summary = Summary {
+            error: count(Severity::Error),
+            warning: count(Severity::Warning),
+            note: count(Severity::Note),
+            files,
+            objects,
+        };
+        sources.retain(|path, _| {
+            findings
+                .iter()
+                .any(|f| f.location.as_ref().is_some_and(|l| &l.path == path))
+        });
+        Report {
+            version: REPORT_VERSION,
+            tool: Tool {
+                name: env!("CARGO_PKG_NAME").to_string(),
+                version: env!("CARGO_PKG_VERSION").to_string(),
+            },
+            catalogue: catalogue.to_string(),
+            findings,
+            summary,
+            sources,
+        }
+    }
+
+    /// Whether any finding is at or above `threshold` (`None`: never fail).
+    pub fn fails(&self, threshold: Option<Severity>) -> bool {
+        threshold.is_some_and(|t| self.findings.iter().any(|f| f.severity >= t))
+    }
+
+    /// Renders the report; `color` only matters for text on a terminal.
+    pub fn render(&self, format: Format, color: bool) -> String {
+        match format {
+            Format::Text => text::render(self, color),
+            Format::Json => json::render(self),
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! `--format text`: findings grouped by file, each with a frame of the line that causes
+//! it, in the style of rustc and cargo-deny.
+
+use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
+
+use super::Report;
+use crate::model::Location;
+use crate::rules::{Finding, Severity};
+
+pub fn render(report: &Report, color: bool) -> String {
+    let renderer = if color {
+        Renderer::styled()
+    } else {
+        Renderer::plain()
+    };
+    let mut out = String::new();
+    let mut current_file: Option<&str> = None;
+    for finding in &report.findings {
+        let file = finding.location.as_ref().map(|l| l.path.as_str());
+        if file != current_file {
+            current_file = file;
+            out.push_str(&file_header(file, report));
+        }
+        out.push_str(&render_finding(finding, report, &renderer));
+        out.push_str("\n\n");
+    }
+    out.push_str(&summary_line(report));
+    out
+}
+
+fn file_header(file: Option<&str>, report: &Report) -> String {
+    let count = report
+        .findings
+        .iter()
+        .filter(|f| f.location.as_ref().map(|l| l.path.as_str()) == file)
+        .count();
+    let name = file.unwrap_or("(not tied to a file)");
+    let plural = if count == 1 { "" } else { "s" };
+    format!("── {name}: {count} finding{plural}\n\n")
+}
+
+fn level(severity: Severity) -> Level<'static> {
+    match severity {
+        Severity::Error => Level::ERROR,
+        Severity::Warning => Level::WARNING,
+        Severity::Note => Level::NOTE,
+    }
+}
+
+fn render_finding(finding: &Finding, report: &Report, renderer: &Renderer) -> String {
+    let id = finding.rule.id();
+    let title = level(finding.severity)
+        .primary_title(finding.message.as_str())
+        .id(id);
+    let details = details(finding);
+    let frame = finding
+        .location
+        .as_ref()
+        .and_then(|l| frame(l, report).map(|f| (l, f)));
+    let mut groups = Vec::new();
+    let main: Group<'_> = match &frame {
+        Some((location, (text, start_line, span))) => {
+            let snippet = Snippet::source(text.as_str())
+                .line_start(*start_line)
+                .path(location.path.as_str())
+                .annotation(AnnotationKind::Primary.span(span.clone()));
+            title.element(snippet)
+        }
+        None => Group::with_title(title),
+    };
+    groups.push(main);
+    if let (Some(location), None) = (&finding.location, &frame) {
+        groups.push(Group::with_title(Level::NOTE.secondary_title(format!(
+            "at {}:{}:{}",
+            location.path, location.line, location.column
+        ))));
+    }
+    if !details.is_empty() {
+        groups.push(Group::with_title(Level::NOTE.secondary_title(details)));
+    }
+    renderer.render(&groups)
+}
+
+/// The object and scopes, on one line below the frame.
+fn details(finding: &Finding) -> String {
+    let mut parts = Vec::new();
+    if let Some(object) = &finding.object {
+        parts.push(format!("object: {object}"));
+    }
+    if let Some(template) = finding.location.as_ref().and_then(|l| l.template.as_ref()) {
+        parts.push(format!("Helm template: {template}"));
+    }
+    match (finding.scope, finding.allowed_scope) {
+        (Some(scope), Some(allowed)) => parts.push(format!("scope: {scope} (allowed: {allowed})")),
+        (Some(scope), None) => parts.push(format!("scope: {scope}")),
+        _ => {}
+    }
+    parts.push(format!("explain: iredmail-ports explain {}", finding.rule.id()));
+    parts.join(" · ")
+}
+
+/// The offending line and the one before it, with the byte span to underline: from the
+/// column to the end of the line.
+fn frame(location: &Location, report: &Report) -> Option<(String, usize, std::ops::Range<usize>)> {
+    let source = report.sources.get(&location.path)?;
+    let line = usize::try_from(location.line).ok()?;
+    let index = line.checked_sub(1)?;
+    let lines: Vec<&str> = source.lines().collect();
+    let target = lines.get(index)?.trim_end_matches('\r');
+    let first = index.saturating_sub(1);
+    let mut text = String::new();
+    for previous in lines.get(first..index)? {
+        text.push_str(previous.trim_end_matches('\r'));
+        text.push('\n');
+    }
+    let offset = text.len();
+    text.push_str(target);
+    let column = usize::try_from(location.column).ok()?.saturating_sub(1);
+    let start = target
+        .char_indices()
+        .nth(column)
+        .map_or(target.len(), |(i, _)| i);
+    let end = target.trim_end().len().max(start);
+    let span = if start == end {
+        offset..offset + target.len()
+    } else {
+        offset + start..offset + end
+    };
+    Some((text, first + 1, span))
+}
+
+fn summary_line(report: &Report) -> String {
+    let s = &report.summary;
+    let plural = |n: usize, word: &str| {
+        if n == 1 {
+            format!("{n} {word}")
+        } else {
+            format!("{n} {word}s")
+        }
+    };
+    if report.findings.is_empty() {
+        return format!(
+            "no findings in {} ({}), catalogue {}\n",
+            plural(s.files, "file"),
+            plural(s.objects, "object"),
+            report.catalogue
+        );
+    }
+    format!(
+        "{}, {}, {} in {} ({}), catalogue {}\n",
+        plural(s.error, "error"),
+        plural(s.warning, "warning"),
+        plural(s.note, "note"),
+        plural(s.files, "file"),
+        plural(s.objects, "object"),
+        report.catalogue
+    )
+}

@@ -1,0 +1,97 @@
+//! Exposure rules: a port reaching wider than the catalogue allows, a port the catalogue
+//! does not know, and workloads on the host's network.
+
+use super::{Finding, Rule, reach_phrase};
+use crate::catalogue::{Catalogue, PortEntry};
+use crate::model::{Exposure, Inventory, Scope, Via};
+
+/// `internal-port-exposed`: an exposure wider than the entry's widest scope. A plain
+/// ClusterIP is left to the NetworkPolicy rules: it is `cluster` only because nothing
+/// isolates its pods, and one cause gets one finding.
+pub fn internal_port_exposed(inventory: &Inventory, catalogue: &Catalogue) -> Vec<Finding> {
+    inventory
+        .exposures
+        .iter()
+        .filter(|e| e.via != Via::ClusterIp)
+        .filter_map(|e| {
+            let entry = catalogue.entry(e.target, e.protocol)?;
+            (e.scope > entry.scope).then(|| {
+                Finding::for_exposure(
+                    Rule::InternalPortExposed,
+                    e,
+                    Some(entry),
+                    too_wide_message(e, entry),
+                )
+            })
+        })
+        .collect()
+}
+
+fn too_wide_message(exposure: &Exposure, entry: &PortEntry) -> String {
+    let published = match exposure.published {
+        Some(p) if p != exposure.target => format!(" on port {p}"),
+        _ => String::new(),
+    };
+    let keep = if entry.listen.starts_with("127.") || entry.listen == "::1" {
+        format!("iRedMail keeps it on {}", entry.listen)
+    } else {
+        format!("the catalogue allows it no wider than `{}`", entry.scope)
+    };
+    format!(
+        "{} {} is reachable {} through {}{published}; {keep}",
+        entry.name,
+        entry.port,
+        reach_phrase(exposure.scope, &exposure.via),
+        exposure.via.describe(),
+    )
+}
+
+/// `unknown-port`: a port reaching `cluster` or wider that the catalogue does not list
+/// under any protocol (the "extra" port).
+pub fn unknown_port(inventory: &Inventory, catalogue: &Catalogue) -> Vec<Finding> {
+    inventory
+        .exposures
+        .iter()
+        .filter(|e| e.scope >= Scope::Cluster)
+        .filter(|e| catalogue.entry_any_protocol(e.target).is_none())
+        .map(|e| {
+            let message = format!(
+                "port {}/{} is reachable {} through {} but is not an iRedMail port",
+                e.target,
+                e.protocol,
+                reach_phrase(e.scope, &e.via),
+                e.via.describe()
+            );
+            Finding::for_exposure(Rule::UnknownPort, e, None, message)
+        })
+        .collect()
+}
+
+/// `host-network`: the workload shares the node's network namespace.
+pub fn host_network(inventory: &Inventory, _: &Catalogue) -> Vec<Finding> {
+    inventory
+        .workloads
+        .iter()
+        .filter_map(|w| {
+            let location = w.host_network.clone()?;
+            let mut ports: Vec<String> = w.listeners.iter().map(|l| l.port.to_string()).collect();
+            ports.dedup();
+            let listening = if ports.is_empty() {
+                "every port it opens".to_string()
+            } else {
+                format!("ports {}", ports.join(", "))
+            };
+            let message = format!(
+                "{} runs on the host's network: {listening} reach the node's addresses directly, \
+                 whatever Services or published ports say",
+                w.object
+            );
+            Some(Finding {
+                object: Some(w.object.clone()),
+                scope: Some(Scope::External),
+                location: Some(location),
+                ..Finding::new(Rule::HostNetwork, message)
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,17 @@
+//! `invalid-input`: what the loaders could not read, reported beside everything else.
+
+use super::{Finding, Rule};
+use crate::catalogue::Catalogue;
+use crate::model::Inventory;
+
+pub fn invalid_input(inventory: &Inventory, _: &Catalogue) -> Vec<Finding> {
+    inventory
+        .invalid
+        .iter()
+        .map(|problem| Finding {
+            object: problem.object.clone(),
+            location: Some(problem.location.clone()),
+            ..Finding::new(Rule::InvalidInput, problem.message.clone())
+        })
+        .collect()
+}

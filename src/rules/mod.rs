@@ -1,0 +1,298 @@
+//! Inventory × catalogue → findings. Each rule family is one file with one function per
+//! rule, `fn(&Inventory, &Catalogue) -> Vec<Finding>`; this file is the registry that
+//! names them, gives their default severity and their `explain` text.
+
+mod exposure;
+mod input;
+mod lifecycle;
+mod mapping;
+mod required;
+
+use std::fmt;
+use std::str::FromStr;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::catalogue::{Catalogue, PortEntry};
+use crate::model::{Exposure, Inventory, Location, Protocol, Scope, Via};
+
+/// How bad a finding is; `--fail-on` compares against it.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Note,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Note => "note",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Every rule, by its stable id. Rules of the next milestones (NetworkPolicy, Ingress,
+/// ActiveSync) are added here when their checks land.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Rule {
+    MissingPort,
+    InternalPortExposed,
+    UnknownPort,
+    DeprecatedPort,
+    RemovedService,
+    PortRemapped,
+    ProtocolMismatch,
+    HostNetwork,
+    InvalidInput,
+}
+
+/// What `explain` and the docs say about a rule.
+pub struct RuleInfo {
+    pub rule: Rule,
+    pub id: &'static str,
+    pub severity: Severity,
+    pub summary: &'static str,
+    /// Markdown: what, why, how to fix, a bad and a good example.
+    pub explanation: &'static str,
+    check: fn(&Inventory, &Catalogue) -> Vec<Finding>,
+}
+
+/// The registry, in the order of DESIGN.md's rule table.
+pub const RULES: &[RuleInfo] = &[
+    RuleInfo {
+        rule: Rule::MissingPort,
+        id: "missing-port",
+        severity: Severity::Error,
+        summary: "a required catalogue port is not reachable at its scope",
+        explanation: include_str!("../../docs/rules/missing-port.md"),
+        check: required::missing_port,
+    },
+    RuleInfo {
+        rule: Rule::InternalPortExposed,
+        id: "internal-port-exposed",
+        severity: Severity::Error,
+        summary: "a listener reaches wider than its catalogue scope",
+        explanation: include_str!("../../docs/rules/internal-port-exposed.md"),
+        check: exposure::internal_port_exposed,
+    },
+    RuleInfo {
+        rule: Rule::UnknownPort,
+        id: "unknown-port",
+        severity: Severity::Warning,
+        summary: "a port reaches `cluster` or wider and the catalogue does not know it",
+        explanation: include_str!("../../docs/rules/unknown-port.md"),
+        check: exposure::unknown_port,
+    },
+    RuleInfo {
+        rule: Rule::DeprecatedPort,
+        id: "deprecated-port",
+        severity: Severity::Warning,
+        summary: "a deprecated port is reachable above loopback",
+        explanation: include_str!("../../docs/rules/deprecated-port.md"),
+        check: lifecycle::deprecated_port,
+    },
+    RuleInfo {
+        rule: Rule::RemovedService,
+        id: "removed-service",
+        severity: Severity::Warning,
+        summary: "a service iRedMail removed is still deployed",
+        explanation: include_str!("../../docs/rules/removed-service.md"),
+        check: lifecycle::removed_service,
+    },
+    RuleInfo {
+        rule: Rule::PortRemapped,
+        id: "port-remapped",
+        severity: Severity::Warning,
+        summary: "a client-facing port is published on another number",
+        explanation: include_str!("../../docs/rules/port-remapped.md"),
+        check: mapping::port_remapped,
+    },
+    RuleInfo {
+        rule: Rule::ProtocolMismatch,
+        id: "protocol-mismatch",
+        severity: Severity::Error,
+        summary: "a catalogue TCP port is declared as UDP or SCTP only",
+        explanation: include_str!("../../docs/rules/protocol-mismatch.md"),
+        check: mapping::protocol_mismatch,
+    },
+    RuleInfo {
+        rule: Rule::HostNetwork,
+        id: "host-network",
+        severity: Severity::Warning,
+        summary: "a workload shares the node's network: every listener reaches it",
+        explanation: include_str!("../../docs/rules/host-network.md"),
+        check: exposure::host_network,
+    },
+    RuleInfo {
+        rule: Rule::InvalidInput,
+        id: "invalid-input",
+        severity: Severity::Error,
+        summary: "a file or object cannot be read or does not match its schema",
+        explanation: include_str!("../../docs/rules/invalid-input.md"),
+        check: input::invalid_input,
+    },
+];
+
+impl Rule {
+    pub fn info(self) -> &'static RuleInfo {
+        // The registry lists every variant; the test below keeps it so.
+        RULES
+            .iter()
+            .find(|info| info.rule == self)
+            .unwrap_or(&RULES[RULES.len() - 1])
+    }
+
+    pub fn id(self) -> &'static str {
+        self.info().id
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+impl FromStr for Rule {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Rule, String> {
+        RULES
+            .iter()
+            .find(|info| info.id == text)
+            .map(|info| info.rule)
+            .ok_or_else(|| {
+                let ids: Vec<&str> = RULES.iter().map(|i| i.id).collect();
+                format!("unknown rule `{text}`; rules are: {}", ids.join(", "))
+            })
+    }
+}
+
+/// One problem found, as every report format shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Finding {
+    pub rule: Rule,
+    pub severity: Severity,
+    pub port: Option<u16>,
+    pub protocol: Option<Protocol>,
+    /// The catalogue's service (`postfix`, `mysql`), when the port is known.
+    pub service: Option<String>,
+    /// How far the port reaches.
+    pub scope: Option<Scope>,
+    /// The widest scope the catalogue allows for it.
+    pub allowed_scope: Option<Scope>,
+    /// `Kind/namespace/name` or `compose/<project>/<service>`.
+    pub object: Option<String>,
+    pub message: String,
+    /// The line that causes the finding; `null` only for a `missing-port` no object is to
+    /// blame for.
+    pub location: Option<Location>,
+}
+
+impl Finding {
+    /// A finding with the rule's default severity and no port details.
+    fn new(rule: Rule, message: String) -> Finding {
+        Finding {
+            rule,
+            severity: rule.info().severity,
+            port: None,
+            protocol: None,
+            service: None,
+            scope: None,
+            allowed_scope: None,
+            object: None,
+            message,
+            location: None,
+        }
+    }
+
+    /// A finding about one exposure, judged against a catalogue entry if there is one.
+    fn for_exposure(
+        rule: Rule,
+        exposure: &Exposure,
+        entry: Option<&PortEntry>,
+        message: String,
+    ) -> Finding {
+        Finding {
+            port: Some(exposure.target),
+            protocol: Some(exposure.protocol),
+            service: entry.map(|e| e.service.clone()),
+            scope: Some(exposure.scope),
+            allowed_scope: entry.map(|e| e.scope),
+            object: Some(exposure.object.clone()),
+            location: exposure.location.clone(),
+            ..Finding::new(rule, message)
+        }
+    }
+}
+
+/// Runs every rule and returns the findings sorted by file, line and rule.
+pub fn run(inventory: &Inventory, catalogue: &Catalogue) -> Vec<Finding> {
+    let mut findings: Vec<Finding> = RULES
+        .iter()
+        .flat_map(|info| (info.check)(inventory, catalogue))
+        .collect();
+    findings.sort_by(|a, b| {
+        let key = |f: &Finding| {
+            (
+                f.location.is_none(),
+                f.location.as_ref().map(|l| (l.path.clone(), l.line, l.column)),
+                f.rule,
+                f.object.clone(),
+                f.port,
+            )
+        };
+        key(a).cmp(&key(b))
+    });
+    findings.dedup();
+    findings
+}
+
+/// How a message says where a scope reaches, in the words of the platform.
+fn reach_phrase(scope: Scope, via: &Via) -> &'static str {
+    let compose = matches!(via, Via::Published { .. } | Via::ProjectNetwork)
+        || matches!(via, Via::HostNetwork);
+    match (scope, compose) {
+        (Scope::External, false) => "from outside the cluster",
+        (Scope::External, true) => "from outside the host",
+        (Scope::Cluster, false) => "from every pod in the cluster",
+        (Scope::Cluster, true) => "from the host's private network",
+        (Scope::Internal, _) => "from the mail stack's own network",
+        (Scope::Loopback, _) => "from its own host only",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_registry_lists_every_rule_once_with_its_serde_id() {
+        for info in RULES {
+            let json = serde_json::to_string(&info.rule).expect("serializes");
+            assert_eq!(json, format!("\"{}\"", info.id));
+            assert_eq!(info.id.parse::<Rule>(), Ok(info.rule));
+            assert!(info.explanation.contains("## Bad"), "{}", info.id);
+            assert!(info.explanation.contains("## Good"), "{}", info.id);
+        }
+        let mut ids: Vec<_> = RULES.iter().map(|i| i.id).collect();
+        ids.dedup();
+        assert_eq!(ids.len(), 9);
+    }
+}
