@@ -8,7 +8,9 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Parser;
 
-use iredmail_ports::cli::{CatalogueArgs, CatalogueChoice, CatalogueFormat, CheckArgs, Cli, Color, Command};
+use iredmail_ports::cli::{
+    CatalogueArgs, CatalogueChoice, CatalogueFormat, CheckArgs, Cli, Color, Command,
+};
 use iredmail_ports::rules::Rule;
 use iredmail_ports::{Catalogue, Config, Input, check};
 
@@ -55,7 +57,8 @@ fn run_check(args: CheckArgs) -> Result<ExitCode> {
         (Color::Always, _) => true,
         (Color::Never, _) | (Color::Auto, Some(_)) => false,
         (Color::Auto, None) => {
-            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         }
     };
     let rendered = report.render(args.format, color);

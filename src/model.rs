@@ -97,7 +97,9 @@ impl fmt::Display for Protocol {
 
 /// A place in an input: a file (or `-` for stdin) with a 1-based line and column, or a
 /// live object that has no file.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 pub struct Location {
     /// The file as given on the command line (relative paths stay relative).
     pub path: String,
@@ -163,7 +165,9 @@ pub enum Via {
     /// A ClusterIP (or headless) Service: `cluster` until a NetworkPolicy narrows it.
     ClusterIp,
     /// A LoadBalancer Service marked internal by a cloud annotation.
-    InternalLoadBalancer { annotation: String },
+    InternalLoadBalancer {
+        annotation: String,
+    },
     LoadBalancer,
     NodePort,
     ExternalIps,
@@ -171,7 +175,9 @@ pub enum Via {
     /// Every listener of a pod or container on the node's own network.
     HostNetwork,
     /// Compose `ports:` publishing on the host, with the host address if one is given.
-    Published { host_ip: Option<String> },
+    Published {
+        host_ip: Option<String>,
+    },
     /// Compose `expose:` or a container port on the project's networks.
     ProjectNetwork,
 }

@@ -67,12 +67,14 @@ impl Catalogue {
                 let field = path_to_string(&path);
                 invalid(line, column, format!("`{field}`: {}", error.into_inner()))
             })?;
-        catalogue
-            .check_consistency()
-            .map_err(|(path, message)| {
-                let (line, column) = root.position_of(&path);
-                invalid(line, column, format!("`{}`: {message}", path_to_string(&path)))
-            })?;
+        catalogue.check_consistency().map_err(|(path, message)| {
+            let (line, column) = root.position_of(&path);
+            invalid(
+                line,
+                column,
+                format!("`{}`: {message}", path_to_string(&path)),
+            )
+        })?;
         Ok(catalogue)
     }
 
@@ -123,14 +125,16 @@ impl Catalogue {
             {
                 return Err((
                     at("requirements", index, "any_of"),
-                    format!("port {port}/{} is not in the catalogue", requirement.protocol),
+                    format!(
+                        "port {port}/{} is not in the catalogue",
+                        requirement.protocol
+                    ),
                 ));
             }
         }
         Ok(())
     }
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -158,6 +162,9 @@ mod tests {
             panic!("{error:?}");
         };
         assert_eq!(line, 7);
-        assert!(message.starts_with("`ports[0].port`: invalid type"), "{message}");
+        assert!(
+            message.starts_with("`ports[0].port`: invalid type"),
+            "{message}"
+        );
     }
 }

@@ -5,7 +5,9 @@ use super::{Catalogue, Status};
 impl Catalogue {
     /// One row per port, sorted by port, with the requirement each port meets.
     pub fn to_table(&self) -> String {
-        let header = ["PORT", "PROTO", "SERVICE", "NAME", "SCOPE", "LISTEN", "STATUS"];
+        let header = [
+            "PORT", "PROTO", "SERVICE", "NAME", "SCOPE", "LISTEN", "STATUS",
+        ];
         let mut rows: Vec<[String; 7]> = Vec::new();
         let mut entries: Vec<_> = self.ports.iter().collect();
         entries.sort_by_key(|e| (e.port, e.protocol));

@@ -19,16 +19,43 @@ use crate::model::{
 /// Annotations by which the big clouds make a LoadBalancer internal to the VPC, with the
 /// values that mean "internal".
 const INTERNAL_LOAD_BALANCER_ANNOTATIONS: &[(&str, &[&str])] = &[
-    ("service.beta.kubernetes.io/aws-load-balancer-internal", &["true", "0.0.0.0/0"]),
-    ("service.beta.kubernetes.io/aws-load-balancer-scheme", &["internal"]),
+    (
+        "service.beta.kubernetes.io/aws-load-balancer-internal",
+        &["true", "0.0.0.0/0"],
+    ),
+    (
+        "service.beta.kubernetes.io/aws-load-balancer-scheme",
+        &["internal"],
+    ),
     ("networking.gke.io/load-balancer-type", &["Internal"]),
-    ("cloud.google.com/load-balancer-type", &["Internal", "internal"]),
-    ("service.beta.kubernetes.io/azure-load-balancer-internal", &["true"]),
-    ("service.beta.kubernetes.io/oci-load-balancer-internal", &["true"]),
-    ("service.beta.kubernetes.io/openstack-internal-load-balancer", &["true"]),
-    ("service.kubernetes.io/ibm-load-balancer-cloud-provider-ip-type", &["private"]),
-    ("service.beta.kubernetes.io/alibaba-cloud-loadbalancer-address-type", &["intranet"]),
-    ("service.beta.kubernetes.io/do-loadbalancer-type", &["REGIONAL_NETWORK_INTERNAL"]),
+    (
+        "cloud.google.com/load-balancer-type",
+        &["Internal", "internal"],
+    ),
+    (
+        "service.beta.kubernetes.io/azure-load-balancer-internal",
+        &["true"],
+    ),
+    (
+        "service.beta.kubernetes.io/oci-load-balancer-internal",
+        &["true"],
+    ),
+    (
+        "service.beta.kubernetes.io/openstack-internal-load-balancer",
+        &["true"],
+    ),
+    (
+        "service.kubernetes.io/ibm-load-balancer-cloud-provider-ip-type",
+        &["private"],
+    ),
+    (
+        "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-address-type",
+        &["intranet"],
+    ),
+    (
+        "service.beta.kubernetes.io/do-loadbalancer-type",
+        &["REGIONAL_NETWORK_INTERNAL"],
+    ),
 ];
 
 pub fn add(objects: &[KubeObject], inventory: &mut Inventory) {
@@ -61,12 +88,14 @@ fn add_workload(object: &KubeObject, template: &PodTemplate, inventory: &mut Inv
     let mut exposures = Vec::new();
     for (container_path, container) in &containers {
         for (index, port) in container.ports.iter().flatten().enumerate() {
-            let port_path = path(
-                container_path,
-                &[key("ports"), PathSegment::Index(index)],
-            );
-            let Some(number) = valid_port(object, &port_path, "containerPort", port.container_port, inventory)
-            else {
+            let port_path = path(container_path, &[key("ports"), PathSegment::Index(index)]);
+            let Some(number) = valid_port(
+                object,
+                &port_path,
+                "containerPort",
+                port.container_port,
+                inventory,
+            ) else {
                 continue;
             };
             let protocol = protocol_of(object, &port_path, port.protocol.as_deref(), inventory);
@@ -78,7 +107,8 @@ fn add_workload(object: &KubeObject, template: &PodTemplate, inventory: &mut Inv
                 location: Some(location.clone()),
             });
             if let Some(host_port) = port.host_port.filter(|p| *p != 0) {
-                let Some(host_port) = valid_port(object, &port_path, "hostPort", host_port, inventory)
+                let Some(host_port) =
+                    valid_port(object, &port_path, "hostPort", host_port, inventory)
                 else {
                     continue;
                 };
@@ -131,12 +161,15 @@ fn add_workload(object: &KubeObject, template: &PodTemplate, inventory: &mut Inv
 
 /// Containers and init containers (sidecars listen too), with their paths.
 fn containers(template: &PodTemplate) -> Vec<(Vec<PathSegment>, &Container)> {
-    let regular = template
-        .spec
-        .containers
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (path(&template.spec_path, &[key("containers"), PathSegment::Index(i)]), c));
+    let regular = template.spec.containers.iter().enumerate().map(|(i, c)| {
+        (
+            path(
+                &template.spec_path,
+                &[key("containers"), PathSegment::Index(i)],
+            ),
+            c,
+        )
+    });
     let init = template
         .spec
         .init_containers
@@ -145,7 +178,10 @@ fn containers(template: &PodTemplate) -> Vec<(Vec<PathSegment>, &Container)> {
         .enumerate()
         .map(|(i, c)| {
             (
-                path(&template.spec_path, &[key("initContainers"), PathSegment::Index(i)]),
+                path(
+                    &template.spec_path,
+                    &[key("initContainers"), PathSegment::Index(i)],
+                ),
                 c,
             )
         });
@@ -216,7 +252,10 @@ fn add_service(object: &KubeObject, service: &Service, inventory: &mut Inventory
     }
     let backends = selected_workloads(object, spec.selector.as_ref(), inventory);
     let annotations = service.metadata.annotations.clone().unwrap_or_default();
-    let has_external_ips = spec.external_ips.as_ref().is_some_and(|ips| !ips.is_empty());
+    let has_external_ips = spec
+        .external_ips
+        .as_ref()
+        .is_some_and(|ips| !ips.is_empty());
     for (index, port) in spec.ports.iter().flatten().enumerate() {
         let item_path = [key("spec"), key("ports"), PathSegment::Index(index)];
         let Some(number) = valid_port(object, &item_path, "port", port.port, inventory) else {

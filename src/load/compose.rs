@@ -132,7 +132,7 @@ fn validate_against_schema(root: &Node, file: &str) -> Result<(), Vec<InvalidInp
     let problems: Vec<InvalidInput> = validator
         .iter_errors(&instance)
         .map(|error| {
-            let path: Vec<PathSegment> = error
+            let mut path: Vec<PathSegment> = error
                 .instance_path()
                 .iter()
                 .map(|segment| match segment {
@@ -142,6 +142,14 @@ fn validate_against_schema(root: &Node, file: &str) -> Result<(), Vec<InvalidInp
                     jsonschema::paths::LocationSegment::Index(i) => PathSegment::Index(i),
                 })
                 .collect();
+            // An unexpected key is reported on its parent; point at the key itself.
+            if let jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected }
+            | jsonschema::error::ValidationErrorKind::UnevaluatedProperties { unexpected } =
+                error.kind()
+                && let Some(key) = unexpected.first()
+            {
+                path.push(PathSegment::Key(key.clone()));
+            }
             let (line, column) = root.position_of(&path);
             let field = path_to_string(&path);
             let message = if field.is_empty() {
@@ -192,7 +200,11 @@ fn read_service(
         }
     }
     let mut expose = Vec::new();
-    for item in node.get("expose").and_then(Node::as_seq).unwrap_or_default() {
+    for item in node
+        .get("expose")
+        .and_then(Node::as_seq)
+        .unwrap_or_default()
+    {
         match exposed_port(item) {
             Ok((ports, protocol)) => expose.push(ExposedPort {
                 ports,

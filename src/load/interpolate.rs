@@ -108,8 +108,7 @@ pub fn interpolate(text: &str, env: &Environment) -> Result<String, String> {
             out.push('$');
             rest = tail;
         } else if let Some(braced) = after.strip_prefix('{') {
-            let end = closing_brace(braced)
-                .ok_or_else(|| format!("unclosed `${{` in `{text}`"))?;
+            let end = closing_brace(braced).ok_or_else(|| format!("unclosed `${{` in `{text}`"))?;
             out.push_str(&expand_braced(&braced[..end], env)?);
             rest = &braced[end + 1..];
         } else {
@@ -202,7 +201,9 @@ mod tests {
     use super::*;
 
     fn env() -> Environment {
-        Environment::from_dot_env("SMTP=25\nexport IMAP='143'\nEMPTY=\n# comment\nHOST=127.0.0.1 # local\n")
+        Environment::from_dot_env(
+            "SMTP=25\nexport IMAP='143'\nEMPTY=\n# comment\nHOST=127.0.0.1 # local\n",
+        )
     }
 
     #[test]

@@ -216,7 +216,39 @@ const KNOWN_GROUPS: &[(&str, &[&str])] = &[
     ("batch/v1", &["Job", "CronJob"]),
 ];
 
+/// The only apiVersion that serves each kind iredmail-ports types; older ones
+/// (`extensions/v1beta1`, `apps/v1beta2`) were removed from Kubernetes in 1.16.
+const SERVED_BY: &[(&str, &str)] = &[
+    ("Service", "v1"),
+    ("Namespace", "v1"),
+    ("Pod", "v1"),
+    ("ReplicationController", "v1"),
+    ("Deployment", "apps/v1"),
+    ("StatefulSet", "apps/v1"),
+    ("DaemonSet", "apps/v1"),
+    ("ReplicaSet", "apps/v1"),
+    ("Job", "batch/v1"),
+    ("CronJob", "batch/v1"),
+];
+
+/// A built-in kind under an API group that no longer (or never) served it.
+fn check_api_version(api_version: &str, kind: &str) -> Result<(), Problem> {
+    let Some((_, served)) = SERVED_BY.iter().find(|(k, _)| *k == kind) else {
+        return Ok(());
+    };
+    let is_builtin_group = !api_version.contains('.') || api_version.contains(".k8s.io/");
+    if api_version == *served || !is_builtin_group {
+        return Ok(());
+    }
+    Err(Problem {
+        object: None,
+        path: vec![key("apiVersion")],
+        message: format!("{kind} is served by `apiVersion: {served}`, not `{api_version}`"),
+    })
+}
+
 fn type_by_kind(api_version: &str, kind: &str, root: &Node) -> Result<Typed, Problem> {
+    check_api_version(api_version, kind)?;
     let template_path = |keys: &[&str]| keys.iter().map(|k| key(k)).collect::<Vec<_>>();
     match (api_version, kind) {
         ("v1", "Service") => Ok(Typed::Service(Box::new(deserialize(root)?))),
@@ -227,8 +259,9 @@ fn type_by_kind(api_version: &str, kind: &str, root: &Node) -> Result<Typed, Pro
             let spec = required(pod.spec, "spec")?;
             Ok(workload(labels, spec, template_path(&["spec"])))
         }
-        (_, "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "ReplicationController")
-        | (_, "Job") => {
+        ("apps/v1", "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet")
+        | ("v1", "ReplicationController")
+        | ("batch/v1", "Job") => {
             let template = match kind {
                 "Deployment" => Some(deserialize::<Deployment>(root)?.spec.template),
                 "StatefulSet" => Some(deserialize::<StatefulSet>(root)?.spec.template),
@@ -240,21 +273,19 @@ fn type_by_kind(api_version: &str, kind: &str, root: &Node) -> Result<Typed, Pro
                 _ => deserialize::<Job>(root)?.spec.map(|s| s.template),
             };
             let template = required(template, "spec.template")?;
-            let labels = template
-                .metadata
-                .and_then(|m| m.labels)
-                .unwrap_or_default();
+            let labels = template.metadata.and_then(|m| m.labels).unwrap_or_default();
             let spec = required(template.spec, "spec.template.spec")?;
-            Ok(workload(labels, spec, template_path(&["spec", "template", "spec"])))
+            Ok(workload(
+                labels,
+                spec,
+                template_path(&["spec", "template", "spec"]),
+            ))
         }
-        (_, "CronJob") => {
+        ("batch/v1", "CronJob") => {
             let cron: CronJob = deserialize(root)?;
             let template = cron.spec.job_template.spec.map(|s| s.template);
             let template = required(template, "spec.jobTemplate.spec.template")?;
-            let labels = template
-                .metadata
-                .and_then(|m| m.labels)
-                .unwrap_or_default();
+            let labels = template.metadata.and_then(|m| m.labels).unwrap_or_default();
             let spec = required(template.spec, "spec.jobTemplate.spec.template.spec")?;
             let path = ["spec", "jobTemplate", "spec", "template", "spec"];
             Ok(workload(labels, spec, template_path(&path)))
@@ -323,7 +354,6 @@ fn deserialize<T: DeserializeOwned>(root: &Node) -> Result<T, Problem> {
     })
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -347,7 +377,9 @@ mod tests {
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].location.line, 6);
         assert!(
-            problems[0].message.starts_with("`spec.ports[0].port`: invalid type"),
+            problems[0]
+                .message
+                .starts_with("`spec.ports[0].port`: invalid type"),
             "{}",
             problems[0].message
         );

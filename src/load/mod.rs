@@ -283,7 +283,10 @@ fn read_compose_group(
     group: &[PathBuf],
     files: &BTreeMap<PathBuf, (Node, String)>,
 ) -> Result<ComposeProject, Vec<InvalidInput>> {
-    let first = group.first().map(PathBuf::as_path).unwrap_or(Path::new("-"));
+    let first = group
+        .first()
+        .map(PathBuf::as_path)
+        .unwrap_or(Path::new("-"));
     let env = Environment::for_compose_file(first);
     let mut typed: Vec<ComposeFile> = Vec::new();
     let mut problems = Vec::new();

@@ -95,7 +95,10 @@ fn details(finding: &Finding) -> String {
         (Some(scope), None) => parts.push(format!("scope: {scope}")),
         _ => {}
     }
-    parts.push(format!("explain: iredmail-ports explain {}", finding.rule.id()));
+    parts.push(format!(
+        "explain: iredmail-ports explain {}",
+        finding.rule.id()
+    ));
     parts.join(" · ")
 }
 
@@ -120,13 +123,27 @@ fn frame(location: &Location, report: &Report) -> Option<(String, usize, std::op
         .char_indices()
         .nth(column)
         .map_or(target.len(), |(i, _)| i);
-    let end = target.trim_end().len().max(start);
+    let end = token_end(target, start);
     let span = if start == end {
         offset..offset + target.len()
     } else {
         offset + start..offset + end
     };
     Some((text, first + 1, span))
+}
+
+/// Where the underlined token ends: the end of the line, or the end of the entry in a
+/// flow mapping (`{name: smtp, port: 25}` underlines `port: 25`).
+fn token_end(line: &str, start: usize) -> usize {
+    let rest = &line[start..];
+    let quoted = rest.starts_with(['"', '\'']);
+    let cut = if quoted {
+        None
+    } else {
+        rest.find([',', '}', ']'])
+    };
+    let end = cut.map_or(line.trim_end().len(), |i| start + i);
+    line[..end].trim_end().len().max(start)
 }
 
 fn summary_line(report: &Report) -> String {

@@ -41,7 +41,7 @@ fn too_wide_message(exposure: &Exposure, entry: &PortEntry) -> String {
         "{} {} is reachable {} through {}{published}; {keep}",
         entry.name,
         entry.port,
-        reach_phrase(exposure.scope, &exposure.via),
+        reach_phrase(exposure.scope, &exposure.unit),
         exposure.via.describe(),
     )
 }
@@ -59,7 +59,7 @@ pub fn unknown_port(inventory: &Inventory, catalogue: &Catalogue) -> Vec<Finding
                 "port {}/{} is reachable {} through {} but is not an iRedMail port",
                 e.target,
                 e.protocol,
-                reach_phrase(e.scope, &e.via),
+                reach_phrase(e.scope, &e.unit),
                 e.via.describe()
             );
             Finding::for_exposure(Rule::UnknownPort, e, None, message)

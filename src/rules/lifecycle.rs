@@ -23,7 +23,7 @@ pub fn deprecated_port(inventory: &Inventory, catalogue: &Catalogue) -> Vec<Find
                 "{} {} is deprecated and reachable {}: {reason}; use {replacement} instead",
                 entry.name,
                 entry.port,
-                reach_phrase(e.scope, &e.via),
+                reach_phrase(e.scope, &e.unit),
             );
             Some(Finding::for_exposure(
                 Rule::DeprecatedPort,

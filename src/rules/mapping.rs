@@ -32,7 +32,12 @@ pub fn port_remapped(inventory: &Inventory, catalogue: &Catalogue) -> Vec<Findin
                 e.via.describe(),
                 entry.port
             );
-            Some(Finding::for_exposure(Rule::PortRemapped, e, Some(entry), message))
+            Some(Finding::for_exposure(
+                Rule::PortRemapped,
+                e,
+                Some(entry),
+                message,
+            ))
         })
         .collect()
 }

@@ -15,7 +15,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::catalogue::{Catalogue, PortEntry};
-use crate::model::{Exposure, Inventory, Location, Protocol, Scope, Via};
+use crate::model::{Exposure, Inventory, Location, Protocol, Scope, Unit};
 
 /// How bad a finding is; `--fail-on` compares against it.
 #[derive(
@@ -252,7 +252,9 @@ pub fn run(inventory: &Inventory, catalogue: &Catalogue) -> Vec<Finding> {
         let key = |f: &Finding| {
             (
                 f.location.is_none(),
-                f.location.as_ref().map(|l| (l.path.clone(), l.line, l.column)),
+                f.location
+                    .as_ref()
+                    .map(|l| (l.path.clone(), l.line, l.column)),
                 f.rule,
                 f.object.clone(),
                 f.port,
@@ -265,9 +267,8 @@ pub fn run(inventory: &Inventory, catalogue: &Catalogue) -> Vec<Finding> {
 }
 
 /// How a message says where a scope reaches, in the words of the platform.
-fn reach_phrase(scope: Scope, via: &Via) -> &'static str {
-    let compose = matches!(via, Via::Published { .. } | Via::ProjectNetwork)
-        || matches!(via, Via::HostNetwork);
+fn reach_phrase(scope: Scope, unit: &Unit) -> &'static str {
+    let compose = matches!(unit, Unit::ComposeProject(_));
     match (scope, compose) {
         (Scope::External, false) => "from outside the cluster",
         (Scope::External, true) => "from outside the host",

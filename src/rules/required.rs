@@ -93,7 +93,7 @@ fn missing(
             location: e.location.clone(),
             message: format!(
                 "{name} ({ports}) is reachable only {} through {}; it must be reachable `{}`: {}",
-                reach_phrase(e.scope, &e.via),
+                reach_phrase(e.scope, &e.unit),
                 e.via.describe(),
                 requirement.scope,
                 requirement.why
@@ -119,7 +119,7 @@ fn missing(
             object: Some(workload.object.clone()),
             location: l.location.clone(),
             message: format!(
-                "{name} ({ports}): {} listens on {} but nothing exposes it; it must be reachable `{}`: {}",
+                "{name} ({ports}): {} listens on {} but nothing makes it reachable `{}`: {}",
                 workload.object, l.port, requirement.scope, requirement.why
             ),
             ..base
