@@ -57,27 +57,23 @@ fn render_finding(finding: &Finding, report: &Report, renderer: &Renderer) -> St
         .location
         .as_ref()
         .and_then(|l| frame(l, report).map(|f| (l, f)));
-    let mut groups = Vec::new();
-    let main: Group<'_> = match &frame {
-        Some((location, (text, start_line, span))) => {
-            let snippet = Snippet::source(text.as_str())
+    let mut main: Group<'_> = match &frame {
+        Some((location, (text, start_line, span))) => title.element(
+            Snippet::source(text.as_str())
                 .line_start(*start_line)
                 .path(location.path.as_str())
-                .annotation(AnnotationKind::Primary.span(span.clone()));
-            title.element(snippet)
-        }
+                .annotation(AnnotationKind::Primary.span(span.clone())),
+        ),
         None => Group::with_title(title),
     };
-    groups.push(main);
     if let (Some(location), None) = (&finding.location, &frame) {
-        groups.push(Group::with_title(Level::NOTE.secondary_title(format!(
+        main = main.element(Level::NOTE.message(format!(
             "at {}:{}:{}",
             location.path, location.line, location.column
-        ))));
+        )));
     }
-    if !details.is_empty() {
-        groups.push(Group::with_title(Level::NOTE.secondary_title(details)));
-    }
+    main = main.element(Level::NOTE.message(details));
+    let groups = [main];
     renderer.render(&groups)
 }
 

@@ -20,7 +20,7 @@ pub fn deprecated_port(inventory: &Inventory, catalogue: &Catalogue) -> Vec<Find
                 return None;
             };
             let message = format!(
-                "{} {} is deprecated and reachable {}: {reason}; use {replacement} instead",
+                "{} {} is reachable {} but deprecated in favour of {replacement} ({reason})",
                 entry.name,
                 entry.port,
                 reach_phrase(e.scope, &e.unit),

@@ -1,0 +1,299 @@
+//! The binary as users and CI scripts run it: exit codes, formats, flags, and snapshots
+//! of the report formats on the shipped examples.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn bin() -> Command {
+    let mut command = Command::cargo_bin("iredmail-ports").expect("the binary is built");
+    command.env_remove("NO_COLOR");
+    command
+}
+
+fn stdout_of(args: &[&str]) -> String {
+    let output = bin().args(args).output().expect("runs");
+    String::from_utf8(output.stdout).expect("UTF-8 output")
+}
+
+#[test]
+fn text_report_on_the_examples() {
+    bin()
+        .args(["check", "examples/", "--color", "never"])
+        .assert()
+        .code(1);
+    insta::assert_snapshot!(stdout_of(&["check", "examples/", "--color", "never"]));
+}
+
+#[test]
+fn json_report_on_the_examples() {
+    let json = stdout_of(&["check", "examples/", "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
+    insta::assert_json_snapshot!(report);
+}
+
+#[test]
+fn json_report_matches_its_committed_schema() {
+    let schema_text = std::fs::read_to_string("schemas/report.schema.json").expect("schema");
+    let schema: serde_json::Value = serde_json::from_str(&schema_text).expect("schema JSON");
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    for dir in ["examples/", "tests/fixtures/kubernetes/invalid-input-fires"] {
+        let json = stdout_of(&["check", dir, "--format", "json"]);
+        let report: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
+        let errors: Vec<String> = validator
+            .iter_errors(&report)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{dir}: {errors:?}");
+    }
+}
+
+#[test]
+fn clean_examples_exit_zero() {
+    bin()
+        .args([
+            "check",
+            "examples/kubernetes/clean",
+            "examples/compose/clean",
+        ])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "no findings in 5 files (6 objects)",
+        ));
+}
+
+#[test]
+fn fail_on_sets_the_threshold() {
+    // Only warnings: deprecated ports.
+    let warnings_only = "tests/fixtures/compose/deprecated-port-fires";
+    bin().args(["check", warnings_only]).assert().code(0);
+    bin()
+        .args(["check", warnings_only, "--fail-on", "warning"])
+        .assert()
+        .code(1);
+    bin()
+        .args(["check", "examples/", "--fail-on", "never"])
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn usage_errors_exit_two() {
+    bin().args(["check", "--format", "yaml"]).assert().code(2);
+    bin()
+        .args(["explain", "no-such-rule"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown rule `no-such-rule`"));
+}
+
+#[test]
+fn a_broken_catalogue_names_file_line_and_field_and_exits_two() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("catalogue.yaml");
+    std::fs::write(
+        &path,
+        "name: mine\ndescription: d\nsource: s\nports:\n  - service: postfix\n    name: SMTP\n    port: 25\n    purpose: p\n    listen: 0.0.0.0\n    scope: everywhere\n    source: s\n",
+    )
+    .expect("write");
+    let expected = format!(
+        "error: {}:10:5: `ports[0].scope`: unknown variant `everywhere`",
+        path.display()
+    );
+    bin()
+        .args(["check", "examples/", "--catalogue"])
+        .arg(&path)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::starts_with(expected));
+}
+
+#[test]
+fn a_user_catalogue_replaces_the_default() {
+    let implicit_tls = "policies/iredmail-implicit-tls.yaml";
+    let json = stdout_of(&[
+        "check",
+        "tests/fixtures/compose/deprecated-port-fires",
+        "--catalogue",
+        implicit_tls,
+        "--format",
+        "json",
+    ]);
+    let report: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    assert_eq!(report["catalogue"], "iredmail-implicit-tls");
+    let findings: Vec<(&str, u64)> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| Some((f["rule"].as_str()?, f["port"].as_u64()?)))
+        .collect();
+    // 465, 993 and 995 are fine under RFC 8314 (and meet submission and IMAP); the old
+    // managesieve port 2000 is not, and SMTP and HTTPS are missing.
+    assert_eq!(
+        findings,
+        [
+            ("deprecated-port", 2000),
+            ("missing-port", 25),
+            ("missing-port", 443)
+        ]
+    );
+}
+
+#[test]
+fn output_flag_writes_the_report_to_a_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("report.json");
+    bin()
+        .args([
+            "check",
+            "examples/kubernetes/clean",
+            "--format",
+            "json",
+            "--output",
+        ])
+        .arg(&path)
+        .assert()
+        .code(0)
+        .stdout("");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("written")).expect("JSON");
+    assert_eq!(report["summary"]["files"], 4);
+}
+
+#[test]
+fn standard_input_is_named_dash() {
+    let manifest = "apiVersion: v1\nkind: Service\nmetadata: {name: db, namespace: mail}\nspec:\n  type: LoadBalancer\n  ports:\n    - port: 3306\n";
+    let output = bin()
+        .args(["check", "-", "--format", "json"])
+        .write_stdin(manifest)
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let finding = &report["findings"][0];
+    assert_eq!(finding["rule"], "internal-port-exposed");
+    assert_eq!(finding["location"]["path"], "-");
+    assert_eq!(finding["location"]["line"], 7);
+}
+
+#[test]
+fn compose_files_merge_in_the_order_given() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let base = dir.path().join("base.yml");
+    let prod = dir.path().join("prod.yml");
+    std::fs::write(
+        &base,
+        "services:\n  db:\n    image: mariadb:10.11\n    ports:\n      - \"127.0.0.1:3306:3306\"\n",
+    )
+    .expect("write");
+    std::fs::write(
+        &prod,
+        "services:\n  db:\n    ports:\n      - \"3306:3306\"\n",
+    )
+    .expect("write");
+    let json = stdout_of(&[
+        "check",
+        "-f",
+        base.to_str().expect("UTF-8 path"),
+        "-f",
+        prod.to_str().expect("UTF-8 path"),
+        "--format",
+        "json",
+    ]);
+    let report: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    let findings = report["findings"].as_array().expect("findings");
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    // Compose's project name from the directory: lower case, `[a-z0-9_-]` only.
+    let project: String = dir
+        .path()
+        .file_name()
+        .and_then(|n| n.to_str())
+        .expect("name")
+        .to_ascii_lowercase()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
+        .collect();
+    assert_eq!(findings[0]["object"], format!("compose/{project}/db"));
+    assert_eq!(findings[0]["location"]["line"], 4);
+    assert!(
+        findings[0]["location"]["path"]
+            .as_str()
+            .is_some_and(|p| Path::new(p).ends_with("prod.yml"))
+    );
+}
+
+#[test]
+fn color_only_when_asked_or_on_a_terminal() {
+    let fixture = "tests/fixtures/compose/deprecated-port-fires";
+    let plain = stdout_of(&["check", fixture]);
+    assert!(!plain.contains('\u{1b}'), "no escapes off a terminal");
+    let colored = stdout_of(&["check", fixture, "--color", "always"]);
+    assert!(colored.contains('\u{1b}'), "escapes with --color always");
+}
+
+#[test]
+fn catalogue_in_every_format() {
+    insta::assert_snapshot!(stdout_of(&["catalogue"]));
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout_of(&["catalogue", "--format", "json"])).expect("JSON");
+    assert_eq!(json["name"], "iredmail");
+    let yaml = stdout_of(&["catalogue", "--format", "yaml"]);
+    let round_trip = iredmail_ports::Catalogue::from_yaml(&yaml, "printed").expect("re-reads");
+    assert_eq!(
+        round_trip,
+        iredmail_ports::Catalogue::embedded_default().expect("default")
+    );
+}
+
+#[test]
+fn explain_prints_what_why_fix_and_examples() {
+    let text = stdout_of(&["explain", "internal-port-exposed"]);
+    for heading in [
+        "# internal-port-exposed",
+        "## Why",
+        "## How to fix",
+        "## Bad",
+        "## Good",
+    ] {
+        assert!(text.contains(heading), "missing {heading}");
+    }
+}
+
+#[test]
+fn committed_schemas_are_up_to_date() {
+    for kind in ["catalogue", "report"] {
+        let generated = stdout_of(&["schema", kind]);
+        let committed = std::fs::read_to_string(format!("schemas/{kind}.schema.json"))
+            .expect("committed schema");
+        assert_eq!(
+            generated, committed,
+            "schemas/{kind}.schema.json is stale: run `cargo run -- schema {kind} > schemas/{kind}.schema.json`"
+        );
+    }
+}
+
+#[test]
+fn shipped_catalogues_match_the_catalogue_schema() {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string("schemas/catalogue.schema.json").expect("schema"),
+    )
+    .expect("JSON");
+    let validator = jsonschema::validator_for(&schema).expect("compiles");
+    for name in ["iredmail", "iredmail-implicit-tls"] {
+        let json = stdout_of(&[
+            "catalogue",
+            "--format",
+            "json",
+            "--catalogue",
+            &format!("policies/{name}.yaml"),
+        ]);
+        let value: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+        let errors: Vec<String> = validator
+            .iter_errors(&value)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{name}: {errors:?}");
+    }
+}
