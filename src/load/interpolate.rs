@@ -6,7 +6,12 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use super::source::read_file;
 use super::yaml::{Node, Value};
+use crate::model::{InvalidInput, Location};
+
+/// Deepest `${A:-${B:-…}}` nesting accepted; real files nest one or two levels.
+const MAX_INTERPOLATION_DEPTH: usize = 16;
 
 /// The variables a Compose file sees.
 #[derive(Debug, Clone, Default)]
@@ -15,16 +20,34 @@ pub struct Environment {
 }
 
 impl Environment {
-    /// The `.env` beside `compose_file`, with the process environment on top.
-    pub fn for_compose_file(compose_file: &Path) -> Environment {
-        let dot_env = compose_file
+    /// The `.env` beside `compose_file`, with the process environment on top. A missing
+    /// `.env` is no error; one that cannot be read is, with the same limits as any input
+    /// (and it must be a regular file: a FIFO would block the run).
+    pub fn for_compose_file(compose_file: &Path) -> Result<Environment, InvalidInput> {
+        let dir = compose_file
             .parent()
-            .map(|dir| dir.join(".env"))
-            .and_then(|path| std::fs::read_to_string(path).ok())
-            .unwrap_or_default();
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let path = dir.join(".env");
+        let dot_env = match std::fs::metadata(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Ok(meta) if !meta.is_file() => {
+                return Err(InvalidInput {
+                    object: None,
+                    message: "`.env` is not a regular file".into(),
+                    location: Location {
+                        path: path.display().to_string(),
+                        line: 1,
+                        column: 1,
+                        template: None,
+                    },
+                });
+            }
+            _ => read_file(&path)?.text,
+        };
         let mut env = Environment::from_dot_env(&dot_env);
         env.vars.extend(std::env::vars());
-        env
+        Ok(env)
     }
 
     /// Parses `.env` syntax: `KEY=value`, `export KEY=value`, quotes, `#` comments.
@@ -99,6 +122,15 @@ pub fn interpolate_tree(node: &mut Node, env: &Environment) -> Result<(), Interp
 
 /// Interpolates one string.
 pub fn interpolate(text: &str, env: &Environment) -> Result<String, String> {
+    interpolate_at(text, env, 0)
+}
+
+fn interpolate_at(text: &str, env: &Environment, depth: usize) -> Result<String, String> {
+    if depth > MAX_INTERPOLATION_DEPTH {
+        return Err(format!(
+            "interpolation is nested deeper than {MAX_INTERPOLATION_DEPTH} levels"
+        ));
+    }
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.find('$') {
@@ -108,8 +140,8 @@ pub fn interpolate(text: &str, env: &Environment) -> Result<String, String> {
             out.push('$');
             rest = tail;
         } else if let Some(braced) = after.strip_prefix('{') {
-            let end = closing_brace(braced).ok_or_else(|| format!("unclosed `${{` in `{text}`"))?;
-            out.push_str(&expand_braced(&braced[..end], env)?);
+            let end = closing_brace(braced)?;
+            out.push_str(&expand_braced(&braced[..end], env, depth)?);
             rest = &braced[end + 1..];
         } else {
             let name_len = after
@@ -127,21 +159,27 @@ pub fn interpolate(text: &str, env: &Environment) -> Result<String, String> {
     Ok(out)
 }
 
-/// The index of the `}` that closes a `${`, allowing nested `${…}` in defaults.
-fn closing_brace(text: &str) -> Option<usize> {
+/// The index of the `}` that closes a `${`, allowing nested `${…}` in defaults. The scan
+/// stops once nesting passes the limit, so a hostile string costs linear time.
+fn closing_brace(text: &str) -> Result<usize, String> {
     let mut depth = 0usize;
     for (i, c) in text.char_indices() {
         match c {
             '{' => depth += 1,
-            '}' if depth == 0 => return Some(i),
+            '}' if depth == 0 => return Ok(i),
             '}' => depth -= 1,
             _ => {}
         }
+        if depth > MAX_INTERPOLATION_DEPTH {
+            return Err(format!(
+                "interpolation is nested deeper than {MAX_INTERPOLATION_DEPTH} levels"
+            ));
+        }
     }
-    None
+    Err("unclosed `${` in an interpolation".into())
 }
 
-fn expand_braced(body: &str, env: &Environment) -> Result<String, String> {
+fn expand_braced(body: &str, env: &Environment, depth: usize) -> Result<String, String> {
     let name_len = body
         .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .unwrap_or(body.len());
@@ -151,7 +189,7 @@ fn expand_braced(body: &str, env: &Environment) -> Result<String, String> {
     }
     let value = env.get(name);
     let set_and_not_empty = value.is_some_and(|v| !v.is_empty());
-    let result = |s: &str| interpolate(s, env);
+    let result = |s: &str| interpolate_at(s, env, depth + 1);
     match operator {
         "" => Ok(value.unwrap_or_default().to_string()),
         _ if operator.starts_with(":-") => match value {

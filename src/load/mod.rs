@@ -287,7 +287,7 @@ fn read_compose_group(
         .first()
         .map(PathBuf::as_path)
         .unwrap_or(Path::new("-"));
-    let env = Environment::for_compose_file(first);
+    let env = Environment::for_compose_file(first).map_err(|problem| vec![problem])?;
     let mut typed: Vec<ComposeFile> = Vec::new();
     let mut problems = Vec::new();
     for path in group {

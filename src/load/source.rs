@@ -46,7 +46,12 @@ pub fn read_limited(reader: impl Read, display: &str) -> Result<SourceText, Inva
         .read_to_end(&mut bytes)
         .map_err(|e| problem(display, 1, 1, format!("cannot read: {e}")))?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(problem(display, 1, 1, too_large(bytes.len() as u64)));
+        // Only the first bytes past the limit were read: the real size is unknown.
+        let message = format!(
+            "the input is larger than the {} MiB limit for a manifest",
+            MAX_FILE_BYTES / (1024 * 1024)
+        );
+        return Err(problem(display, 1, 1, message));
     }
     decode(bytes, display)
 }

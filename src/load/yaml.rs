@@ -6,7 +6,7 @@
 //! nesting depth, alias expansion and node count are all bounded here, before anything
 //! else sees the input.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 
@@ -290,6 +290,8 @@ enum Frame {
         node: Node,
         /// The key read, waiting for its value.
         key: Option<(String, u32, u32)>,
+        /// Keys seen so far, so duplicates are found in constant time per key.
+        seen: HashSet<String>,
     },
 }
 
@@ -365,6 +367,7 @@ impl Builder {
                     anchor,
                     node: Node::new(Value::Map(Vec::new()), line, column),
                     key: None,
+                    seen: HashSet::new(),
                 });
                 Ok(None)
             }
@@ -431,7 +434,10 @@ impl Builder {
                 Ok(None)
             }
             Some(Frame::Map {
-                node: parent, key, ..
+                node: parent,
+                key,
+                seen,
+                ..
             }) => match key.take() {
                 None => {
                     let text = key_text(&node)?;
@@ -440,7 +446,7 @@ impl Builder {
                 }
                 Some((text, key_line, key_column)) => {
                     if let Value::Map(entries) = &mut parent.value {
-                        if text != "<<" && entries.iter().any(|e| e.key == text) {
+                        if text != "<<" && !seen.insert(text.clone()) {
                             return Err(YamlError {
                                 line: key_line,
                                 column: key_column,
@@ -498,6 +504,7 @@ fn apply_merge_keys(mut node: Node) -> Result<Node, YamlError> {
     let (merges, mut own): (Vec<Entry>, Vec<Entry>) = std::mem::take(entries)
         .into_iter()
         .partition(|e| e.key == "<<");
+    let mut present: HashSet<String> = own.iter().map(|e| e.key.clone()).collect();
     for merge in merges {
         let sources: Vec<Node> = match merge.value.value {
             Value::Map(_) => vec![merge.value],
@@ -519,7 +526,7 @@ fn apply_merge_keys(mut node: Node) -> Result<Node, YamlError> {
                 });
             };
             for entry in source_entries {
-                if !own.iter().any(|e| e.key == entry.key) {
+                if present.insert(entry.key.clone()) {
                     own.push(entry);
                 }
             }
