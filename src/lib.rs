@@ -12,6 +12,7 @@ pub mod config;
 pub mod inventory;
 pub mod load;
 pub mod model;
+pub mod reach;
 pub mod report;
 pub mod rules;
 pub mod schema;

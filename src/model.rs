@@ -220,7 +220,21 @@ pub struct Exposure {
     pub protocol: Protocol,
     pub scope: Scope,
     pub via: Via,
+    /// What NetworkPolicies say about a ClusterIP exposure's pods.
+    pub isolation: Isolation,
     pub location: Option<Location>,
+}
+
+/// Whether ingress NetworkPolicies select the pods behind a ClusterIP exposure, which
+/// decides whether its `cluster` scope is a policy gap or a policy choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isolation {
+    /// Not a ClusterIP exposure, or its pods are not in the input: nothing to judge.
+    NotApplicable,
+    /// No ingress NetworkPolicy selects the pods: every pod in the cluster reaches them.
+    Unisolated,
+    /// Ingress NetworkPolicies select the pods; the scope is what they admit.
+    Isolated,
 }
 
 /// Everything the loaders found, ready for the rules.
@@ -228,6 +242,10 @@ pub struct Exposure {
 pub struct Inventory {
     pub workloads: Vec<Workload>,
     pub exposures: Vec<Exposure>,
+    /// Ingress NetworkPolicies, for the reachability step and the policy rules.
+    pub policies: Vec<crate::reach::networkpolicy::Policy>,
+    /// Labels of every namespace in the input, `kubernetes.io/metadata.name` included.
+    pub namespaces: BTreeMap<String, BTreeMap<String, String>>,
     pub invalid: Vec<InvalidInput>,
     /// Files read, for the report's summary.
     pub files: usize,

@@ -6,7 +6,7 @@
 
 use super::host_address_scope;
 use crate::load::compose::{ComposeProject, ComposeService};
-use crate::model::{Exposure, Inventory, Listener, Scope, Unit, Via, Workload};
+use crate::model::{Exposure, Inventory, Isolation, Listener, Scope, Unit, Via, Workload};
 
 pub fn add(project: &ComposeProject, inventory: &mut Inventory) {
     for service in &project.services {
@@ -27,6 +27,7 @@ fn add_service(project: &ComposeProject, service: &ComposeService, inventory: &m
         protocol,
         scope,
         via,
+        isolation: Isolation::NotApplicable,
         location,
     };
     let mut listeners = Vec::new();

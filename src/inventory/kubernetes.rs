@@ -13,8 +13,10 @@ use super::host_address_scope;
 use crate::load::kubernetes::{KubeObject, PodTemplate, Typed};
 use crate::load::yaml::PathSegment;
 use crate::model::{
-    Exposure, InvalidInput, Inventory, Listener, Protocol, Scope, Unit, Via, Workload, WorkloadId,
+    Exposure, InvalidInput, Inventory, Isolation, Listener, Protocol, Scope, Unit, Via, Workload,
+    WorkloadId,
 };
+use crate::reach::networkpolicy::Policy;
 
 /// Annotations by which the big clouds make a LoadBalancer internal to the VPC, with the
 /// values that mean "internal".
@@ -60,6 +62,20 @@ const INTERNAL_LOAD_BALANCER_ANNOTATIONS: &[(&str, &[&str])] = &[
 
 pub fn add(objects: &[KubeObject], inventory: &mut Inventory) {
     for object in objects {
+        if object.kind != "Namespace" {
+            add_namespace(&object.namespace, None, inventory);
+        }
+        match &object.typed {
+            Typed::Namespace(namespace) => {
+                add_namespace(&object.name, namespace.metadata.labels.as_ref(), inventory);
+            }
+            Typed::NetworkPolicy(policy) => {
+                inventory.policies.push(Policy::from_object(object, policy));
+            }
+            _ => {}
+        }
+    }
+    for object in objects {
         if let Typed::Workload(template) = &object.typed {
             add_workload(object, template, inventory);
         }
@@ -68,6 +84,16 @@ pub fn add(objects: &[KubeObject], inventory: &mut Inventory) {
         if let Typed::Service(service) = &object.typed {
             add_service(object, service, inventory);
         }
+    }
+}
+
+/// Records a namespace with its labels; the API server adds `kubernetes.io/metadata.name`
+/// to every namespace, and policies select by it.
+fn add_namespace(name: &str, labels: Option<&BTreeMap<String, String>>, inventory: &mut Inventory) {
+    let entry = inventory.namespaces.entry(name.to_string()).or_default();
+    entry.insert("kubernetes.io/metadata.name".into(), name.to_string());
+    if let Some(labels) = labels {
+        entry.extend(labels.iter().map(|(k, v)| (k.clone(), v.clone())));
     }
 }
 
@@ -122,6 +148,7 @@ fn add_workload(object: &KubeObject, template: &PodTemplate, inventory: &mut Inv
                     protocol,
                     scope: host_address_scope(host_ip),
                     via: Via::HostPort,
+                    isolation: Isolation::NotApplicable,
                     location: Some(object.location(&path(&port_path, &[key("hostPort")]))),
                 });
             }
@@ -135,6 +162,7 @@ fn add_workload(object: &KubeObject, template: &PodTemplate, inventory: &mut Inv
                     protocol,
                     scope: Scope::External,
                     via: Via::HostNetwork,
+                    isolation: Isolation::NotApplicable,
                     location: Some(location),
                 });
             }
@@ -274,6 +302,7 @@ fn add_service(object: &KubeObject, service: &Service, inventory: &mut Inventory
             protocol,
             scope,
             via,
+            isolation: Isolation::NotApplicable,
             location: Some(object.location(&path(&item_path, &[key("port")]))),
         });
     }

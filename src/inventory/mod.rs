@@ -28,6 +28,7 @@ pub fn build(loaded: Loaded) -> Inventory {
     for project in &loaded.compose {
         compose::add(project, &mut inventory);
     }
+    crate::reach::apply(&mut inventory);
     inventory
 }
 

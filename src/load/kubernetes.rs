@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Namespace, Pod, PodSpec, ReplicationController, Service};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use serde::de::DeserializeOwned;
 
 use super::yaml::{Node, PathSegment, path_from_serde, path_to_string};
@@ -33,6 +34,7 @@ pub enum Typed {
     Service(Box<Service>),
     Workload(Box<PodTemplate>),
     Namespace(Box<Namespace>),
+    NetworkPolicy(Box<NetworkPolicy>),
     Other,
 }
 
@@ -214,6 +216,16 @@ const KNOWN_GROUPS: &[(&str, &[&str])] = &[
         ],
     ),
     ("batch/v1", &["Job", "CronJob"]),
+    (
+        "networking.k8s.io/v1",
+        &[
+            "NetworkPolicy",
+            "Ingress",
+            "IngressClass",
+            "IPAddress",
+            "ServiceCIDR",
+        ],
+    ),
 ];
 
 /// The only apiVersion that serves each kind iredmail-ports types; older ones
@@ -229,6 +241,7 @@ const SERVED_BY: &[(&str, &str)] = &[
     ("ReplicaSet", "apps/v1"),
     ("Job", "batch/v1"),
     ("CronJob", "batch/v1"),
+    ("NetworkPolicy", "networking.k8s.io/v1"),
 ];
 
 /// A built-in kind under an API group that no longer (or never) served it.
@@ -253,6 +266,9 @@ fn type_by_kind(api_version: &str, kind: &str, root: &Node) -> Result<Typed, Pro
     match (api_version, kind) {
         ("v1", "Service") => Ok(Typed::Service(Box::new(deserialize(root)?))),
         ("v1", "Namespace") => Ok(Typed::Namespace(Box::new(deserialize(root)?))),
+        ("networking.k8s.io/v1", "NetworkPolicy") => {
+            Ok(Typed::NetworkPolicy(Box::new(deserialize(root)?)))
+        }
         ("v1", "Pod") => {
             let pod: Pod = deserialize(root)?;
             let labels = pod.metadata.labels.unwrap_or_default();

@@ -6,6 +6,7 @@ mod exposure;
 mod input;
 mod lifecycle;
 mod mapping;
+mod networkpolicy;
 mod required;
 
 use std::fmt;
@@ -44,8 +45,7 @@ impl fmt::Display for Severity {
     }
 }
 
-/// Every rule, by its stable id. Rules of the next milestones (NetworkPolicy, Ingress,
-/// ActiveSync) are added here when their checks land.
+/// Every rule, by its stable id.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
 )]
@@ -59,6 +59,8 @@ pub enum Rule {
     PortRemapped,
     ProtocolMismatch,
     HostNetwork,
+    NetworkPolicyMissing,
+    NetworkPolicyTooOpen,
     InvalidInput,
 }
 
@@ -138,6 +140,22 @@ pub const RULES: &[RuleInfo] = &[
         summary: "a workload shares the node's network: every listener reaches it",
         explanation: include_str!("../../docs/rules/host-network.md"),
         check: exposure::host_network,
+    },
+    RuleInfo {
+        rule: Rule::NetworkPolicyMissing,
+        id: "network-policy-missing",
+        severity: Severity::Warning,
+        summary: "an internal port is open to the cluster because no NetworkPolicy selects its pods",
+        explanation: include_str!("../../docs/rules/network-policy-missing.md"),
+        check: networkpolicy::network_policy_missing,
+    },
+    RuleInfo {
+        rule: Rule::NetworkPolicyTooOpen,
+        id: "network-policy-too-open",
+        severity: Severity::Error,
+        summary: "a NetworkPolicy admits an internal port from any address or every namespace",
+        explanation: include_str!("../../docs/rules/network-policy-too-open.md"),
+        check: networkpolicy::network_policy_too_open,
     },
     RuleInfo {
         rule: Rule::InvalidInput,
@@ -293,7 +311,8 @@ mod tests {
             assert!(info.explanation.contains("## Good"), "{}", info.id);
         }
         let mut ids: Vec<_> = RULES.iter().map(|i| i.id).collect();
+        ids.sort_unstable();
         ids.dedup();
-        assert_eq!(ids.len(), 9);
+        assert_eq!(ids.len(), RULES.len());
     }
 }
