@@ -1,9 +1,14 @@
 //! Findings → report: the JSON-serializable [`Report`] and one file per output format.
 
+mod github;
 mod json;
+mod junit;
+mod markdown;
+mod sarif;
 mod text;
 
 use std::collections::BTreeMap;
+use std::path::{Component, Path};
 use std::sync::Arc;
 
 use schemars::JsonSchema;
@@ -55,6 +60,14 @@ pub enum Format {
     Text,
     /// The JSON report of `schemas/report.schema.json`.
     Json,
+    /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
+    Sarif,
+    /// JUnit XML, for the test reports of GitLab, Jenkins and others.
+    Junit,
+    /// GitHub Actions workflow commands: one annotation per finding.
+    Github,
+    /// A Markdown summary for `$GITHUB_STEP_SUMMARY` or a pull-request comment.
+    Markdown,
 }
 
 impl Report {
@@ -101,6 +114,60 @@ impl Report {
         match format {
             Format::Text => text::render(self, color),
             Format::Json => json::render(self),
+            Format::Sarif => sarif::render(self),
+            Format::Junit => junit::render(self),
+            Format::Github => github::render(self),
+            Format::Markdown => markdown::render(self),
         }
+    }
+}
+
+/// A finding's file as CI tools name it: relative to the current directory when it is
+/// inside it (CI runs from the repository root), with forward slashes and no `./`.
+/// `None` for standard input, which no tool can open.
+fn file_path(path: &str) -> Option<String> {
+    if path == "-" {
+        return None;
+    }
+    let path = Path::new(path);
+    let cwd = std::env::current_dir().ok();
+    let relative = cwd
+        .as_deref()
+        .and_then(|cwd| path.strip_prefix(cwd).ok())
+        .unwrap_or(path);
+    Some(slashed(relative))
+}
+
+/// The path with `/` between components whatever the platform, `.` components dropped.
+fn slashed(path: &Path) -> String {
+    let mut out = String::new();
+    for component in path.components() {
+        match component {
+            Component::Prefix(prefix) => out.push_str(&prefix.as_os_str().to_string_lossy()),
+            Component::RootDir => out.push('/'),
+            Component::CurDir => {}
+            Component::ParentDir | Component::Normal(_) => {
+                if !out.is_empty() && !out.ends_with('/') {
+                    out.push('/');
+                }
+                out.push_str(&component.as_os_str().to_string_lossy());
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_paths_lose_dot_components_and_the_current_directory() {
+        assert_eq!(file_path("./a/./b.yaml").as_deref(), Some("a/b.yaml"));
+        assert_eq!(file_path("-"), None);
+        let cwd = std::env::current_dir().expect("a current directory");
+        let inside = cwd.join("x").join("y.yaml");
+        let inside = inside.to_str().expect("UTF-8 path");
+        assert_eq!(file_path(inside).as_deref(), Some("x/y.yaml"));
     }
 }

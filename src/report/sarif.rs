@@ -1,0 +1,368 @@
+//! `--format sarif`: SARIF 2.1.0 for GitHub code scanning, GitLab and other SARIF viewers.
+//!
+//! A handful of serde structs of our own rather than the serde-sarif crate: we write a small
+//! subset of the format, and serde-sarif generates its types from the full schema in a build
+//! script (schemafy + syn), a build-time cost for types we would mostly leave empty. The
+//! output is checked against the official schema (`schemas/vendor/sarif-schema-2.1.0.json`)
+//! by the tests instead.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{Report, file_path};
+use crate::rules::{Finding, RULES, RuleInfo, Severity};
+
+const SCHEMA: &str =
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
+const INFORMATION_URI: &str = "https://github.com/iredmail-ports/iredmail-ports";
+const RULE_DOCS: &str = "https://github.com/iredmail-ports/iredmail-ports/blob/main/docs/rules";
+/// The `partialFingerprints` key; the version suffix changes if the hashed fields ever do,
+/// so that old and new fingerprints are never compared as equals.
+const FINGERPRINT_KEY: &str = "iredmailPorts/v1";
+
+#[derive(Serialize)]
+struct Log {
+    #[serde(rename = "$schema")]
+    schema: &'static str,
+    version: &'static str,
+    runs: Vec<Run>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Run {
+    tool: Tool,
+    /// Our columns count characters, not the UTF-16 code units SARIF assumes by default.
+    column_kind: &'static str,
+    results: Vec<SarifResult>,
+}
+
+#[derive(Serialize)]
+struct Tool {
+    driver: Driver,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Driver {
+    name: String,
+    version: String,
+    semantic_version: String,
+    information_uri: &'static str,
+    rules: Vec<ReportingDescriptor>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ReportingDescriptor {
+    id: &'static str,
+    name: String,
+    short_description: Text,
+    full_description: Text,
+    help: Help,
+    help_uri: String,
+    default_configuration: Configuration,
+}
+
+#[derive(Serialize)]
+struct Text {
+    text: String,
+}
+
+/// SARIF requires `text` beside `markdown`; the rule pages are readable either way.
+#[derive(Serialize)]
+struct Help {
+    text: &'static str,
+    markdown: &'static str,
+}
+
+#[derive(Serialize)]
+struct Configuration {
+    level: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SarifResult {
+    rule_id: &'static str,
+    rule_index: usize,
+    level: &'static str,
+    message: Text,
+    locations: Vec<SarifLocation>,
+    partial_fingerprints: BTreeMap<&'static str, String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SarifLocation {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    physical_location: Option<PhysicalLocation>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    logical_locations: Vec<LogicalLocation>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PhysicalLocation {
+    artifact_location: ArtifactLocation,
+    region: Region,
+}
+
+#[derive(Serialize)]
+struct ArtifactLocation {
+    uri: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Region {
+    start_line: u32,
+    start_column: u32,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LogicalLocation {
+    name: String,
+    fully_qualified_name: String,
+    /// SARIF's well-known kind for a thing that is neither code nor data: a Kubernetes
+    /// object or a Compose service.
+    kind: &'static str,
+}
+
+pub fn render(report: &Report) -> String {
+    let log = Log {
+        schema: SCHEMA,
+        version: "2.1.0",
+        runs: vec![Run {
+            tool: Tool {
+                driver: driver(report),
+            },
+            column_kind: "unicodeCodePoints",
+            results: results(&report.findings),
+        }],
+    };
+    // Plain structs with string keys cannot fail to serialize; `{}` would be a bug the
+    // schema test catches.
+    let mut out = serde_json::to_string_pretty(&log).unwrap_or_else(|_| "{}".into());
+    out.push('\n');
+    out
+}
+
+fn driver(report: &Report) -> Driver {
+    Driver {
+        name: report.tool.name.clone(),
+        version: report.tool.version.clone(),
+        semantic_version: report.tool.version.clone(),
+        information_uri: INFORMATION_URI,
+        // Every rule, not only those that fired: code scanning closes an alert when its
+        // rule runs and no longer reports it.
+        rules: RULES.iter().map(descriptor).collect(),
+    }
+}
+
+fn descriptor(info: &RuleInfo) -> ReportingDescriptor {
+    ReportingDescriptor {
+        id: info.id,
+        name: pascal_case(info.id),
+        short_description: Text {
+            text: info.summary.to_string(),
+        },
+        full_description: Text {
+            text: first_paragraph(info.explanation),
+        },
+        help: Help {
+            text: info.explanation,
+            markdown: info.explanation,
+        },
+        help_uri: format!("{RULE_DOCS}/{}.md", info.id),
+        default_configuration: Configuration {
+            level: level(info.severity),
+        },
+    }
+}
+
+/// `internal-port-exposed` → `InternalPortExposed`, SARIF's convention for rule names.
+fn pascal_case(id: &str) -> String {
+    id.split('-')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars.next().map_or_else(String::new, |first| {
+                first.to_uppercase().chain(chars).collect::<String>()
+            })
+        })
+        .collect()
+}
+
+/// The first prose paragraph of a rule page, joined onto one line: the page's title and
+/// its `**Severity:**` line say nothing a SARIF viewer does not already show.
+fn first_paragraph(markdown: &str) -> String {
+    markdown
+        .split("\n\n")
+        .map(str::trim)
+        .find(|p| !p.is_empty() && !p.starts_with('#') && !p.starts_with("**Severity:**"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// SARIF's levels have the same names as ours.
+fn level(severity: Severity) -> &'static str {
+    severity.as_str()
+}
+
+fn results(findings: &[Finding]) -> Vec<SarifResult> {
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    findings
+        .iter()
+        .map(|finding| {
+            let key = fingerprint_key(finding);
+            let occurrence = seen.entry(key.clone()).or_default();
+            *occurrence += 1;
+            result(finding, &key, *occurrence)
+        })
+        .collect()
+}
+
+fn result(finding: &Finding, key: &str, occurrence: usize) -> SarifResult {
+    let fingerprint = format!("{:016x}:{occurrence}", fnv1a(key.as_bytes()));
+    SarifResult {
+        rule_id: finding.rule.id(),
+        rule_index: RULES
+            .iter()
+            .position(|info| info.rule == finding.rule)
+            .unwrap_or_default(),
+        level: level(finding.severity),
+        message: Text {
+            text: finding.message.clone(),
+        },
+        // GitHub code scanning rejects a whole upload when a result has only a logical
+        // location, so a finding no file is to blame for (a namespace that lacks a port)
+        // carries no location; its message names the object.
+        locations: finding
+            .location
+            .is_some()
+            .then(|| location(finding))
+            .into_iter()
+            .collect(),
+        partial_fingerprints: BTreeMap::from([(FINGERPRINT_KEY, fingerprint)]),
+    }
+}
+
+/// The file and line, with the object as a logical location beside them.
+fn location(finding: &Finding) -> SarifLocation {
+    let physical_location = finding.location.as_ref().map(|l| PhysicalLocation {
+        artifact_location: ArtifactLocation {
+            uri: artifact_uri(&l.path),
+        },
+        region: Region {
+            start_line: l.line.max(1),
+            start_column: l.column.max(1),
+        },
+    });
+    let logical_locations = finding
+        .object
+        .iter()
+        .map(|object| LogicalLocation {
+            name: object.clone(),
+            fully_qualified_name: object.clone(),
+            kind: "resource",
+        })
+        .collect();
+    SarifLocation {
+        physical_location,
+        logical_locations,
+    }
+}
+
+/// What identifies a finding across runs: the rule, the object, the port and the file,
+/// but not the line, so that an edit above the finding does not make it a new alert.
+fn fingerprint_key(finding: &Finding) -> String {
+    let path = finding
+        .location
+        .as_ref()
+        .map(|l| artifact_uri(&l.path))
+        .unwrap_or_default();
+    let object = finding.object.as_deref().unwrap_or_default();
+    let port = finding.port.map(|p| p.to_string()).unwrap_or_default();
+    // NUL cannot occur in any of the fields, so no two different tuples join alike.
+    [finding.rule.id(), object, &port, &path].join("\0")
+}
+
+/// 64-bit FNV-1a: tiny, and fixed for ever, unlike `std`'s hasher, whose output may change
+/// between Rust releases and would then reopen every alert.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    bytes
+        .iter()
+        .fold(OFFSET, |hash, &b| (hash ^ u64::from(b)).wrapping_mul(PRIME))
+}
+
+/// A file as a SARIF `uri`: relative to the current directory with forward slashes,
+/// percent-encoded; `stdin` for standard input; a `file://` URI outside the current
+/// directory.
+fn artifact_uri(path: &str) -> String {
+    let Some(path) = file_path(path) else {
+        return "stdin".into();
+    };
+    let encoded = percent_encode(&path);
+    if path.starts_with('/') {
+        format!("file://{encoded}")
+    } else if std::path::Path::new(&path).is_absolute() {
+        // A Windows path such as `C:/x`: a file URI puts a slash before the drive.
+        format!("file:///{encoded}")
+    } else {
+        encoded
+    }
+}
+
+/// Encodes every byte that may not stand as-is in a URI path. `:` is encoded too: in the
+/// first segment of a relative reference it would read as a scheme.
+fn percent_encode(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for byte in path.bytes() {
+        let keep = byte.is_ascii_alphanumeric() || b"-._~/!$&'()*+,;=@".contains(&byte);
+        if keep {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_names_are_pascal_case() {
+        assert_eq!(pascal_case("internal-port-exposed"), "InternalPortExposed");
+        assert_eq!(pascal_case("host-network"), "HostNetwork");
+    }
+
+    #[test]
+    fn the_full_description_skips_the_title_and_the_severity_line() {
+        let page = "# r\n\n**Severity:** error\n\nFirst\nparagraph.\n\nSecond.";
+        assert_eq!(first_paragraph(page), "First paragraph.");
+    }
+
+    #[test]
+    fn fnv1a_matches_the_reference_vectors() {
+        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
+    }
+
+    #[test]
+    fn uris_are_relative_slashed_and_encoded() {
+        assert_eq!(artifact_uri("./a/b c.yaml"), "a/b%20c.yaml");
+        assert_eq!(artifact_uri("-"), "stdin");
+        assert_eq!(artifact_uri("x:y.yaml"), "x%3Ay.yaml");
+        if cfg!(unix) {
+            assert_eq!(artifact_uri("/nowhere/ä.yml"), "file:///nowhere/%C3%A4.yml");
+        }
+    }
+}
