@@ -200,7 +200,7 @@ fn time_phases(
         run_rules.push(started.elapsed());
 
         let started = Instant::now();
-        config.apply(&mut findings);
+        config.apply(&mut findings, &inventory.suppressions);
         let rebuilt = Report::new(
             &catalogue.name,
             findings,

@@ -63,6 +63,19 @@ pub struct CheckArgs {
     #[command(flatten)]
     pub catalogue: CatalogueChoice,
 
+    /// The config file (severities, excludes, allowed ports, suppressions). Default: the
+    /// nearest `.iredmail-ports.yaml` from the first path upward.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Report the findings this baseline lists as suppressed: only new ones fail.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// Record the findings of this run in FILE, for a later `--baseline FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+
     /// Exit with 1 when a finding is at or above this severity.
     #[arg(long, value_enum, default_value_t = FailOn::Error)]
     pub fail_on: FailOn,

@@ -1,23 +1,286 @@
-//! Run-time settings of a check that do not come from the catalogue.
+//! The project's own settings, `.iredmail-ports.yaml`: severity overrides, paths not to
+//! check, site ports the catalogue does not list, and suppressions with a reason. Found
+//! upward from the checked paths, or given with `--config`. Schema:
+//! `schemas/config.schema.json`, generated from these types.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
-use crate::rules::{Finding, Rule, Severity};
+use globset::{Glob, GlobMatcher};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::baseline::Baseline;
+use crate::catalogue::{Catalogue, PortEntry, Status};
+use crate::load::yaml;
+use crate::model::{InlineSuppression, Protocol, Scope};
+use crate::rules::{Finding, Rule, Severity, SuppressedBy, Suppression};
+
+/// File names looked for, in each directory from the checked path up to the root.
+pub const CONFIG_FILE_NAMES: &[&str] = &[".iredmail-ports.yaml", ".iredmail-ports.yml"];
 
 /// How a check is tuned. The default judges every rule at its own severity.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Config {
-    /// Severity overrides by rule (`unknown-port: error`).
-    pub severities: BTreeMap<Rule, Severity>,
+    /// Severity by rule id (`unknown-port: error`).
+    #[serde(default)]
+    pub severity: BTreeMap<Rule, Severity>,
+    /// Globs of files not to check (`charts/*/tests/**`), relative to the config file's
+    /// directory.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Ports of this site that the catalogue does not list, or lists with a narrower
+    /// scope.
+    #[serde(default)]
+    pub allow: Vec<AllowedPort>,
+    /// Findings to suppress. Each entry matches every finding that fits all of its
+    /// fields; a suppressed finding is still reported, and does not fail the run.
+    #[serde(default)]
+    pub ignore: Vec<IgnoreEntry>,
+    /// The directory globs are relative to: the config file's own.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub base_dir: PathBuf,
+    /// Findings already known (`--baseline`): reported as suppressed.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub baseline: Option<Baseline>,
+}
+
+/// A port the site runs on purpose.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AllowedPort {
+    pub port: u16,
+    #[serde(default)]
+    pub protocol: Protocol,
+    /// The widest scope it may reach.
+    pub scope: Scope,
+    /// What it is, for messages (`postfix-exporter`).
+    pub service: String,
+    pub reason: String,
+}
+
+/// A suppression: every field given must match.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IgnoreEntry {
+    #[serde(default)]
+    pub rule: Option<Rule>,
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// A glob over the finding's object (`Service/mail/*`, `compose/*/mariadb`).
+    #[serde(default)]
+    pub object: Option<String>,
+    /// A glob over the finding's file, relative to the config file's directory.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// Why: shown with the suppressed finding in every format.
+    pub reason: String,
+}
+
+/// Why a config file cannot be used.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("{path}: cannot read the config: {message}")]
+    Read { path: String, message: String },
+    #[error("{path}:{line}:{column}: {message}")]
+    Invalid {
+        path: String,
+        line: u32,
+        column: u32,
+        message: String,
+    },
 }
 
 impl Config {
-    /// Applies the overrides to findings made with the rules' default severities.
-    pub fn apply(&self, findings: &mut [Finding]) {
-        for finding in findings {
-            if let Some(severity) = self.severities.get(&finding.rule) {
-                finding.severity = *severity;
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let display = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            path: display.clone(),
+            message: e.to_string(),
+        })?;
+        let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Config::from_yaml(&text, &display, base_dir)
+    }
+
+    pub fn from_yaml(text: &str, name: &str, base_dir: PathBuf) -> Result<Config, ConfigError> {
+        let invalid = |line, column, message| ConfigError::Invalid {
+            path: name.to_string(),
+            line,
+            column,
+            message,
+        };
+        let (mut config, root): (Config, _) =
+            yaml::deserialize_document(text).map_err(|e| invalid(e.line, e.column, e.message))?;
+        config.base_dir = base_dir;
+        let globs = config
+            .exclude
+            .iter()
+            .enumerate()
+            .map(|(i, g)| ("exclude", i, None, g))
+            .chain(config.ignore.iter().enumerate().flat_map(|(i, entry)| {
+                [("object", &entry.object), ("path", &entry.path)]
+                    .into_iter()
+                    .filter_map(move |(field, glob)| {
+                        Some(("ignore", i, Some(field), glob.as_ref()?))
+                    })
+            }));
+        for (list, index, field, glob) in globs {
+            if let Err(error) = Glob::new(glob) {
+                let mut path = vec![
+                    yaml::PathSegment::Key(list.into()),
+                    yaml::PathSegment::Index(index),
+                ];
+                path.extend(field.map(|f| yaml::PathSegment::Key(f.into())));
+                let (line, column) = root.position_of(&path);
+                return Err(invalid(line, column, format!("`{glob}`: {error}")));
             }
         }
+        Ok(config)
     }
+
+    /// The nearest config file from `start` (a file or directory) up to the root.
+    pub fn discover(start: &Path) -> Option<PathBuf> {
+        let start = start.canonicalize().ok()?;
+        let first = if start.is_dir() {
+            start.as_path()
+        } else {
+            start.parent()?
+        };
+        first.ancestors().find_map(|dir| {
+            CONFIG_FILE_NAMES
+                .iter()
+                .map(|name| dir.join(name))
+                .find(|path| path.is_file())
+        })
+    }
+
+    /// Whether a file is excluded from the check.
+    pub fn excludes(&self, path: &Path) -> bool {
+        !self.exclude.is_empty()
+            && self
+                .exclude
+                .iter()
+                .filter_map(|g| matcher(g))
+                .any(|m| self.path_matches(&m, path))
+    }
+
+    /// A glob matches the path as given, or relative to the config's directory.
+    fn path_matches(&self, matcher: &GlobMatcher, path: &Path) -> bool {
+        if matcher.is_match(path) {
+            return true;
+        }
+        let absolute = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        let base = self
+            .base_dir
+            .canonicalize()
+            .unwrap_or_else(|_| self.base_dir.clone());
+        absolute
+            .strip_prefix(&base)
+            .is_ok_and(|relative| matcher.is_match(relative))
+    }
+
+    /// The catalogue with this site's allowed ports added (or their scope widened).
+    pub fn extend_catalogue(&self, catalogue: &Catalogue) -> Catalogue {
+        let mut catalogue = catalogue.clone();
+        for allowed in &self.allow {
+            let existing = catalogue
+                .ports
+                .iter_mut()
+                .find(|e| e.port == allowed.port && e.protocol == allowed.protocol);
+            match existing {
+                Some(entry) => entry.scope = allowed.scope,
+                None => catalogue.ports.push(PortEntry {
+                    service: allowed.service.clone(),
+                    name: allowed.service.clone(),
+                    port: allowed.port,
+                    protocol: allowed.protocol,
+                    purpose: allowed.reason.clone(),
+                    listen: "-".into(),
+                    scope: allowed.scope,
+                    status: Status::Active,
+                    client_facing: false,
+                    paths: Vec::new(),
+                    source: "allowed by the config file".into(),
+                    note: None,
+                }),
+            }
+        }
+        catalogue
+    }
+
+    /// Applies severity overrides, then marks the findings that an object's own
+    /// suppression or an `ignore:` entry covers.
+    pub fn apply(&self, findings: &mut [Finding], inline: &[InlineSuppression]) {
+        let ignores: Vec<(&IgnoreEntry, Option<GlobMatcher>, Option<GlobMatcher>)> = self
+            .ignore
+            .iter()
+            .map(|e| {
+                let object = e.object.as_deref().and_then(matcher);
+                let path = e.path.as_deref().and_then(matcher);
+                (e, object, path)
+            })
+            .collect();
+        for finding in findings.iter_mut() {
+            if let Some(severity) = self.severity.get(&finding.rule) {
+                finding.severity = *severity;
+            }
+            if finding.suppressed.is_some() {
+                continue;
+            }
+            finding.suppressed = inline_suppression(finding, inline).or_else(|| {
+                ignores
+                    .iter()
+                    .find(|(entry, object, path)| self.ignore_matches(finding, entry, object, path))
+                    .map(|(entry, _, _)| Suppression {
+                        by: SuppressedBy::Config,
+                        reason: entry.reason.clone(),
+                    })
+            });
+        }
+    }
+
+    fn ignore_matches(
+        &self,
+        finding: &Finding,
+        entry: &IgnoreEntry,
+        object: &Option<GlobMatcher>,
+        path: &Option<GlobMatcher>,
+    ) -> bool {
+        entry.rule.is_none_or(|r| r == finding.rule)
+            && entry.port.is_none_or(|p| finding.port == Some(p))
+            && object
+                .as_ref()
+                .is_none_or(|m| finding.object.as_deref().is_some_and(|o| m.is_match(o)))
+            && path.as_ref().is_none_or(|m| {
+                finding
+                    .location
+                    .as_ref()
+                    .is_some_and(|l| self.path_matches(m, Path::new(&l.path)))
+            })
+    }
+}
+
+/// An object's own suppression covers its findings of the named rules (and ports).
+fn inline_suppression(finding: &Finding, inline: &[InlineSuppression]) -> Option<Suppression> {
+    let object = finding.object.as_deref()?;
+    inline
+        .iter()
+        .filter(|s| s.object == object)
+        .find(|s| {
+            s.ignore.entries.iter().any(|(rule, port)| {
+                *rule == finding.rule && port.is_none_or(|p| finding.port == Some(p))
+            })
+        })
+        .map(|s| Suppression {
+            by: s.by,
+            reason: s.ignore.reason.clone(),
+        })
+}
+
+fn matcher(glob: &str) -> Option<GlobMatcher> {
+    Glob::new(glob).ok().map(|g| g.compile_matcher())
 }

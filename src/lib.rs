@@ -6,6 +6,7 @@
 //! ([`rules`]) → [`report`]. The CLI, the kubectl plugin and the admission webhook all
 //! call [`check`].
 
+pub mod baseline;
 pub mod catalogue;
 pub mod cli;
 pub mod config;
@@ -22,13 +23,18 @@ pub use config::Config;
 pub use load::Input;
 pub use report::Report;
 
-/// Reads the inputs, builds the inventory and runs every rule.
+/// Reads the inputs, builds the inventory and runs every rule; then applies the config's
+/// severities and suppressions and the baseline.
 pub fn check(inputs: &[Input], catalogue: &Catalogue, config: &Config) -> Report {
-    let mut loaded = load::load(inputs);
+    let catalogue = config.extend_catalogue(catalogue);
+    let mut loaded = load::load_excluding(inputs, &|path| config.excludes(path));
     let sources = std::mem::take(&mut loaded.sources);
     let inventory = inventory::build(loaded);
-    let mut findings = rules::run(&inventory, catalogue);
-    config.apply(&mut findings);
+    let mut findings = rules::run(&inventory, &catalogue);
+    config.apply(&mut findings, &inventory.suppressions);
+    if let Some(baseline) = &config.baseline {
+        baseline.apply(&mut findings);
+    }
     Report::new(
         &catalogue.name,
         findings,

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Parser;
 
+use iredmail_ports::baseline::Baseline;
 use iredmail_ports::cli::{
     CatalogueArgs, CatalogueChoice, CatalogueFormat, CheckArgs, Cli, Color, Command,
 };
@@ -52,7 +53,14 @@ fn load_catalogue(choice: &CatalogueChoice) -> Result<Catalogue> {
 fn run_check(args: CheckArgs) -> Result<ExitCode> {
     let catalogue = load_catalogue(&args.catalogue)?;
     let inputs = inputs(&args);
-    let report = check(&inputs, &catalogue, &Config::default());
+    let mut config = load_config(&args)?;
+    if let Some(path) = &args.baseline {
+        config.baseline = Some(Baseline::read(path)?);
+    }
+    let report = check(&inputs, &catalogue, &config);
+    if let Some(path) = &args.write_baseline {
+        Baseline::of(&report.findings).write(path)?;
+    }
     let color = match (args.color, &args.output) {
         (Color::Always, _) => true,
         (Color::Never, _) | (Color::Auto, Some(_)) => false,
@@ -74,6 +82,26 @@ fn run_check(args: CheckArgs) -> Result<ExitCode> {
         Ok(ExitCode::from(1))
     } else {
         Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// The config named with `--config`, else the nearest `.iredmail-ports.yaml` above the
+/// first path (the current directory for standard input), else the defaults.
+fn load_config(args: &CheckArgs) -> Result<Config> {
+    let explicit = args.config.clone();
+    let discovered = || {
+        let start = args
+            .paths
+            .first()
+            .filter(|p| p.as_os_str() != "-")
+            .or(args.compose_files.first())
+            .cloned()
+            .unwrap_or_else(|| PathBuf::from("."));
+        Config::discover(&start)
+    };
+    match explicit.or_else(discovered) {
+        Some(path) => Ok(Config::from_file(&path)?),
+        None => Ok(Config::default()),
     }
 }
 

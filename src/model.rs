@@ -246,6 +246,8 @@ pub struct Inventory {
     pub policies: Vec<crate::reach::networkpolicy::Policy>,
     /// Labels of every namespace in the input, `kubernetes.io/metadata.name` included.
     pub namespaces: BTreeMap<String, BTreeMap<String, String>>,
+    /// Suppressions the objects carry themselves.
+    pub suppressions: Vec<InlineSuppression>,
     pub invalid: Vec<InvalidInput>,
     /// Files read, for the report's summary.
     pub files: usize,
@@ -275,4 +277,47 @@ pub struct InvalidInput {
     pub object: Option<String>,
     pub message: String,
     pub location: Location,
+}
+
+/// An object's own request to suppress some of its findings: the
+/// `iredmail-ports.io/ignore` annotation or a Compose service's `x-iredmail-ports`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ignore {
+    /// Rules, each for one port or (`None`) for every port.
+    pub entries: Vec<(crate::rules::Rule, Option<u16>)>,
+    pub reason: String,
+    pub location: Location,
+}
+
+/// An [`Ignore`] with the object it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InlineSuppression {
+    pub object: String,
+    pub by: crate::rules::SuppressedBy,
+    pub ignore: Ignore,
+}
+
+impl Ignore {
+    /// Parses `internal-port-exposed:3306,unknown-port`.
+    pub fn parse_entries(text: &str) -> Result<Vec<(crate::rules::Rule, Option<u16>)>, String> {
+        text.split(',')
+            .map(str::trim)
+            .filter(|entry| !entry.is_empty())
+            .map(|entry| {
+                let (rule, port) = match entry.split_once(':') {
+                    Some((rule, port)) => {
+                        let port = port
+                            .trim()
+                            .parse::<u16>()
+                            .ok()
+                            .filter(|p| *p != 0)
+                            .ok_or_else(|| format!("`{entry}`: `{port}` is not a port"))?;
+                        (rule.trim(), Some(port))
+                    }
+                    None => (entry, None),
+                };
+                Ok((rule.parse()?, port))
+            })
+            .collect()
+    }
 }

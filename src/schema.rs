@@ -3,12 +3,14 @@
 use schemars::schema_for;
 
 use crate::catalogue::Catalogue;
+use crate::config::Config;
 use crate::report::Report;
 
 /// The schemas `iredmail-ports schema` prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum SchemaKind {
     Catalogue,
+    Config,
     Report,
 }
 
@@ -17,6 +19,7 @@ impl SchemaKind {
     pub fn file_name(self) -> &'static str {
         match self {
             SchemaKind::Catalogue => "catalogue.schema.json",
+            SchemaKind::Config => "config.schema.json",
             SchemaKind::Report => "report.schema.json",
         }
     }
@@ -25,6 +28,7 @@ impl SchemaKind {
     pub fn render(self) -> String {
         let schema = match self {
             SchemaKind::Catalogue => schema_for!(Catalogue),
+            SchemaKind::Config => schema_for!(Config),
             SchemaKind::Report => schema_for!(Report),
         };
         let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();

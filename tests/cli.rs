@@ -263,7 +263,7 @@ fn explain_prints_what_why_fix_and_examples() {
 
 #[test]
 fn committed_schemas_are_up_to_date() {
-    for kind in ["catalogue", "report"] {
+    for kind in ["catalogue", "config", "report"] {
         let generated = stdout_of(&["schema", kind]);
         let committed = std::fs::read_to_string(format!("schemas/{kind}.schema.json"))
             .expect("committed schema");

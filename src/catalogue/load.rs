@@ -7,7 +7,7 @@ use std::path::Path;
 use thiserror::Error;
 
 use super::{Catalogue, Status};
-use crate::load::yaml::{self, PathSegment, path_from_serde, path_to_string};
+use crate::load::yaml::{self, PathSegment, path_to_string};
 
 const DEFAULT: &str = include_str!("../../policies/iredmail.yaml");
 const IMPLICIT_TLS: &str = include_str!("../../policies/iredmail-implicit-tls.yaml");
@@ -54,19 +54,8 @@ impl Catalogue {
             column,
             message,
         };
-        let mut documents = yaml::parse_stream(text).documents.into_iter();
-        let root = match documents.next() {
-            Some(Ok(document)) => document.root,
-            Some(Err(e)) => return Err(invalid(e.line, e.column, e.message)),
-            None => return Err(invalid(1, 1, "the catalogue is empty".into())),
-        };
-        let catalogue: Catalogue =
-            serde_path_to_error::deserialize(root.to_json()).map_err(|error| {
-                let path = path_from_serde(error.path());
-                let (line, column) = root.position_of(&path);
-                let field = path_to_string(&path);
-                invalid(line, column, format!("`{field}`: {}", error.into_inner()))
-            })?;
+        let (catalogue, root): (Catalogue, _) =
+            yaml::deserialize_document(text).map_err(|e| invalid(e.line, e.column, e.message))?;
         catalogue.check_consistency().map_err(|(path, message)| {
             let (line, column) = root.position_of(&path);
             invalid(

@@ -6,7 +6,10 @@
 
 use super::host_address_scope;
 use crate::load::compose::{ComposeProject, ComposeService};
-use crate::model::{Exposure, Inventory, Isolation, Listener, Scope, Unit, Via, Workload};
+use crate::model::{
+    Exposure, InlineSuppression, Inventory, Isolation, Listener, Scope, Unit, Via, Workload,
+};
+use crate::rules::SuppressedBy;
 
 pub fn add(project: &ComposeProject, inventory: &mut Inventory) {
     for service in &project.services {
@@ -17,6 +20,13 @@ pub fn add(project: &ComposeProject, inventory: &mut Inventory) {
 fn add_service(project: &ComposeProject, service: &ComposeService, inventory: &mut Inventory) {
     let object = format!("compose/{}/{}", project.name, service.name);
     let unit = Unit::ComposeProject(project.name.clone());
+    if let Some(ignore) = &service.ignore {
+        inventory.suppressions.push(InlineSuppression {
+            object: object.clone(),
+            by: SuppressedBy::ComposeExtension,
+            ignore: ignore.clone(),
+        });
+    }
     let id = inventory.workloads.len();
     let exposure = |published, target, protocol, scope, via, location| Exposure {
         object: object.clone(),

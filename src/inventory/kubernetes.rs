@@ -13,10 +13,11 @@ use super::host_address_scope;
 use crate::load::kubernetes::{KubeObject, PodTemplate, Typed};
 use crate::load::yaml::PathSegment;
 use crate::model::{
-    Exposure, InvalidInput, Inventory, Isolation, Listener, Protocol, Scope, Unit, Via, Workload,
-    WorkloadId,
+    Exposure, InlineSuppression, InvalidInput, Inventory, Isolation, Listener, Protocol, Scope,
+    Unit, Via, Workload, WorkloadId,
 };
 use crate::reach::networkpolicy::Policy;
+use crate::rules::SuppressedBy;
 
 /// Annotations by which the big clouds make a LoadBalancer internal to the VPC, with the
 /// values that mean "internal".
@@ -62,6 +63,13 @@ const INTERNAL_LOAD_BALANCER_ANNOTATIONS: &[(&str, &[&str])] = &[
 
 pub fn add(objects: &[KubeObject], inventory: &mut Inventory) {
     for object in objects {
+        if let Some(ignore) = &object.ignore {
+            inventory.suppressions.push(InlineSuppression {
+                object: object.id(),
+                by: SuppressedBy::Annotation,
+                ignore: ignore.clone(),
+            });
+        }
         if object.kind != "Namespace" {
             add_namespace(&object.namespace, None, inventory);
         }

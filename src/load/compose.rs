@@ -13,7 +13,7 @@ use super::compose_ports::{
 };
 use super::interpolate::{Environment, interpolate_tree};
 use super::yaml::{Node, PathSegment, Value, path_to_string};
-use crate::model::{InvalidInput, Location, Protocol};
+use crate::model::{Ignore, InvalidInput, Location, Protocol};
 
 /// A Compose project: one file, or several merged.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,6 +33,8 @@ pub struct ComposeService {
     pub host_network: Option<Location>,
     /// The service's key under `services:`.
     pub location: Location,
+    /// `x-iredmail-ports: {ignore: [rule[:port], …], reason: …}` on the service.
+    pub ignore: Option<Ignore>,
 }
 
 /// A `ports:` item.
@@ -226,7 +228,14 @@ fn read_service(
             column: e.key_column,
             template: None,
         });
+    let ignore = compose_ignore(node, file).map_err(|message| {
+        let location = node
+            .entry(IGNORE_EXTENSION)
+            .map_or_else(|| location.clone(), |e| at(&e.value));
+        vec![service_problem(name, message, location)]
+    })?;
     Ok(ComposeService {
+        ignore,
         name: name.to_string(),
         image: node.get("image").and_then(Node::scalar_text),
         labels: labels(node.get("labels")),
@@ -235,6 +244,40 @@ fn read_service(
         host_network,
         location,
     })
+}
+
+/// The Compose extension that suppresses some of a service's findings.
+pub const IGNORE_EXTENSION: &str = "x-iredmail-ports";
+
+/// Reads `x-iredmail-ports: {ignore: [rule[:port], …], reason: …}`.
+fn compose_ignore(service: &Node, file: &str) -> Result<Option<Ignore>, String> {
+    let Some(entry) = service.entry(IGNORE_EXTENSION) else {
+        return Ok(None);
+    };
+    let extension = &entry.value;
+    let items = extension
+        .get("ignore")
+        .and_then(Node::as_seq)
+        .ok_or(format!(
+            "`{IGNORE_EXTENSION}` needs an `ignore:` list of `rule[:port]`"
+        ))?;
+    let text: Vec<String> = items.iter().filter_map(Node::scalar_text).collect();
+    let entries = Ignore::parse_entries(&text.join(","))?;
+    let reason = extension
+        .get("reason")
+        .and_then(Node::scalar_text)
+        .filter(|r| !r.trim().is_empty())
+        .ok_or(format!("`{IGNORE_EXTENSION}` needs a `reason:`"))?;
+    Ok(Some(Ignore {
+        entries,
+        reason,
+        location: Location {
+            path: file.to_string(),
+            line: entry.key_line,
+            column: entry.key_column,
+            template: None,
+        },
+    }))
 }
 
 fn service_problem(service: &str, message: String, location: Location) -> InvalidInput {
@@ -268,7 +311,7 @@ fn labels(node: Option<&Node>) -> BTreeMap<String, String> {
 }
 
 /// A `ports:` item in any of its three forms: number, short syntax, long syntax.
-fn port_spec(item: &Node) -> Result<PortSpec, String> {
+pub(super) fn port_spec(item: &Node) -> Result<PortSpec, String> {
     match &item.value {
         Value::Int(n) => from_integer(*n).map_err(|e| e.to_string()),
         Value::String(text) => parse_short_syntax(text).map_err(|e| e.to_string()),
@@ -292,7 +335,7 @@ fn long_syntax(item: &Node) -> Result<PortSpec, String> {
 }
 
 /// An `expose:` item: `"3306"`, `3306`, `"8000-8010"`, `"3306/tcp"`.
-fn exposed_port(item: &Node) -> Result<(PortRange, Protocol), String> {
+pub(super) fn exposed_port(item: &Node) -> Result<(PortRange, Protocol), String> {
     let text = item
         .scalar_text()
         .ok_or("an exposed port must be a number or a string")?;
@@ -333,6 +376,9 @@ fn merge_service(base: &mut ComposeService, overlay: ComposeService) {
     }
     if overlay.host_network.is_some() {
         base.host_network = overlay.host_network;
+    }
+    if overlay.ignore.is_some() {
+        base.ignore = overlay.ignore;
     }
     base.labels.extend(overlay.labels);
     for port in overlay.ports {

@@ -14,7 +14,7 @@ use k8s_openapi::api::networking::v1::NetworkPolicy;
 use serde::de::DeserializeOwned;
 
 use super::yaml::{Node, PathSegment, path_from_serde, path_to_string};
-use crate::model::{InvalidInput, Location};
+use crate::model::{Ignore, InvalidInput, Location};
 
 /// A Kubernetes object from a file, typed, with its YAML tree for line look-ups.
 #[derive(Debug, Clone)]
@@ -26,7 +26,14 @@ pub struct KubeObject {
     pub template: Option<String>,
     pub node: Node,
     pub typed: Typed,
+    /// The object's `iredmail-ports.io/ignore` annotation, if any.
+    pub ignore: Option<Ignore>,
 }
+
+/// The annotation that suppresses some of an object's findings, and the one that must
+/// say why.
+pub const IGNORE_ANNOTATION: &str = "iredmail-ports.io/ignore";
+pub const IGNORE_REASON_ANNOTATION: &str = "iredmail-ports.io/ignore-reason";
 
 /// The kinds iredmail-ports reads; other kinds are counted but not inspected.
 #[derive(Debug, Clone)]
@@ -163,6 +170,7 @@ fn type_object(root: &Node, file: &str, template: Option<&str>) -> Result<KubeOb
         template: template.map(str::to_string),
         node: root.clone(),
         typed: Typed::Other,
+        ignore: None,
     };
     let object_id = object.id();
     let typed = type_by_kind(api_version, kind, root).map_err(|mut problem| {
@@ -177,7 +185,45 @@ fn type_object(root: &Node, file: &str, template: Option<&str>) -> Result<KubeOb
         });
     }
     object.typed = typed;
+    object.ignore = ignore_annotation(&object).map_err(|mut problem| {
+        problem.object = Some(object_id);
+        problem
+    })?;
     Ok(object)
+}
+
+/// Reads the ignore annotation: a list of `rule[:port]`, with a mandatory reason.
+fn ignore_annotation(object: &KubeObject) -> Result<Option<Ignore>, Problem> {
+    let annotations = object
+        .node
+        .get("metadata")
+        .and_then(|m| m.get("annotations"));
+    let Some(entry) = annotations.and_then(|a| a.entry(IGNORE_ANNOTATION)) else {
+        return Ok(None);
+    };
+    let path = vec![key("metadata"), key("annotations"), key(IGNORE_ANNOTATION)];
+    let fail = |message: String| Problem {
+        object: None,
+        path: path.clone(),
+        message,
+    };
+    let text = entry.value.scalar_text().unwrap_or_default();
+    let entries =
+        Ignore::parse_entries(&text).map_err(|e| fail(format!("`{IGNORE_ANNOTATION}`: {e}")))?;
+    let reason = annotations
+        .and_then(|a| a.get(IGNORE_REASON_ANNOTATION))
+        .and_then(Node::scalar_text)
+        .filter(|r| !r.trim().is_empty())
+        .ok_or_else(|| {
+            fail(format!(
+                "`{IGNORE_ANNOTATION}` needs a reason in the `{IGNORE_REASON_ANNOTATION}` annotation"
+            ))
+        })?;
+    Ok(Some(Ignore {
+        entries,
+        reason,
+        location: object.location(&path),
+    }))
 }
 
 /// The API groups whose kinds iredmail-ports knows; a kind outside them (a CRD) is

@@ -68,6 +68,11 @@ struct ReadFile {
 
 /// Reads and types every input.
 pub fn load(inputs: &[Input]) -> Loaded {
+    load_excluding(inputs, &|_| false)
+}
+
+/// Reads and types every input but the files `excluded` says to skip.
+pub fn load_excluding(inputs: &[Input], excluded: &(dyn Fn(&Path) -> bool + Sync)) -> Loaded {
     let mut loaded = Loaded::default();
     let mut texts: Vec<(Candidate, Result<SourceText, InvalidInput>)> = Vec::new();
     let mut paths = Vec::new();
@@ -92,7 +97,8 @@ pub fn load(inputs: &[Input]) -> Loaded {
             }
         }
     }
-    let (candidates, walk_problems) = walk::expand(&paths);
+    let (mut candidates, walk_problems) = walk::expand(&paths);
+    candidates.retain(|c| !excluded(&c.path));
     loaded.problems.extend(walk_problems);
 
     let from_disk = candidates

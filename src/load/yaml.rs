@@ -196,6 +196,37 @@ pub fn path_from_serde(path: &serde_path_to_error::Path) -> Vec<PathSegment> {
         .collect()
 }
 
+/// Reads a single-document YAML file into a typed value, with the line, column and field
+/// path of the first error (`ports[3].scope`). Returns the tree too, for checks that
+/// need to point at a field after deserialization.
+pub fn deserialize_document<T: serde::de::DeserializeOwned>(
+    text: &str,
+) -> Result<(T, Node), YamlError> {
+    let root = match parse_stream(text).documents.into_iter().next() {
+        Some(Ok(document)) => document.root,
+        Some(Err(error)) => return Err(error),
+        None => {
+            return Err(YamlError {
+                line: 1,
+                column: 1,
+                message: "the file is empty".into(),
+            });
+        }
+    };
+    match serde_path_to_error::deserialize(root.to_json()) {
+        Ok(value) => Ok((value, root)),
+        Err(error) => {
+            let path = path_from_serde(error.path());
+            let (line, column) = root.position_of(&path);
+            Err(YamlError {
+                line,
+                column,
+                message: format!("`{}`: {}", path_to_string(&path), error.into_inner()),
+            })
+        }
+    }
+}
+
 /// The documents of a stream, in order. A syntax error ends the stream: the documents
 /// before it are kept and the error is returned beside them, so one broken document does
 /// not hide the others. A document with a semantic error (duplicate key) is an `Err` in

@@ -25,9 +25,17 @@ fn command(finding: &Finding) -> String {
         }
     }
     properties.push(format!("title={}", escape_property(&title)));
+    // A suppressed finding stays visible as a notice that says why it does not count.
+    let severity = match &finding.suppressed {
+        None => finding.severity,
+        Some(s) => {
+            message = format!("suppressed by {} ({}): {message}", s.by.as_str(), s.reason);
+            Severity::Note
+        }
+    };
     format!(
         "::{} {}::{}\n",
-        command_name(finding.severity),
+        command_name(severity),
         properties.join(","),
         escape_data(&message)
     )

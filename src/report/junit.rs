@@ -95,10 +95,25 @@ fn unique(name: String, taken: &[String]) -> String {
 }
 
 fn case(file: &str, name: String, finding: &Finding) -> TestCase {
-    let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+    // A suppressed finding is a skipped test: visible, with its reason, but no failure.
+    let (mut status, message) = match &finding.suppressed {
+        None => (
+            TestCaseStatus::non_success(NonSuccessKind::Failure),
+            finding.message.clone(),
+        ),
+        Some(s) => (
+            TestCaseStatus::skipped(),
+            format!(
+                "suppressed by {}: {} ({})",
+                s.by.as_str(),
+                s.reason,
+                finding.message
+            ),
+        ),
+    };
     status
         .set_type(finding.rule.id())
-        .set_message(finding.message.as_str())
+        .set_message(message)
         .set_description(failure_text(finding));
     let mut case = TestCase::new(name, status);
     case.set_classname(file);

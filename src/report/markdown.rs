@@ -40,8 +40,13 @@ pub fn render(report: &Report) -> String {
 /// `**2 errors**, 3 warnings, 0 notes in 4 files (12 objects), catalogue `iredmail``.
 fn counts_line(report: &Report) -> String {
     let s = &report.summary;
+    let suppressed = if s.suppressed == 0 {
+        String::new()
+    } else {
+        format!(" ({} suppressed)", s.suppressed)
+    };
     format!(
-        "**{}**, {}, {} in {}.\n",
+        "**{}**, {}, {}{suppressed} in {}.\n",
         plural(s.error, "error"),
         plural(s.warning, "warning"),
         plural(s.note, "note"),
@@ -74,10 +79,22 @@ fn row(finding: &Finding) -> String {
         code(&format!("{path}:{}", l.line))
     });
     let object = finding.object.as_deref().map_or_else(String::new, code);
+    // A suppressed finding stays in the table, marked, with its reason.
+    let (severity, message) = match &finding.suppressed {
+        None => (finding.severity.to_string(), finding.message.clone()),
+        Some(s) => (
+            format!("{} (suppressed)", finding.severity),
+            format!(
+                "{} — suppressed by {}: {}",
+                finding.message,
+                s.by.as_str(),
+                s.reason
+            ),
+        ),
+    };
     format!(
-        "| {} | [{id}]({RULE_DOCS}/{id}.md) | {location} | {object} | {} |\n",
-        finding.severity,
-        cell(&finding.message)
+        "| {severity} | [{id}]({RULE_DOCS}/{id}.md) | {location} | {object} | {} |\n",
+        cell(&message)
     )
 }
 

@@ -1,5 +1,6 @@
 //! Findings → report: the JSON-serializable [`Report`] and one file per output format.
 
+pub mod fingerprint;
 mod github;
 mod json;
 mod junit;
@@ -41,12 +42,15 @@ pub struct Tool {
     pub version: String,
 }
 
-/// Counts by severity, and how much was read.
+/// Counts by severity of the findings that count, and how much was read.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 pub struct Summary {
     pub error: usize,
     pub warning: usize,
     pub note: usize,
+    /// Findings suppressed by an annotation, the config or a baseline; not in the counts
+    /// above.
+    pub suppressed: usize,
     /// Files (or streams) that held manifests, Compose files or problems.
     pub files: usize,
     /// Kubernetes objects and Compose services read.
@@ -78,11 +82,17 @@ impl Report {
         objects: usize,
         mut sources: BTreeMap<String, Arc<str>>,
     ) -> Report {
-        let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
+        let count = |s: Severity| {
+            findings
+                .iter()
+                .filter(|f| f.severity == s && f.suppressed.is_none())
+                .count()
+        };
         let summary = Summary {
             error: count(Severity::Error),
             warning: count(Severity::Warning),
             note: count(Severity::Note),
+            suppressed: findings.iter().filter(|f| f.suppressed.is_some()).count(),
             files,
             objects,
         };
@@ -106,7 +116,11 @@ impl Report {
 
     /// Whether any finding is at or above `threshold` (`None`: never fail).
     pub fn fails(&self, threshold: Option<Severity>) -> bool {
-        threshold.is_some_and(|t| self.findings.iter().any(|f| f.severity >= t))
+        threshold.is_some_and(|t| {
+            self.findings
+                .iter()
+                .any(|f| f.severity >= t && f.suppressed.is_none())
+        })
     }
 
     /// Renders the report; `color` only matters for text on a terminal.

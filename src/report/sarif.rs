@@ -10,8 +10,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::fingerprint::fingerprints;
 use super::{Report, file_path};
-use crate::rules::{Finding, RULES, RuleInfo, Severity};
+use crate::rules::{Finding, RULES, RuleInfo, Severity, SuppressedBy};
 
 const SCHEMA: &str =
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
@@ -91,6 +92,18 @@ struct SarifResult {
     message: Text,
     locations: Vec<SarifLocation>,
     partial_fingerprints: BTreeMap<&'static str, String>,
+    /// Present (and then non-empty) only for suppressed findings: code scanning shows
+    /// them as dismissed instead of open.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    suppressions: Vec<SarifSuppression>,
+}
+
+#[derive(Serialize)]
+struct SarifSuppression {
+    /// `inSource` for annotations and Compose extensions, `external` for the config
+    /// file and baselines.
+    kind: &'static str,
+    justification: String,
 }
 
 #[derive(Serialize)]
@@ -214,20 +227,14 @@ fn level(severity: Severity) -> &'static str {
 }
 
 fn results(findings: &[Finding]) -> Vec<SarifResult> {
-    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     findings
         .iter()
-        .map(|finding| {
-            let key = fingerprint_key(finding);
-            let occurrence = seen.entry(key.clone()).or_default();
-            *occurrence += 1;
-            result(finding, &key, *occurrence)
-        })
+        .zip(fingerprints(findings))
+        .map(|(finding, fingerprint)| result(finding, fingerprint))
         .collect()
 }
 
-fn result(finding: &Finding, key: &str, occurrence: usize) -> SarifResult {
-    let fingerprint = format!("{:016x}:{occurrence}", fnv1a(key.as_bytes()));
+fn result(finding: &Finding, fingerprint: String) -> SarifResult {
     SarifResult {
         rule_id: finding.rule.id(),
         rule_index: RULES
@@ -248,6 +255,17 @@ fn result(finding: &Finding, key: &str, occurrence: usize) -> SarifResult {
             .into_iter()
             .collect(),
         partial_fingerprints: BTreeMap::from([(FINGERPRINT_KEY, fingerprint)]),
+        suppressions: finding
+            .suppressed
+            .iter()
+            .map(|s| SarifSuppression {
+                kind: match s.by {
+                    SuppressedBy::Annotation | SuppressedBy::ComposeExtension => "inSource",
+                    SuppressedBy::Config | SuppressedBy::Baseline => "external",
+                },
+                justification: s.reason.clone(),
+            })
+            .collect(),
     }
 }
 
@@ -275,30 +293,6 @@ fn location(finding: &Finding) -> SarifLocation {
         physical_location,
         logical_locations,
     }
-}
-
-/// What identifies a finding across runs: the rule, the object, the port and the file,
-/// but not the line, so that an edit above the finding does not make it a new alert.
-fn fingerprint_key(finding: &Finding) -> String {
-    let path = finding
-        .location
-        .as_ref()
-        .map(|l| artifact_uri(&l.path))
-        .unwrap_or_default();
-    let object = finding.object.as_deref().unwrap_or_default();
-    let port = finding.port.map(|p| p.to_string()).unwrap_or_default();
-    // NUL cannot occur in any of the fields, so no two different tuples join alike.
-    [finding.rule.id(), object, &port, &path].join("\0")
-}
-
-/// 64-bit FNV-1a: tiny, and fixed for ever, unlike `std`'s hasher, whose output may change
-/// between Rust releases and would then reopen every alert.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
-    bytes
-        .iter()
-        .fold(OFFSET, |hash, &b| (hash ^ u64::from(b)).wrapping_mul(PRIME))
 }
 
 /// A file as a SARIF `uri`: relative to the current directory with forward slashes,
@@ -348,12 +342,6 @@ mod tests {
     fn the_full_description_skips_the_title_and_the_severity_line() {
         let page = "# r\n\n**Severity:** error\n\nFirst\nparagraph.\n\nSecond.";
         assert_eq!(first_paragraph(page), "First paragraph.");
-    }
-
-    #[test]
-    fn fnv1a_matches_the_reference_vectors() {
-        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
-        assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
     }
 
     #[test]

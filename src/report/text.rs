@@ -15,22 +15,50 @@ pub fn render(report: &Report, color: bool) -> String {
     };
     let mut out = String::new();
     let mut current_file: Option<&str> = None;
-    for finding in &report.findings {
+    let (suppressed, active): (Vec<&Finding>, Vec<&Finding>) =
+        report.findings.iter().partition(|f| f.suppressed.is_some());
+    for finding in &active {
         let file = finding.location.as_ref().map(|l| l.path.as_str());
         if file != current_file {
             current_file = file;
-            out.push_str(&file_header(file, report));
+            out.push_str(&file_header(file, &active));
         }
         out.push_str(&render_finding(finding, report, &renderer));
         out.push_str("\n\n");
     }
+    out.push_str(&suppressed_section(&suppressed));
     out.push_str(&summary_line(report));
     out
 }
 
-fn file_header(file: Option<&str>, report: &Report) -> String {
-    let count = report
-        .findings
+/// Suppressed findings, one line each: still visible, never silently dropped.
+fn suppressed_section(suppressed: &[&Finding]) -> String {
+    if suppressed.is_empty() {
+        return String::new();
+    }
+    let mut out = format!("── suppressed: {}\n\n", suppressed.len());
+    for finding in suppressed {
+        let at = finding.location.as_ref().map_or_else(
+            || finding.object.clone().unwrap_or_default(),
+            |l| format!("{}:{}:{}", l.path, l.line, l.column),
+        );
+        if let Some(suppression) = &finding.suppressed {
+            out.push_str(&format!(
+                "{at}: {}[{}]: {} (suppressed by {}: {})\n",
+                finding.severity,
+                finding.rule.id(),
+                finding.message,
+                suppression.by.as_str(),
+                suppression.reason
+            ));
+        }
+    }
+    out.push('\n');
+    out
+}
+
+fn file_header(file: Option<&str>, findings: &[&Finding]) -> String {
+    let count = findings
         .iter()
         .filter(|f| f.location.as_ref().map(|l| l.path.as_str()) == file)
         .count();
@@ -151,16 +179,21 @@ fn summary_line(report: &Report) -> String {
             format!("{n} {word}s")
         }
     };
-    if report.findings.is_empty() {
+    let suppressed = if s.suppressed == 0 {
+        String::new()
+    } else {
+        format!(" ({} suppressed)", s.suppressed)
+    };
+    if s.error + s.warning + s.note == 0 {
         return format!(
-            "no findings in {} ({}), catalogue {}\n",
+            "no findings{suppressed} in {} ({}), catalogue {}\n",
             plural(s.files, "file"),
             plural(s.objects, "object"),
             report.catalogue
         );
     }
     format!(
-        "{}, {}, {} in {} ({}), catalogue {}\n",
+        "{}, {}, {}{suppressed} in {} ({}), catalogue {}\n",
         plural(s.error, "error"),
         plural(s.warning, "warning"),
         plural(s.note, "note"),

@@ -221,6 +221,42 @@ pub struct Finding {
     /// The line that causes the finding; `null` only for a `missing-port` no object is to
     /// blame for.
     pub location: Option<Location>,
+    /// Set when an annotation, a Compose extension, the config file or a baseline
+    /// suppresses the finding: it is still reported, but does not count for `--fail-on`.
+    #[serde(default)]
+    pub suppressed: Option<Suppression>,
+}
+
+/// Why a finding is suppressed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Suppression {
+    pub by: SuppressedBy,
+    pub reason: String,
+}
+
+/// Where a suppression comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum SuppressedBy {
+    /// The object's `iredmail-ports.io/ignore` annotation.
+    Annotation,
+    /// The Compose service's `x-iredmail-ports: {ignore: …}`.
+    ComposeExtension,
+    /// An `ignore:` entry of the config file.
+    Config,
+    /// A `--baseline` file that already lists the finding.
+    Baseline,
+}
+
+impl SuppressedBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SuppressedBy::Annotation => "annotation",
+            SuppressedBy::ComposeExtension => "compose extension",
+            SuppressedBy::Config => "config",
+            SuppressedBy::Baseline => "baseline",
+        }
+    }
 }
 
 impl Finding {
@@ -237,6 +273,7 @@ impl Finding {
             object: None,
             message,
             location: None,
+            suppressed: None,
         }
     }
 
