@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use globset::{Glob, GlobMatcher};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use thiserror::Error;
 
 use crate::baseline::Baseline;
 use crate::catalogue::{Catalogue, PortEntry, Status};
@@ -82,28 +81,13 @@ pub struct IgnoreEntry {
 }
 
 /// Why a config file cannot be used.
-#[derive(Debug, Error, PartialEq, Eq)]
-pub enum ConfigError {
-    #[error("{path}: cannot read the config: {message}")]
-    Read { path: String, message: String },
-    #[error("{path}:{line}:{column}: {message}")]
-    Invalid {
-        path: String,
-        line: u32,
-        column: u32,
-        message: String,
-    },
-}
+pub type ConfigError = yaml::SettingsError;
 
 impl Config {
     pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
-        let display = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
-            path: display.clone(),
-            message: e.to_string(),
-        })?;
+        let text = yaml::read_settings(path, "config")?;
         let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        Config::from_yaml(&text, &display, base_dir)
+        Config::from_yaml(&text, &path.display().to_string(), base_dir)
     }
 
     pub fn from_yaml(text: &str, name: &str, base_dir: PathBuf) -> Result<Config, ConfigError> {

@@ -4,27 +4,14 @@
 
 use std::path::Path;
 
-use thiserror::Error;
-
 use super::{Catalogue, Status};
-use crate::load::yaml::{self, PathSegment, path_to_string};
+use crate::load::yaml::{self, PathSegment, SettingsError, path_to_string};
 
 const DEFAULT: &str = include_str!("../../policies/iredmail.yaml");
 const IMPLICIT_TLS: &str = include_str!("../../policies/iredmail-implicit-tls.yaml");
 
 /// Why a catalogue cannot be used.
-#[derive(Debug, Error, PartialEq, Eq)]
-pub enum CatalogueError {
-    #[error("{path}: cannot read the catalogue: {message}")]
-    Read { path: String, message: String },
-    #[error("{path}:{line}:{column}: {message}")]
-    Invalid {
-        path: String,
-        line: u32,
-        column: u32,
-        message: String,
-    },
-}
+pub type CatalogueError = SettingsError;
 
 impl Catalogue {
     /// The default catalogue, `policies/iredmail.yaml`, embedded in the binary.
@@ -38,12 +25,8 @@ impl Catalogue {
     }
 
     pub fn from_file(path: &Path) -> Result<Catalogue, CatalogueError> {
-        let display = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| CatalogueError::Read {
-            path: display.clone(),
-            message: e.to_string(),
-        })?;
-        Catalogue::from_yaml(&text, &display)
+        let text = yaml::read_settings(path, "catalogue")?;
+        Catalogue::from_yaml(&text, &path.display().to_string())
     }
 
     /// Parses and validates a catalogue; `name` is what errors call the file.

@@ -196,6 +196,34 @@ pub fn path_from_serde(path: &serde_path_to_error::Path) -> Vec<PathSegment> {
         .collect()
 }
 
+/// Why a settings file (a catalogue, a config) cannot be used: it cannot be read, or it
+/// is wrong at a line and field.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SettingsError {
+    #[error("{path}: cannot read the {what}: {message}")]
+    Read {
+        what: &'static str,
+        path: String,
+        message: String,
+    },
+    #[error("{path}:{line}:{column}: {message}")]
+    Invalid {
+        path: String,
+        line: u32,
+        column: u32,
+        message: String,
+    },
+}
+
+/// Reads a settings file's text, or says which file could not be read.
+pub fn read_settings(path: &std::path::Path, what: &'static str) -> Result<String, SettingsError> {
+    std::fs::read_to_string(path).map_err(|e| SettingsError::Read {
+        what,
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })
+}
+
 /// Reads a single-document YAML file into a typed value, with the line, column and field
 /// path of the first error (`ports[3].scope`). Returns the tree too, for checks that
 /// need to point at a field after deserialization.
