@@ -82,12 +82,17 @@ fn main() {
     // Warm-up: page cache, the lazily compiled compose-spec schema, rayon's pool.
     let report = check(&inputs, &catalogue, &config);
     let mut times = Vec::with_capacity(RUNS);
+    let cpu_before = cpu_time();
     for _ in 0..RUNS {
         let started = Instant::now();
         let run = check(&inputs, &catalogue, &config);
         times.push(started.elapsed());
         assert_eq!(run.findings.len(), report.findings.len(), "runs disagree");
     }
+    let cpu = cpu_time()
+        .zip(cpu_before)
+        .map(|(after, before)| after.saturating_sub(before) / RUNS as u32);
+    let total: Duration = times.iter().sum();
     times.sort();
     let min = times[0];
     let median = times[RUNS / 2];
@@ -113,6 +118,22 @@ fn main() {
     row(
         "MB/s",
         format!("{:.1} (median)", mb(corpus.bytes) / secs(median)),
+    );
+    row(
+        "CPU per run",
+        cpu.map_or_else(
+            || "unknown (no /proc/self/stat)".to_string(),
+            |cpu| {
+                format!(
+                    "{} user+sys, {:.0} % of one core (mean); under {:.0} % with {} \
+                     threads means other processes took the cores",
+                    ms(cpu),
+                    100.0 * secs(cpu) * RUNS as f64 / secs(total),
+                    90.0 * rayon::current_num_threads() as f64,
+                    rayon::current_num_threads()
+                )
+            },
+        ),
     );
     row("peak RSS", peak_rss());
     row(
@@ -264,6 +285,18 @@ fn peak_rss() -> String {
             Some(format!("{:.1} MiB (VmHWM)", kb / 1024.0))
         })
         .unwrap_or_else(|| "unknown (no /proc/self/status)".to_string())
+}
+
+/// User plus system CPU time of the whole process so far, from `/proc/self/stat` (in
+/// clock ticks, 100 a second on Linux).
+fn cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
 }
 
 /// Empties DIR if this benchmark wrote it, refuses anything else that is not empty.

@@ -277,6 +277,17 @@ pub struct InvalidInput {
     pub object: Option<String>,
     pub message: String,
     pub location: Location,
+    pub impact: Impact,
+}
+
+/// What a problem costs the check, which decides its severity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Impact {
+    /// A file, document or object is not checked at all: an error.
+    Unread,
+    /// One value (a Jinja expression in a playbook) cannot be rendered, so its port is not
+    /// checked; the rest of the object is: a note.
+    ValueSkipped,
 }
 
 /// An object's own request to suppress some of its findings: the

@@ -297,3 +297,26 @@ fn shipped_catalogues_match_the_catalogue_schema() {
         assert!(errors.is_empty(), "{name}: {errors:?}");
     }
 }
+
+#[test]
+fn unresolved_jinja_is_a_note_that_does_not_fail_the_run() {
+    let fixture = "tests/fixtures/ansible/jinja-unresolved-fires";
+    let output = bin()
+        .args(["check", "--format", "json", fixture])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(0), "notes pass at --fail-on error");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    let severities: Vec<&str> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|finding| finding["severity"].as_str().expect("severity"))
+        .collect();
+    assert_eq!(severities, ["note", "note", "note"]);
+    let failing = bin()
+        .args(["check", "--fail-on", "note", fixture])
+        .output()
+        .expect("runs");
+    assert_eq!(failing.status.code(), Some(1));
+}

@@ -12,7 +12,7 @@ use iredmail_ports::{Catalogue, Config, Input, check};
 fn fixture_cases() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let mut cases = Vec::new();
-    for kind in ["kubernetes", "compose", "mixed"] {
+    for kind in ["kubernetes", "compose", "ansible", "mixed"] {
         let Ok(entries) = std::fs::read_dir(root.join(kind)) else {
             continue;
         };

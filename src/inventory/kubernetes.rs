@@ -13,8 +13,8 @@ use super::host_address_scope;
 use crate::load::kubernetes::{KubeObject, PodTemplate, Typed};
 use crate::load::yaml::PathSegment;
 use crate::model::{
-    Exposure, InlineSuppression, InvalidInput, Inventory, Isolation, Listener, Protocol, Scope,
-    Unit, Via, Workload, WorkloadId,
+    Exposure, Impact, InlineSuppression, InvalidInput, Inventory, Isolation, Listener, Protocol,
+    Scope, Unit, Via, Workload, WorkloadId,
 };
 use crate::reach::networkpolicy::Policy;
 use crate::rules::SuppressedBy;
@@ -243,6 +243,7 @@ fn valid_port(
                     crate::load::yaml::path_to_string(&field_path)
                 ),
                 location: object.location(&field_path),
+                impact: Impact::Unread,
             });
             None
         }
@@ -271,6 +272,7 @@ fn protocol_of(
                     crate::load::yaml::path_to_string(&field_path)
                 ),
                 location: object.location(&field_path),
+                impact: Impact::Unread,
             });
             Protocol::Tcp
         }

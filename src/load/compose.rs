@@ -13,7 +13,7 @@ use super::compose_ports::{
 };
 use super::interpolate::{Environment, interpolate_tree};
 use super::yaml::{Node, PathSegment, Value, path_to_string};
-use crate::model::{Ignore, InvalidInput, Location, Protocol};
+use crate::model::{Ignore, Impact, InvalidInput, Location, Protocol};
 
 /// A Compose project: one file, or several merged.
 #[derive(Debug, Clone, PartialEq)]
@@ -91,6 +91,7 @@ pub fn read_compose_file(
             object: None,
             message: e.message,
             location: at(e.line, e.column),
+            impact: Impact::Unread,
         }]
     })?;
     validate_against_schema(&root, file)?;
@@ -128,6 +129,7 @@ fn validate_against_schema(root: &Node, file: &str) -> Result<(), Vec<InvalidInp
                 column: 1,
                 template: None,
             },
+            impact: Impact::Unread,
         }]
     })?;
     let instance = root.to_json();
@@ -168,6 +170,7 @@ fn validate_against_schema(root: &Node, file: &str) -> Result<(), Vec<InvalidInp
                     column,
                     template: None,
                 },
+                impact: Impact::Unread,
             }
         })
         .collect();
@@ -285,6 +288,7 @@ fn service_problem(service: &str, message: String, location: Location) -> Invali
         object: None,
         message: format!("service `{service}`: {message}"),
         location,
+        impact: Impact::Unread,
     }
 }
 

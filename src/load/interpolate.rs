@@ -8,7 +8,7 @@ use std::path::Path;
 
 use super::source::read_file;
 use super::yaml::{Node, Value};
-use crate::model::{InvalidInput, Location};
+use crate::model::{Impact, InvalidInput, Location};
 
 /// Deepest `${A:-${B:-…}}` nesting accepted; real files nest one or two levels.
 const MAX_INTERPOLATION_DEPTH: usize = 16;
@@ -41,6 +41,7 @@ impl Environment {
                         column: 1,
                         template: None,
                     },
+                    impact: Impact::Unread,
                 });
             }
             _ => read_file(&path)?.text,

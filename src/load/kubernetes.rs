@@ -14,7 +14,7 @@ use k8s_openapi::api::networking::v1::NetworkPolicy;
 use serde::de::DeserializeOwned;
 
 use super::yaml::{Node, PathSegment, path_from_serde, path_to_string};
-use crate::model::{Ignore, InvalidInput, Location};
+use crate::model::{Ignore, Impact, InvalidInput, Location};
 
 /// A Kubernetes object from a file, typed, with its YAML tree for line look-ups.
 #[derive(Debug, Clone)]
@@ -139,6 +139,7 @@ impl Context<'_> {
                 column,
                 template: self.template.map(str::to_string),
             },
+            impact: Impact::Unread,
         }
     }
 }

@@ -2,15 +2,17 @@
 //! into span-aware YAML trees, recognises each document's kind by its content and types
 //! it. Every problem becomes an [`InvalidInput`]; nothing here stops the run.
 
+pub mod ansible;
 pub mod compose;
 pub mod compose_ports;
 pub mod interpolate;
+pub mod jinja;
 pub mod kubernetes;
 pub mod source;
 pub mod walk;
 pub mod yaml;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -22,7 +24,7 @@ use self::kubernetes::KubeObject;
 use self::source::SourceText;
 use self::walk::Candidate;
 use self::yaml::Node;
-use crate::model::{InvalidInput, Location};
+use crate::model::{Impact, InvalidInput, Location};
 
 /// What to check.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,7 +56,9 @@ pub struct Loaded {
 enum Content {
     Kubernetes(Vec<KubeObject>),
     Compose(Node),
-    /// Neither Kubernetes nor Compose; fine for a file found by walking a directory.
+    /// A playbook or task file, with what its tasks deploy.
+    Ansible(ansible::Deployed),
+    /// Neither Kubernetes, Compose nor Ansible; fine for a file found by walking a directory.
     Unrecognised,
     Empty,
 }
@@ -115,6 +119,7 @@ pub fn load_excluding(inputs: &[Input], excluded: &(dyn Fn(&Path) -> bool + Sync
         .map(|(candidate, text)| text.map(|source| classify(candidate, source)))
         .collect();
 
+    let read_by_playbooks = read_by_playbooks(&files);
     let mut compose_files: BTreeMap<PathBuf, (Node, String)> = BTreeMap::new();
     for file in files {
         let file = match file {
@@ -125,8 +130,14 @@ pub fn load_excluding(inputs: &[Input], excluded: &(dyn Fn(&Path) -> bool + Sync
                 continue;
             }
         };
+        if is_read_by_playbook(&file, &read_by_playbooks) {
+            continue;
+        }
         let counts = !file.problems.is_empty()
-            || matches!(file.content, Content::Kubernetes(_) | Content::Compose(_));
+            || matches!(
+                file.content,
+                Content::Kubernetes(_) | Content::Compose(_) | Content::Ansible(_)
+            );
         if counts {
             loaded.files += 1;
             loaded
@@ -138,6 +149,14 @@ pub fn load_excluding(inputs: &[Input], excluded: &(dyn Fn(&Path) -> bool + Sync
             Content::Kubernetes(objects) => loaded.kube.extend(objects),
             Content::Compose(root) => {
                 compose_files.insert(file.candidate.path, (root, file.source.path));
+            }
+            Content::Ansible(deployed) => {
+                loaded.kube.extend(deployed.kube);
+                loaded.compose.extend(deployed.compose);
+                loaded.files += deployed.sources.len();
+                for source in deployed.sources {
+                    loaded.sources.insert(source.path, Arc::from(source.text));
+                }
             }
             Content::Unrecognised if file.candidate.explicit => {
                 loaded.problems.push(unrecognised(&file.source.path));
@@ -154,6 +173,33 @@ pub fn load_excluding(inputs: &[Input], excluded: &(dyn Fn(&Path) -> bool + Sync
     loaded
 }
 
+/// The files that playbooks' tasks read themselves (`src:`, `project_src`).
+fn read_by_playbooks(files: &[Result<ReadFile, InvalidInput>]) -> HashSet<PathBuf> {
+    files
+        .iter()
+        .filter_map(|f| match f {
+            Ok(ReadFile {
+                content: Content::Ansible(deployed),
+                ..
+            }) => Some(deployed.read.iter().cloned()),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
+/// A file a playbook already read is judged as the playbook applies it (in the task's
+/// namespace, as the task's Compose project), not a second time as a file of its own.
+fn is_read_by_playbook(file: &ReadFile, read: &HashSet<PathBuf>) -> bool {
+    !read.is_empty()
+        && !matches!(file.content, Content::Ansible(_))
+        && file
+            .candidate
+            .path
+            .canonicalize()
+            .is_ok_and(|path| read.contains(&path))
+}
+
 fn stdin_candidate() -> Candidate {
     Candidate {
         path: PathBuf::from("-"),
@@ -164,8 +210,9 @@ fn stdin_candidate() -> Candidate {
 fn unrecognised(path: &str) -> InvalidInput {
     InvalidInput {
         object: None,
-        message: "not a Kubernetes manifest or a Compose file: no document has `apiVersion` \
-                  and `kind`, nor a `services:` mapping"
+        message: "not a Kubernetes manifest, a Compose file or an Ansible playbook: no document \
+                  has `apiVersion` and `kind`, nor a `services:` mapping, nor a list of plays \
+                  or tasks"
             .into(),
         location: Location {
             path: path.to_string(),
@@ -173,6 +220,7 @@ fn unrecognised(path: &str) -> InvalidInput {
             column: 1,
             template: None,
         },
+        impact: Impact::Unread,
     }
 }
 
@@ -194,6 +242,7 @@ fn classify(candidate: Candidate, source: SourceText) -> ReadFile {
                     column: error.column,
                     template: None,
                 },
+                impact: Impact::Unread,
             }),
         }
     }
@@ -219,6 +268,7 @@ fn classify(candidate: Candidate, source: SourceText) -> ReadFile {
                         column: document.root.column,
                         template: document.template.clone(),
                     },
+                    impact: Impact::Unread,
                 });
             }
         }
@@ -227,6 +277,15 @@ fn classify(candidate: Candidate, source: SourceText) -> ReadFile {
         && compose::is_compose(&document.root)
     {
         Content::Compose(document.root.clone())
+    } else if let [document] = documents.as_slice()
+        && ansible::is_ansible(&document.root)
+    {
+        Content::Ansible(ansible::read(
+            &document.root,
+            &candidate.path,
+            &source,
+            &mut problems,
+        ))
     } else if documents.is_empty() {
         Content::Empty
     } else {

@@ -3,7 +3,7 @@
 use std::io::Read;
 use std::path::Path;
 
-use crate::model::{InvalidInput, Location};
+use crate::model::{Impact, InvalidInput, Location};
 
 /// Largest input read. Real manifests are kilobytes; a bigger file is refused before it
 /// is read, so memory stays bounded whatever is checked.
@@ -95,5 +95,6 @@ fn problem(path: &str, line: usize, column: usize, message: String) -> InvalidIn
             column: u32::try_from(column).unwrap_or(u32::MAX),
             template: None,
         },
+        impact: Impact::Unread,
     }
 }

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::model::{InvalidInput, Location};
+use crate::model::{Impact, InvalidInput, Location};
 
 /// A file to read, and whether the user named it (an unrecognised file the user named is
 /// an error; one found by walking a directory is simply not ours).
@@ -74,6 +74,7 @@ fn walk_problem(root: &Path, error: &ignore::Error) -> InvalidInput {
             column: 1,
             template: None,
         },
+        impact: Impact::Unread,
     }
 }
 

@@ -2,7 +2,8 @@
 
 use super::{Finding, Rule};
 use crate::catalogue::Catalogue;
-use crate::model::Inventory;
+use crate::model::{Impact, Inventory};
+use crate::rules::Severity;
 
 pub fn invalid_input(inventory: &Inventory, _: &Catalogue) -> Vec<Finding> {
     inventory
@@ -11,6 +12,10 @@ pub fn invalid_input(inventory: &Inventory, _: &Catalogue) -> Vec<Finding> {
         .map(|problem| Finding {
             object: problem.object.clone(),
             location: Some(problem.location.clone()),
+            severity: match problem.impact {
+                Impact::Unread => Rule::InvalidInput.info().severity,
+                Impact::ValueSkipped => Severity::Note,
+            },
             ..Finding::new(Rule::InvalidInput, problem.message.clone())
         })
         .collect()

@@ -1,0 +1,1062 @@
+//! Ansible playbooks and role task files → Kubernetes objects and Compose projects.
+//!
+//! Three kinds of task deploy ports: `kubernetes.core.k8s` (an inline `definition:` or a
+//! `src:` manifest), `community.docker.docker_container` (`published_ports`,
+//! `exposed_ports`, `network_mode`) and `community.docker.docker_compose_v2` (an inline
+//! `definition:` or a `project_src` directory). Each becomes what the rest of the tool
+//! already judges: Kubernetes objects, and Compose projects whose services are the
+//! containers of one play. Positions stay those of the playbook, so findings point at
+//! the task's own lines; a `src:` manifest or a `project_src` Compose file is read as
+//! that file, and findings point into it.
+//!
+//! Ansible renders Jinja before a module sees its arguments. Port values are rendered
+//! here from plain variables (the play's `vars:`, a role's `defaults/main.yml`); an
+//! expression that cannot be followed is reported by name and its port skipped, never
+//! guessed.
+
+use std::path::{Component, Path, PathBuf};
+
+use super::compose::{self, ComposeFile, ComposeProject, ComposeService, ExposedPort};
+use super::compose::{PublishedPort, normalize_project_name};
+use super::compose_ports::{PortRange, PortSpec, from_integer, parse_short_syntax};
+use super::interpolate::Environment;
+use super::jinja::{Unresolved, Vars, has_jinja, render, render_text};
+use super::kubernetes::{self, KubeObject};
+use super::source::{self, SourceText};
+use super::yaml::{self, Document, Entry, Node, Value, YamlError};
+use crate::model::{Impact, InvalidInput, Location, Protocol};
+
+const K8S_MODULES: &[&str] = &["kubernetes.core.k8s", "community.kubernetes.k8s", "k8s"];
+const CONTAINER_MODULES: &[&str] = &["community.docker.docker_container", "docker_container"];
+/// `docker_compose` (Compose v1) takes the same `definition` and `project_src`.
+const COMPOSE_MODULES: &[&str] = &[
+    "community.docker.docker_compose_v2",
+    "docker_compose_v2",
+    "community.docker.docker_compose",
+    "docker_compose",
+];
+const IMPORT_PLAYBOOK: &[&str] = &["import_playbook", "ansible.builtin.import_playbook"];
+/// A play's task lists, in the order Ansible runs them.
+const PLAY_SECTIONS: &[&str] = &["pre_tasks", "tasks", "post_tasks", "handlers"];
+const BLOCK_SECTIONS: &[&str] = &["block", "rescue", "always"];
+/// The files `docker compose` looks for in a project directory, in its order.
+const COMPOSE_FILE_NAMES: &[&str] = &[
+    "compose.yaml",
+    "compose.yml",
+    "docker-compose.yaml",
+    "docker-compose.yml",
+];
+/// The Compose project of containers outside a named play.
+const DEFAULT_PROJECT: &str = "ansible";
+/// The lists whose items are ports, in Kubernetes and Compose definitions: an item whose
+/// Jinja cannot be rendered is dropped, and named.
+const PORT_LISTS: &[&str] = &["ports", "expose"];
+
+/// What a playbook deploys.
+#[derive(Debug, Default)]
+pub struct Deployed {
+    pub kube: Vec<KubeObject>,
+    pub compose: Vec<ComposeProject>,
+    /// Files read besides the playbook (`src:` manifests, `project_src` Compose files),
+    /// for the report's source frames.
+    pub sources: Vec<SourceText>,
+    /// Their canonical paths, so a directory walk that finds them too does not load them
+    /// a second time.
+    pub read: Vec<PathBuf>,
+}
+
+/// Whether a document is a playbook or a task file: a list of plays, or of tasks among
+/// which one uses a module read here (or a block that may).
+pub fn is_ansible(root: &Node) -> bool {
+    let Some(items) = root.as_seq() else {
+        return false;
+    };
+    items.iter().all(|i| i.as_map().is_some()) && items.iter().any(|i| is_play(i) || is_task(i))
+}
+
+fn is_play(node: &Node) -> bool {
+    let has = |keys: &[&str]| keys.iter().any(|k| node.get(k).is_some());
+    (has(&["hosts"]) && has(&["tasks", "roles", "pre_tasks", "post_tasks"])) || has(IMPORT_PLAYBOOK)
+}
+
+fn is_task(node: &Node) -> bool {
+    module_of(node).is_some() || node.get("block").is_some()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Module {
+    K8s,
+    Container,
+    Compose,
+}
+
+fn module_of(task: &Node) -> Option<(Module, &Entry)> {
+    task.as_map()?.iter().find_map(|entry| {
+        let key = entry.key.as_str();
+        let module = if K8S_MODULES.contains(&key) {
+            Module::K8s
+        } else if CONTAINER_MODULES.contains(&key) {
+            Module::Container
+        } else if COMPOSE_MODULES.contains(&key) {
+            Module::Compose
+        } else {
+            return None;
+        };
+        Some((module, entry))
+    })
+}
+
+/// Reads what a playbook or a task file deploys. `path` is the file as found (for the
+/// directories `src:` and roles are looked up in), `source` its text as named in reports.
+pub fn read(
+    root: &Node,
+    path: &Path,
+    source: &SourceText,
+    problems: &mut Vec<InvalidInput>,
+) -> Deployed {
+    let dir = parent_dir(path);
+    let mut reader = Reader {
+        file: &source.path,
+        text: &source.text,
+        problems,
+        deployed: Deployed::default(),
+    };
+    let items = root.as_seq().unwrap_or_default();
+    if items.iter().any(is_play) {
+        for play in items.iter().filter(|i| is_play(i)) {
+            reader.read_play(play, &dir);
+        }
+    } else {
+        // A role's task file sees the role's defaults and vars, and finds `src:` files in
+        // the role's `files/`; any other task file, only what it says itself.
+        let role = role_of(path);
+        let mut vars = Vars::default();
+        if let Some(role) = &role {
+            vars.overlay(role_vars(role, "defaults"));
+            vars.overlay(role_vars(role, "vars"));
+        }
+        let base = role.unwrap_or(dir);
+        let mut play = Play::new(DEFAULT_PROJECT.to_string(), base);
+        reader.read_tasks(items, vars, &mut play);
+        reader.finish_play(play);
+    }
+    reader.deployed
+}
+
+/// The directory a file sits in, `.` for a bare name.
+fn parent_dir(path: &Path) -> PathBuf {
+    path.parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// `roles/<name>` when the file is `roles/<name>/tasks/*.yml` (or `handlers/`).
+fn role_of(path: &Path) -> Option<PathBuf> {
+    let section = path.parent()?;
+    let role = section.parent()?;
+    let is_section = matches!(section.file_name()?.to_str()?, "tasks" | "handlers");
+    let under_roles = role.parent()?.file_name()? == "roles";
+    (is_section && under_roles).then(|| role.to_path_buf())
+}
+
+/// The plain variables of `roles/<name>/<section>/main.yml`. A missing or broken file
+/// gives none: a role need not have defaults, and a directory walk reports a broken
+/// file on its own.
+fn role_vars(role: &Path, section: &str) -> Vars {
+    let file = ["main.yml", "main.yaml"]
+        .iter()
+        .map(|name| role.join(section).join(name))
+        .find(|p| p.is_file());
+    let Some(Ok(source)) = file.map(|f| source::read_file(&f)) else {
+        return Vars::default();
+    };
+    let stream = yaml::parse_stream(&source.text);
+    let root = stream.documents.into_iter().find_map(Result::ok);
+    Vars::from_mapping(root.as_ref().map(|d| &d.root))
+}
+
+/// Lexically drops `.` steps, so `./files/x.yaml` is named as a walk names it.
+fn normalize(path: &Path) -> PathBuf {
+    path.components()
+        .filter(|c| !matches!(c, Component::CurDir))
+        .collect()
+}
+
+/// The containers of one play, and where its relative paths start.
+struct Play {
+    project: String,
+    base: PathBuf,
+    containers: Vec<ComposeService>,
+}
+
+impl Play {
+    fn new(project: String, base: PathBuf) -> Play {
+        Play {
+            project,
+            base,
+            containers: Vec::new(),
+        }
+    }
+}
+
+struct Reader<'a> {
+    /// The playbook as reports name it.
+    file: &'a str,
+    /// Its text, to map a `|` block `definition:` back to its lines.
+    text: &'a str,
+    problems: &'a mut Vec<InvalidInput>,
+    deployed: Deployed,
+}
+
+impl Reader<'_> {
+    fn at(&self, line: u32, column: u32) -> Location {
+        Location {
+            path: self.file.to_string(),
+            line,
+            column,
+            template: None,
+        }
+    }
+
+    fn problem(&mut self, message: String, line: u32, column: u32) {
+        self.record(message, line, column, Impact::Unread);
+    }
+
+    fn record(&mut self, message: String, line: u32, column: u32, impact: Impact) {
+        let location = self.at(line, column);
+        self.problems.push(InvalidInput {
+            object: None,
+            message,
+            location,
+            impact,
+        });
+    }
+
+    /// An expression that cannot be rendered: a note naming it and what is therefore not
+    /// checked, since the rest of the playbook still is.
+    fn unresolved(&mut self, unresolved: &Unresolved, line: u32, column: u32, skipped: &str) {
+        let message = format!(
+            "cannot resolve Jinja expression `{}`: {}; {skipped}",
+            unresolved.expression, unresolved.reason
+        );
+        self.record(message, line, column, Impact::ValueSkipped);
+    }
+
+    fn read_play(&mut self, play: &Node, dir: &Path) {
+        let roles = play.get("roles").and_then(Node::as_seq).unwrap_or_default();
+        // Role defaults are the weakest variables; the play's own `vars:` win over them.
+        let mut vars = Vars::default();
+        for role in roles.iter().filter_map(role_name) {
+            vars.overlay(role_vars(&dir.join("roles").join(role), "defaults"));
+        }
+        vars.overlay(Vars::from_mapping(play.get("vars")));
+        let project = play
+            .get("name")
+            .and_then(Node::scalar_text)
+            .map(|name| render_text(&name, &vars).unwrap_or(name))
+            .map(|name| project_name(&name))
+            .unwrap_or_else(|| DEFAULT_PROJECT.to_string());
+        let mut scope = Play::new(project, dir.to_path_buf());
+        for section in PLAY_SECTIONS {
+            let tasks = play.get(section).and_then(Node::as_seq).unwrap_or_default();
+            self.read_tasks(tasks, vars.clone(), &mut scope);
+        }
+        self.finish_play(scope);
+    }
+
+    /// The play's containers form one Compose project, merged as Compose merges
+    /// services of one name (a task that stops a container and one that starts it).
+    fn finish_play(&mut self, play: Play) {
+        if play.containers.is_empty() {
+            return;
+        }
+        let file = ComposeFile {
+            project_name: None,
+            services: play.containers,
+        };
+        self.deployed
+            .compose
+            .push(compose::merge(vec![file], &play.project));
+    }
+
+    /// Walks tasks and the `block`/`rescue`/`always` lists inside them, in order, with
+    /// an explicit stack; each level may add `vars:`.
+    fn read_tasks(&mut self, tasks: &[Node], vars: Vars, play: &mut Play) {
+        let mut stack: Vec<(&Node, Vars)> = tasks.iter().rev().map(|t| (t, vars.clone())).collect();
+        while let Some((task, mut vars)) = stack.pop() {
+            vars.overlay(Vars::from_mapping(task.get("vars")));
+            if BLOCK_SECTIONS.iter().any(|s| task.get(s).is_some()) {
+                for section in BLOCK_SECTIONS.iter().rev() {
+                    let inner = task.get(section).and_then(Node::as_seq).unwrap_or_default();
+                    stack.extend(inner.iter().rev().map(|t| (t, vars.clone())));
+                }
+                continue;
+            }
+            self.read_task(task, &vars, play);
+        }
+    }
+
+    fn read_task(&mut self, task: &Node, vars: &Vars, play: &mut Play) {
+        let Some((module, entry)) = module_of(task) else {
+            return;
+        };
+        let args = task_args(task, entry);
+        // A task that removes the object or the container deploys no port.
+        let state = args.get("state").and_then(Node::scalar_text);
+        if state.is_some_and(|s| s == "absent") {
+            return;
+        }
+        match module {
+            Module::K8s => self.k8s(&args, vars, play),
+            Module::Container => {
+                if let Some(service) = self.container(&args, entry, vars) {
+                    play.containers.push(service);
+                }
+            }
+            Module::Compose => self.compose(&args, vars, play),
+        }
+    }
+
+    /// `kubernetes.core.k8s`: every object of `definition:` and of the `src:` file, in
+    /// the task's `namespace` when the object names none (as the module does).
+    fn k8s(&mut self, args: &Node, vars: &Vars, play: &Play) {
+        let first = self.deployed.kube.len();
+        if let Some(entry) = args.entry("definition") {
+            self.k8s_definition(entry, vars);
+        }
+        if let Some(entry) = args.entry("src") {
+            self.k8s_src(entry, vars, &play.base);
+        }
+        let namespace = args
+            .get("namespace")
+            .and_then(Node::scalar_text)
+            .and_then(|ns| render_text(&ns, vars).ok());
+        if let Some(namespace) = namespace {
+            for object in &mut self.deployed.kube[first..] {
+                let own = object.node.get("metadata").and_then(|m| m.get("namespace"));
+                if own.is_none() && object.kind != "Namespace" {
+                    object.namespace = namespace.clone();
+                }
+            }
+        }
+    }
+
+    fn k8s_definition(&mut self, entry: &Entry, vars: &Vars) {
+        let documents = match &entry.value.value {
+            Value::Map(_) | Value::Seq(_) => {
+                let mut definition = entry.value.clone();
+                self.render_tree(&mut definition, vars);
+                match definition.value {
+                    Value::Seq(items) => items,
+                    _ => vec![definition],
+                }
+            }
+            Value::String(text) => self
+                .string_definition(text, entry, vars)
+                .into_iter()
+                .flatten()
+                .map(|document| document.root)
+                .collect(),
+            _ => {
+                let message = "`definition:` must be a mapping, a list or a YAML string";
+                self.problem(message.into(), entry.key_line, entry.key_column);
+                Vec::new()
+            }
+        };
+        for root in &documents {
+            self.kube_document(root, self.file.to_string(), None);
+        }
+    }
+
+    /// A `definition:` written as YAML text: Ansible renders its Jinja first, then
+    /// parses it. Positions are mapped back into the playbook for a `|` block, whose
+    /// lines are the file's lines; any other style has no such map, and everything in
+    /// it points at the `definition:` key.
+    fn string_definition(
+        &mut self,
+        text: &str,
+        entry: &Entry,
+        vars: &Vars,
+    ) -> Option<Vec<Document>> {
+        let offset = block_offset(self.text, &entry.value, text);
+        let position = |line: u32, column: u32| match offset {
+            Some((before, indent)) => (before + line, indent + column),
+            None => (entry.key_line, entry.key_column),
+        };
+        let mut rendered = String::with_capacity(text.len());
+        for (index, line) in text.lines().enumerate() {
+            match render_line(line, vars) {
+                Ok(line) => rendered.push_str(&line),
+                Err(unresolved) => {
+                    let number = u32::try_from(index + 1).unwrap_or(u32::MAX);
+                    let at = line.find(&unresolved.expression).unwrap_or_default();
+                    let column = u32::try_from(line[..at].chars().count() + 1).unwrap_or(1);
+                    let (line, column) = position(number, column);
+                    let skipped = "the definition is not checked";
+                    self.unresolved(&unresolved, line, column, skipped);
+                    return None;
+                }
+            }
+            rendered.push('\n');
+        }
+        let mut documents = Vec::new();
+        for document in yaml::parse_stream(&rendered).documents {
+            match document {
+                Ok(mut document) if document.root.value != Value::Null => {
+                    relocate(&mut document.root, position);
+                    documents.push(document);
+                }
+                Ok(_) => {}
+                Err(YamlError {
+                    line,
+                    column,
+                    message,
+                }) => {
+                    let (line, column) = position(line, column);
+                    let message = format!("invalid YAML in `definition:`: {message}");
+                    self.problem(message, line, column);
+                }
+            }
+        }
+        Some(documents)
+    }
+
+    /// `src:` is looked up in `files/` and then beside the playbook (or in the role),
+    /// as Ansible does for files the controller reads. A missing one is reported: the
+    /// manifest the task applies belongs to the repository.
+    fn k8s_src(&mut self, entry: &Entry, vars: &Vars, base: &Path) {
+        let Some(name) = self.rendered_path(entry, vars, "the manifest is not checked") else {
+            return;
+        };
+        let candidates = if Path::new(&name).is_absolute() {
+            vec![PathBuf::from(&name)]
+        } else {
+            vec![base.join("files").join(&name), base.join(&name)]
+        };
+        let found = candidates
+            .iter()
+            .map(|p| normalize(p))
+            .find(|p| p.is_file());
+        let Some(path) = found else {
+            let message = format!(
+                "`src: {name}` does not exist (looked in `files/` and beside the playbook)"
+            );
+            self.problem(message, entry.key_line, entry.key_column);
+            return;
+        };
+        let Some(source) = self.read_file(&path) else {
+            return;
+        };
+        for document in yaml::parse_stream(&source.text).documents {
+            match document {
+                Ok(document) if document.root.value == Value::Null => {}
+                Ok(document) => {
+                    let template = document.template.as_deref();
+                    self.kube_document(&document.root, source.path.clone(), template);
+                }
+                Err(error) => self.problems.push(yaml_problem(&source.path, &error)),
+            }
+        }
+        self.deployed.sources.push(source);
+    }
+
+    /// A path argument, rendered; `None` (and a record) when its Jinja cannot be.
+    fn rendered_path(&mut self, entry: &Entry, vars: &Vars, skipped: &str) -> Option<String> {
+        let Some(text) = entry.value.scalar_text() else {
+            let message = format!("`{}:` must be a path", entry.key);
+            self.problem(message, entry.key_line, entry.key_column);
+            return None;
+        };
+        render_text(&text, vars)
+            .map_err(|unresolved| {
+                let (line, column) = (entry.value.line, entry.value.column);
+                self.unresolved(&unresolved, line, column, skipped);
+            })
+            .ok()
+    }
+
+    /// Reads a file a task names, remembering it for source frames and de-duplication.
+    fn read_file(&mut self, path: &Path) -> Option<SourceText> {
+        match source::read_file(path) {
+            Ok(source) => {
+                let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+                self.deployed.read.push(canonical);
+                Some(source)
+            }
+            Err(problem) => {
+                self.problems.push(problem);
+                None
+            }
+        }
+    }
+
+    /// Types one Kubernetes document of a task.
+    fn kube_document(&mut self, root: &Node, file: String, template: Option<&str>) {
+        if kubernetes::is_kubernetes(root) {
+            let objects = &mut self.deployed.kube;
+            kubernetes::objects_from_document(root, &file, template, objects, self.problems);
+            return;
+        }
+        self.problems.push(InvalidInput {
+            object: None,
+            message: "a document a k8s task applies has no `apiVersion` and `kind`".into(),
+            location: Location {
+                path: file,
+                line: root.line,
+                column: root.column,
+                template: template.map(str::to_string),
+            },
+            impact: Impact::Unread,
+        });
+    }
+
+    /// `community.docker.docker_container` as a Compose service of the play's project:
+    /// `published_ports` (alias `ports`) in Docker's short syntax, `exposed_ports`
+    /// (aliases `expose`, `exposed`) like Compose's `expose`, and `network_mode: host`.
+    fn container(&mut self, args: &Node, module: &Entry, vars: &Vars) -> Option<ComposeService> {
+        let Some(name_entry) = args.entry("name") else {
+            let message = "a docker_container task needs `name:`".into();
+            self.problem(message, module.key_line, module.key_column);
+            return None;
+        };
+        let name = render_or_raw(&name_entry.value, vars).unwrap_or_default();
+        let expose = self.exposed_ports(args, vars, &name);
+        let (mut ports, publish_all) = self.published_ports(args, vars, &name);
+        if publish_all {
+            ports.extend(expose.iter().map(published_on_any_port));
+        }
+        let host_network = args
+            .entry("network_mode")
+            .filter(|e| render_or_raw(&e.value, vars).as_deref() == Some("host"))
+            .map(|e| self.at(e.key_line, e.key_column));
+        let labels = args
+            .get("labels")
+            .and_then(Node::as_map)
+            .unwrap_or_default()
+            .iter()
+            .map(|e| {
+                (
+                    e.key.clone(),
+                    render_or_raw(&e.value, vars).unwrap_or_default(),
+                )
+            })
+            .collect();
+        Some(ComposeService {
+            name,
+            image: args.get("image").and_then(|i| render_or_raw(i, vars)),
+            labels,
+            ports,
+            expose,
+            host_network,
+            location: self.at(name_entry.key_line, name_entry.key_column),
+            // `x-iredmail-ports` is Compose's extension; a task has no place for it.
+            ignore: None,
+        })
+    }
+
+    /// `exposed_ports` (aliases `expose`, `exposed`): container ports, open on the
+    /// container's networks only, as Compose's `expose`.
+    fn exposed_ports(&mut self, args: &Node, vars: &Vars, name: &str) -> Vec<ExposedPort> {
+        let mut expose = Vec::new();
+        for item in list_arg(args, &["exposed_ports", "expose", "exposed"]) {
+            let Some(item) = self.rendered_port(item, vars) else {
+                continue;
+            };
+            match exposed_spec(&item) {
+                Ok((ports, protocol)) => expose.push(ExposedPort {
+                    ports,
+                    protocol,
+                    location: self.at(item.line, item.column),
+                }),
+                Err(message) => {
+                    let message = format!("container `{name}`: {message}");
+                    self.problem(message, item.line, item.column);
+                }
+            }
+        }
+        expose
+    }
+
+    /// `published_ports` (alias `ports`), and whether every exposed port is published
+    /// too (`published_ports: [all]` or `publish_all_ports: true`, as `docker run -P`).
+    fn published_ports(
+        &mut self,
+        args: &Node,
+        vars: &Vars,
+        name: &str,
+    ) -> (Vec<PublishedPort>, bool) {
+        let mut ports = Vec::new();
+        let mut publish_all = args
+            .get("publish_all_ports")
+            .is_some_and(|v| v.value == Value::Bool(true));
+        for item in list_arg(args, &["published_ports", "ports"]) {
+            let Some(item) = self.rendered_port(item, vars) else {
+                continue;
+            };
+            if item.as_str() == Some("all") {
+                publish_all = true;
+                continue;
+            }
+            match published_spec(&item) {
+                Ok(spec) => ports.push(PublishedPort {
+                    spec,
+                    location: self.at(item.line, item.column),
+                }),
+                Err(message) => {
+                    let message = format!("container `{name}`: {message}");
+                    self.problem(message, item.line, item.column);
+                }
+            }
+        }
+        (ports, publish_all)
+    }
+
+    /// A port item with its Jinja rendered, at its own position; `None` (and a record
+    /// naming the expression) when it cannot be rendered.
+    fn rendered_port(&mut self, item: &Node, vars: &Vars) -> Option<Node> {
+        let Some(text) = item.as_str().filter(|t| has_jinja(t)) else {
+            return Some(item.clone());
+        };
+        match render(text, vars) {
+            Ok(value) => Some(Node {
+                value,
+                ..item.clone()
+            }),
+            Err(unresolved) => {
+                let skipped = "the port is not checked";
+                self.unresolved(&unresolved, item.line, item.column, skipped);
+                None
+            }
+        }
+    }
+
+    /// `community.docker.docker_compose_v2`: an inline `definition:` (positions are the
+    /// playbook's) or the Compose files of `project_src`.
+    fn compose(&mut self, args: &Node, vars: &Vars, play: &Play) {
+        let project_name = args
+            .get("project_name")
+            .and_then(|n| render_or_raw(n, vars));
+        let project = if let Some(definition) = args.get("definition") {
+            let default_name = project_name.as_deref().unwrap_or(&play.project);
+            self.compose_definition(definition, vars, default_name)
+        } else if let Some(entry) = args.entry("project_src") {
+            self.compose_project_src(entry, args, vars, &play.base)
+        } else {
+            None
+        };
+        let Some(mut project) = project else {
+            return;
+        };
+        // `project_name` is passed as `--project-name`, which beats `name:` in the file.
+        if let Some(name) = project_name {
+            project.name = normalize_project_name(&name);
+        }
+        self.deployed.compose.push(project);
+    }
+
+    fn compose_definition(
+        &mut self,
+        definition: &Node,
+        vars: &Vars,
+        project: &str,
+    ) -> Option<ComposeProject> {
+        let mut definition = definition.clone();
+        self.render_tree(&mut definition, vars);
+        // The module writes the definition to a fresh directory: no `.env` beside it.
+        match compose::read_compose_file(&definition, self.file, &Environment::default()) {
+            Ok(file) => Some(compose::merge(vec![file], project)),
+            Err(problems) => {
+                self.problems.extend(problems);
+                None
+            }
+        }
+    }
+
+    /// The project in `project_src`: its `files:` if the task lists them, else the
+    /// first of `compose.yaml`… that `docker compose` would pick, with its override.
+    fn compose_project_src(
+        &mut self,
+        entry: &Entry,
+        args: &Node,
+        vars: &Vars,
+        base: &Path,
+    ) -> Option<ComposeProject> {
+        let dir = self.rendered_path(entry, vars, "the Compose project is not checked")?;
+        let dir = normalize(&base.join(dir));
+        let listed: Vec<PathBuf> = list_arg(args, &["files"])
+            .iter()
+            .filter_map(Node::scalar_text)
+            .map(|f| normalize(&dir.join(f)))
+            .collect();
+        let files = if listed.is_empty() {
+            default_compose_files(&dir)
+        } else {
+            listed
+        };
+        // Only regular files are read: a FIFO named here would block the run.
+        let all_files = files.iter().all(|f| f.is_file());
+        let Some(first) = files.first().filter(|_| all_files).cloned() else {
+            let message = format!(
+                "`project_src: {}` holds no compose.yaml, compose.yml, docker-compose.yaml or \
+                 docker-compose.yml (or a file its `files:` lists) beside the playbook; the \
+                 Compose project is not checked",
+                dir.display()
+            );
+            self.problem(message, entry.key_line, entry.key_column);
+            return None;
+        };
+        let env = Environment::for_compose_file(&first)
+            .map_err(|problem| self.problems.push(problem))
+            .ok()?;
+        let mut typed = Vec::new();
+        for file in &files {
+            typed.push(self.compose_file(file, &env)?);
+        }
+        Some(compose::merge(typed, &compose::directory_name(&first)))
+    }
+
+    fn compose_file(&mut self, path: &Path, env: &Environment) -> Option<ComposeFile> {
+        let source = self.read_file(path)?;
+        let stream = yaml::parse_stream(&source.text);
+        let result = match stream.documents.into_iter().next() {
+            Some(Ok(document)) => compose::read_compose_file(&document.root, &source.path, env),
+            Some(Err(error)) => Err(vec![yaml_problem(&source.path, &error)]),
+            None => Ok(ComposeFile {
+                project_name: None,
+                services: Vec::new(),
+            }),
+        };
+        self.deployed.sources.push(source);
+        result
+            .map_err(|problems| self.problems.extend(problems))
+            .ok()
+    }
+
+    /// Renders the Jinja in every string of a definition, in place. The tree is at most
+    /// [`yaml::MAX_DEPTH`] deep, so the recursion is bounded.
+    fn render_tree(&mut self, node: &mut Node, vars: &Vars) {
+        if let Value::String(text) = &node.value {
+            // An expression outside a port list (a name, an image) decides no port:
+            // one that cannot be rendered stays as written.
+            if has_jinja(text)
+                && let Ok(value) = render(text, vars)
+            {
+                node.value = value;
+            }
+            return;
+        }
+        match &mut node.value {
+            Value::Seq(items) => {
+                for item in items {
+                    self.render_tree(item, vars);
+                }
+            }
+            Value::Map(entries) => {
+                for entry in entries {
+                    let is_port_list = PORT_LISTS.contains(&entry.key.as_str());
+                    match &mut entry.value.value {
+                        Value::Seq(items) if is_port_list => {
+                            items.retain_mut(|item| self.render_port_item(item, vars));
+                        }
+                        _ => self.render_tree(&mut entry.value, vars),
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Renders one item of a port list; false (after naming the expression) when some
+    /// value in it cannot be rendered, so the item is dropped rather than guessed.
+    fn render_port_item(&mut self, item: &mut Node, vars: &Vars) -> bool {
+        let mut stack = vec![item];
+        while let Some(node) = stack.pop() {
+            if let Value::String(text) = &node.value
+                && has_jinja(text)
+            {
+                match render(text, vars) {
+                    Ok(value) => node.value = value,
+                    Err(unresolved) => {
+                        let skipped = "the port is not checked";
+                        self.unresolved(&unresolved, node.line, node.column, skipped);
+                        return false;
+                    }
+                }
+            }
+            match &mut node.value {
+                Value::Seq(items) => stack.extend(items.iter_mut()),
+                Value::Map(entries) => stack.extend(entries.iter_mut().map(|e| &mut e.value)),
+                _ => {}
+            }
+        }
+        true
+    }
+}
+
+/// The Compose project name of a play: its `name:` with spaces as dashes.
+fn project_name(play_name: &str) -> String {
+    normalize_project_name(&play_name.split_whitespace().collect::<Vec<_>>().join("-"))
+}
+
+/// A scalar argument with its Jinja rendered. Names, images and labels only describe
+/// findings: one that cannot be rendered stays as written rather than hiding the task.
+fn render_or_raw(node: &Node, vars: &Vars) -> Option<String> {
+    let text = node.scalar_text()?;
+    Some(render_text(&text, vars).unwrap_or(text))
+}
+
+/// One line of a YAML-text definition with its Jinja rendered. A value spanning lines
+/// would shift every line after it, so its line breaks become spaces.
+fn render_line(line: &str, vars: &Vars) -> Result<String, Unresolved> {
+    if !has_jinja(line) {
+        return Ok(line.to_string());
+    }
+    render_text(line, vars).map(|rendered| rendered.replace('\n', " "))
+}
+
+fn yaml_problem(path: &str, error: &YamlError) -> InvalidInput {
+    InvalidInput {
+        object: None,
+        message: format!("invalid YAML: {}", error.message),
+        location: Location {
+            path: path.to_string(),
+            line: error.line,
+            column: error.column,
+            template: None,
+        },
+        impact: Impact::Unread,
+    }
+}
+
+/// A `published_ports` item: Docker's short syntax, or a bare container port.
+fn published_spec(item: &Node) -> Result<PortSpec, String> {
+    let spec = match &item.value {
+        Value::Int(n) => from_integer(*n),
+        Value::String(text) => parse_short_syntax(text),
+        _ => return Err("a published port must be a number or a string".into()),
+    };
+    spec.map_err(|e| e.to_string())
+}
+
+/// An `exposed_ports` item: `3306`, `"3306/tcp"`, `"8000-8010"`.
+fn exposed_spec(item: &Node) -> Result<(PortRange, Protocol), String> {
+    let text = item
+        .scalar_text()
+        .ok_or("an exposed port must be a number or a string")?;
+    let spec = parse_short_syntax(&text).map_err(|e| e.to_string())?;
+    if spec.published.is_some() || spec.host_ip.is_some() {
+        return Err(format!(
+            "`exposed_ports: {text}` names a host port; it takes container ports only"
+        ));
+    }
+    Ok((spec.target, spec.protocol))
+}
+
+/// A role named in a play's `roles:`: a name, or a mapping with `role:` (or `name:`).
+fn role_name(node: &Node) -> Option<String> {
+    node.as_str().map(str::to_string).or_else(|| {
+        node.get("role")
+            .or_else(|| node.get("name"))
+            .and_then(Node::scalar_text)
+    })
+}
+
+/// A module's arguments: its mapping, with the task's `args:` under it (the module's own
+/// keys win, as in Ansible).
+fn task_args(task: &Node, module: &Entry) -> Node {
+    let mut entries: Vec<Entry> = module.value.as_map().unwrap_or_default().to_vec();
+    for extra in task.get("args").and_then(Node::as_map).unwrap_or_default() {
+        if !entries.iter().any(|e| e.key == extra.key) {
+            entries.push(extra.clone());
+        }
+    }
+    Node {
+        value: Value::Map(entries),
+        line: module.value.line,
+        column: module.value.column,
+    }
+}
+
+/// The items of the first of `names` that is a list.
+fn list_arg<'n>(args: &'n Node, names: &[&str]) -> &'n [Node] {
+    names
+        .iter()
+        .find_map(|n| args.get(n).and_then(Node::as_seq))
+        .unwrap_or_default()
+}
+
+/// An exposed port published on an ephemeral host port of every address.
+fn published_on_any_port(exposed: &ExposedPort) -> PublishedPort {
+    PublishedPort {
+        spec: PortSpec {
+            host_ip: None,
+            published: None,
+            target: exposed.ports,
+            protocol: exposed.protocol,
+        },
+        location: exposed.location.clone(),
+    }
+}
+
+fn default_compose_files(dir: &Path) -> Vec<PathBuf> {
+    let found = COMPOSE_FILE_NAMES
+        .iter()
+        .map(|n| dir.join(n))
+        .find(|p| p.is_file());
+    let Some(base) = found else {
+        return Vec::new();
+    };
+    let stem = base
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default();
+    let overlay = ["yaml", "yml"]
+        .iter()
+        .map(|ext| dir.join(format!("{stem}.override.{ext}")))
+        .find(|p| p.is_file());
+    let mut files = vec![base];
+    files.extend(overlay);
+    files
+}
+
+/// Where the text of a block scalar sits in the file: (the lines before its first line,
+/// its indentation). The parser places a block scalar at its first non-blank character,
+/// and a `|` block keeps the file's lines, so each line of the text must be the file's
+/// line less the indentation; that is checked line by line, so a wrong map is never
+/// used. Folded and quoted strings fail the check: their lines are not the file's.
+fn block_offset(file: &str, scalar: &Node, text: &str) -> Option<(u32, u32)> {
+    let leading_blank = text.lines().take_while(|l| l.is_empty()).count();
+    let before = usize::try_from(scalar.line)
+        .ok()?
+        .checked_sub(1 + leading_blank)?;
+    let indent = usize::try_from(scalar.column).ok()?.checked_sub(1)?;
+    let mut file_lines = file.lines().skip(before);
+    for line in text.lines() {
+        let source = file_lines.next()?;
+        let matches = if line.is_empty() {
+            source.get(indent..).unwrap_or_default().is_empty() && source.trim().is_empty()
+        } else {
+            source.get(..indent)?.bytes().all(|b| b == b' ') && source.get(indent..) == Some(line)
+        };
+        if !matches {
+            return None;
+        }
+    }
+    Some((u32::try_from(before).ok()?, u32::try_from(indent).ok()?))
+}
+
+/// Moves every position of a tree parsed from a string to where it is in the file.
+fn relocate(root: &mut Node, position: impl Fn(u32, u32) -> (u32, u32)) {
+    let mut stack = vec![root];
+    while let Some(node) = stack.pop() {
+        (node.line, node.column) = position(node.line, node.column);
+        match &mut node.value {
+            Value::Seq(items) => stack.extend(items.iter_mut()),
+            Value::Map(entries) => {
+                for entry in entries {
+                    (entry.key_line, entry.key_column) = position(entry.key_line, entry.key_column);
+                    stack.push(&mut entry.value);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Node {
+        yaml::parse_stream(text).documents[0]
+            .clone()
+            .expect("valid YAML")
+            .root
+    }
+
+    fn read_text(text: &str) -> (Deployed, Vec<InvalidInput>) {
+        let root = parse(text);
+        assert!(is_ansible(&root));
+        let source = SourceText {
+            path: "site.yml".into(),
+            text: text.into(),
+        };
+        let mut problems = Vec::new();
+        let deployed = read(&root, Path::new("site.yml"), &source, &mut problems);
+        (deployed, problems)
+    }
+
+    #[test]
+    fn recognises_plays_and_task_files_only() {
+        assert!(is_ansible(&parse("- hosts: all\n  tasks: []\n")));
+        assert!(is_ansible(&parse("- import_playbook: other.yml\n")));
+        assert!(is_ansible(&parse("- name: x\n  k8s: {src: a.yaml}\n")));
+        assert!(is_ansible(&parse("- name: x\n  block: []\n")));
+        assert!(!is_ansible(&parse("- name: x\n  apt: {name: nginx}\n")));
+        assert!(!is_ansible(&parse("- 1\n- hosts: all\n  tasks: []\n")));
+        assert!(!is_ansible(&parse("services: {}\n")));
+    }
+
+    #[test]
+    fn a_block_definition_points_at_its_lines_in_the_playbook() {
+        let text = "- hosts: all\n  tasks:\n    - k8s:\n        definition: |\n          apiVersion: v1\n          kind: Service\n          metadata: {name: db}\n          spec:\n\n            ports:\n              - port: {{ db_port }}\n  vars:\n    db_port: 3306\n";
+        let (deployed, problems) = read_text(text);
+        assert!(problems.is_empty(), "{problems:?}");
+        let object = &deployed.kube[0];
+        assert_eq!(object.id(), "Service/default/db");
+        let ports = object
+            .node
+            .get("spec")
+            .and_then(|s| s.get("ports"))
+            .and_then(Node::as_seq)
+            .expect("ports");
+        assert_eq!((ports[0].line, ports[0].column), (11, 17));
+        let port = ports[0].get("port").map(|p| p.value.clone());
+        assert_eq!(port, Some(Value::Int(3306)));
+    }
+
+    #[test]
+    fn a_folded_definition_points_at_its_key() {
+        let text = "- k8s:\n    namespace: mail\n    definition: >\n      {\"apiVersion\": \"v1\", \"kind\": \"Service\",\n      \"metadata\": {\"name\": \"db\"}}\n";
+        let (deployed, problems) = read_text(text);
+        assert!(problems.is_empty(), "{problems:?}");
+        let object = &deployed.kube[0];
+        assert_eq!(object.id(), "Service/mail/db");
+        assert_eq!((object.node.line, object.node.column), (3, 5));
+    }
+
+    #[test]
+    fn unresolved_ports_are_named_and_skipped() {
+        let text = "- docker_container:\n    name: mail\n    published_ports:\n      - \"{{ smtp_port }}:25\"\n      - \"587:587\"\n";
+        let (deployed, problems) = read_text(text);
+        assert_eq!(problems.len(), 1);
+        let message = &problems[0].message;
+        assert!(
+            message.starts_with("cannot resolve Jinja expression `{{ smtp_port }}`"),
+            "{message}"
+        );
+        assert_eq!(problems[0].location.line, 4);
+        assert_eq!(problems[0].impact, Impact::ValueSkipped);
+        assert_eq!(deployed.compose[0].name, "ansible");
+        assert_eq!(deployed.compose[0].services[0].ports.len(), 1);
+    }
+
+    #[test]
+    fn removed_containers_deploy_nothing() {
+        let text = "- docker_container:\n    name: mail\n    state: absent\n    published_ports: [\"25:25\"]\n";
+        let (deployed, problems) = read_text(text);
+        assert!(problems.is_empty());
+        assert!(deployed.compose.is_empty());
+    }
+
+    #[test]
+    fn publish_all_publishes_the_exposed_ports() {
+        let text = "- community.docker.docker_container:\n    name: db\n    exposed_ports: [3306]\n    published_ports: [all]\n";
+        let (deployed, problems) = read_text(text);
+        assert!(problems.is_empty(), "{problems:?}");
+        let service = &deployed.compose[0].services[0];
+        assert_eq!(service.ports.len(), 1);
+        assert_eq!(service.ports[0].spec.target, PortRange::single(3306));
+        assert_eq!(service.ports[0].spec.host_ip, None);
+    }
+}
