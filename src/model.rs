@@ -256,18 +256,33 @@ pub struct Inventory {
 }
 
 impl Inventory {
-    /// Deployment units in a stable order.
-    pub fn units(&self) -> Vec<&Unit> {
-        let mut units: Vec<&Unit> = self
-            .workloads
-            .iter()
-            .map(|w| &w.unit)
-            .chain(self.exposures.iter().map(|e| &e.unit))
-            .collect();
-        units.sort();
-        units.dedup();
+    /// The workloads and exposures of each deployment unit, in a stable order: rules that
+    /// judge a whole unit look at its own parts instead of scanning the whole inventory.
+    pub fn by_unit(&self) -> BTreeMap<&Unit, UnitParts<'_>> {
+        let mut units: BTreeMap<&Unit, UnitParts<'_>> = BTreeMap::new();
+        for workload in &self.workloads {
+            units
+                .entry(&workload.unit)
+                .or_default()
+                .workloads
+                .push(workload);
+        }
+        for exposure in &self.exposures {
+            units
+                .entry(&exposure.unit)
+                .or_default()
+                .exposures
+                .push(exposure);
+        }
         units
     }
+}
+
+/// What one deployment unit holds.
+#[derive(Debug, Default)]
+pub struct UnitParts<'a> {
+    pub workloads: Vec<&'a Workload>,
+    pub exposures: Vec<&'a Exposure>,
 }
 
 /// An input that could not be read or typed. Loaders record these and go on; the

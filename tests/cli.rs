@@ -305,7 +305,11 @@ fn unresolved_jinja_is_a_note_that_does_not_fail_the_run() {
         .args(["check", "--format", "json", fixture])
         .output()
         .expect("runs");
-    assert_eq!(output.status.code(), Some(0), "notes pass at --fail-on error");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "notes pass at --fail-on error"
+    );
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
     let severities: Vec<&str> = report["findings"]
         .as_array()

@@ -8,7 +8,7 @@ mod markdown;
 mod sarif;
 mod text;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path};
 use std::sync::Arc;
 
@@ -96,11 +96,12 @@ impl Report {
             files,
             objects,
         };
-        sources.retain(|path, _| {
-            findings
-                .iter()
-                .any(|f| f.location.as_ref().is_some_and(|l| &l.path == path))
-        });
+        let cited: BTreeSet<&str> = findings
+            .iter()
+            .filter_map(|f| f.location.as_ref())
+            .map(|l| l.path.as_str())
+            .collect();
+        sources.retain(|path, _| cited.contains(path.as_str()));
         Report {
             version: REPORT_VERSION,
             tool: Tool {

@@ -3,17 +3,23 @@
 
 use super::{Finding, Rule, reach_phrase};
 use crate::catalogue::{Catalogue, Requirement};
-use crate::model::{Inventory, Scope, Unit};
+use crate::model::{Inventory, Scope, Unit, UnitParts};
 
 pub fn missing_port(inventory: &Inventory, catalogue: &Catalogue) -> Vec<Finding> {
+    let stack_ports: Vec<u16> = catalogue
+        .requirements
+        .iter()
+        .filter(|r| r.marks_mail_stack)
+        .flat_map(|r| r.any_of.iter().copied())
+        .collect();
     let mut findings = Vec::new();
-    for unit in inventory.units() {
-        if !is_mail_stack(inventory, catalogue, unit) {
+    for (unit, parts) in inventory.by_unit() {
+        if !is_mail_stack(&parts, catalogue, &stack_ports) {
             continue;
         }
         for requirement in &catalogue.requirements {
-            if !is_met(inventory, unit, requirement) {
-                findings.push(missing(inventory, catalogue, unit, requirement));
+            if !is_met(&parts, requirement) {
+                findings.push(missing(&parts, catalogue, unit, requirement));
             }
         }
     }
@@ -22,33 +28,27 @@ pub fn missing_port(inventory: &Inventory, catalogue: &Catalogue) -> Vec<Finding
 
 /// A unit is an iRedMail mail stack when it runs an iRedMail image or listens on a port
 /// that only a mail server has. Other namespaces in the same repository are not judged.
-fn is_mail_stack(inventory: &Inventory, catalogue: &Catalogue, unit: &Unit) -> bool {
-    let stack_ports: Vec<u16> = catalogue
-        .requirements
-        .iter()
-        .filter(|r| r.marks_mail_stack)
-        .flat_map(|r| r.any_of.iter().copied())
-        .collect();
-    let workloads = inventory.workloads.iter().filter(|w| &w.unit == unit);
-    let by_image = workloads.clone().any(|w| {
+fn is_mail_stack(parts: &UnitParts, catalogue: &Catalogue, stack_ports: &[u16]) -> bool {
+    let by_image = parts.workloads.iter().any(|w| {
         w.images
             .iter()
             .any(|image| catalogue.images.iter().any(|p| image.contains(p.as_str())))
     });
-    let by_listener = workloads
+    let by_listener = parts
+        .workloads
+        .iter()
         .flat_map(|w| &w.listeners)
         .any(|l| stack_ports.contains(&l.port));
-    let by_exposure = inventory
+    let by_exposure = parts
         .exposures
         .iter()
-        .any(|e| &e.unit == unit && stack_ports.contains(&e.target));
+        .any(|e| stack_ports.contains(&e.target));
     by_image || by_listener || by_exposure
 }
 
-fn is_met(inventory: &Inventory, unit: &Unit, requirement: &Requirement) -> bool {
-    inventory.exposures.iter().any(|e| {
-        &e.unit == unit
-            && requirement.any_of.contains(&e.target)
+fn is_met(parts: &UnitParts, requirement: &Requirement) -> bool {
+    parts.exposures.iter().any(|e| {
+        requirement.any_of.contains(&e.target)
             && e.protocol == requirement.protocol
             && e.scope >= requirement.scope
     })
@@ -57,7 +57,7 @@ fn is_met(inventory: &Inventory, unit: &Unit, requirement: &Requirement) -> bool
 /// The finding points at what comes closest: an exposure that reaches too narrowly, else
 /// a container listening on the port, else nothing.
 fn missing(
-    inventory: &Inventory,
+    parts: &UnitParts,
     catalogue: &Catalogue,
     unit: &Unit,
     requirement: &Requirement,
@@ -79,10 +79,10 @@ fn missing(
         object: Some(unit.to_string()),
         ..Finding::new(Rule::MissingPort, String::new())
     };
-    let narrow = inventory
+    let narrow = parts
         .exposures
         .iter()
-        .filter(|e| &e.unit == unit && requirement.any_of.contains(&e.target))
+        .filter(|e| requirement.any_of.contains(&e.target))
         .filter(|e| e.protocol == requirement.protocol)
         .max_by_key(|e| e.scope);
     if let Some(e) = narrow {
@@ -101,17 +101,13 @@ fn missing(
             ..base
         };
     }
-    let listener = inventory
-        .workloads
-        .iter()
-        .filter(|w| &w.unit == unit)
-        .find_map(|w| {
-            let l = w
-                .listeners
-                .iter()
-                .find(|l| requirement.any_of.contains(&l.port))?;
-            Some((w, l))
-        });
+    let listener = parts.workloads.iter().find_map(|w| {
+        let l = w
+            .listeners
+            .iter()
+            .find(|l| requirement.any_of.contains(&l.port))?;
+        Some((w, l))
+    });
     if let Some((workload, l)) = listener {
         return Finding {
             port: Some(l.port),
