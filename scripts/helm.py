@@ -73,7 +73,7 @@ def lint(args: argparse.Namespace) -> None:
     report = helm.lint(args.chart, user_values(args), strict=args.strict)
     for message in report["messages"]:
         severity = {1: "INFO", 2: "WARNING", 3: "ERROR"}.get(message["severity"], "UNKNOWN")
-        print(f"[{severity}] {message['path']}: {message['error']}")
+        print(f"[{severity}] {message['path']}: {message['error'].strip()}")
     failed = any(m["severity"] == 3 or (args.strict and m["severity"] == 2)
                  for m in report["messages"])
     print(f"{report['total_charts_linted']} chart(s) linted, {'1' if failed else '0'} chart(s) failed")
