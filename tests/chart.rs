@@ -1043,3 +1043,66 @@ fn notes_tell_how_to_enable_a_namespace() {
     );
     assert!(notes.contains("failurePolicy Ignore"), "{notes}");
 }
+
+/// The Dockerfile's instructions as BuildKit's own parser reads them (the PyPI package
+/// `dockerfile` wraps it): `[{"cmd", "flags", "value"}]`.
+fn dockerfile_instructions() -> Vec<Value> {
+    let script = "import dockerfile, json, sys\n\
+                  print(json.dumps([{'cmd': c.cmd, 'flags': list(c.flags), 'value': list(c.value)}\n\
+                                    for c in dockerfile.parse_file(sys.argv[1])]))";
+    let output = Command::new(tools_bin().join("python"))
+        .args(["-c", script])
+        .arg(root().join("Dockerfile"))
+        .output()
+        .expect("run python");
+    assert!(
+        output.status.success(),
+        "the Dockerfile does not parse:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("instructions as JSON")
+}
+
+/// The image the chart runs: built by `cargo build --release --locked` in a first stage,
+/// shipped alone on distroless/static as the user the chart's securityContext expects, with
+/// the binary as entrypoint (the chart passes `serve …` as args) and the chart's port.
+#[test]
+fn the_dockerfile_builds_the_image_the_chart_expects() {
+    let instructions = dockerfile_instructions();
+    let of =
+        |cmd: &str| -> Vec<&Value> { instructions.iter().filter(|i| i["cmd"] == cmd).collect() };
+    let stages = of("FROM");
+    assert_eq!(stages.len(), 2, "a build stage and a runtime stage");
+    assert!(strings(&stages[0]["value"]).ends_with(&["AS".to_string(), "build".to_string()]));
+    assert_eq!(
+        strings(&stages[1]["value"]),
+        ["gcr.io/distroless/static-debian12:nonroot"]
+    );
+    let builds: Vec<String> = of("RUN")
+        .iter()
+        .flat_map(|run| strings(&run["value"]))
+        .filter(|command| command.contains("cargo build"))
+        .collect();
+    assert_eq!(builds.len(), 1, "{builds:?}");
+    for flag in ["--release", "--locked", "-unknown-linux-musl"] {
+        assert!(builds[0].contains(flag), "{flag} missing: {}", builds[0]);
+    }
+    let copies = of("COPY");
+    let shipped = copies.last().expect("COPY into the runtime stage");
+    assert_eq!(shipped["flags"], json!(["--from=build"]));
+    let binary = strings(&shipped["value"])[1].clone();
+    assert_eq!(strings(&of("ENTRYPOINT")[0]["value"]), [binary]);
+
+    let objects = objects(&render(&[]));
+    let pod = &one(&objects, "Deployment")["spec"]["template"]["spec"];
+    let (user, group) = (
+        &pod["securityContext"]["runAsUser"],
+        &pod["securityContext"]["runAsGroup"],
+    );
+    assert_eq!(
+        strings(&of("USER")[0]["value"]),
+        [format!("{user}:{group}")]
+    );
+    let port = &container(&objects)["ports"][0]["containerPort"];
+    assert_eq!(strings(&of("EXPOSE")[0]["value"]), [port.to_string()]);
+}
