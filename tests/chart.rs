@@ -1106,3 +1106,59 @@ fn the_dockerfile_builds_the_image_the_chart_expects() {
     let port = &container(&objects)["ports"][0]["containerPort"];
     assert_eq!(strings(&of("EXPOSE")[0]["value"]), [port.to_string()]);
 }
+
+fn check_paths(dir: &Path, paths: &[&str]) -> (Option<i32>, Value) {
+    let output = Command::new(env!("CARGO_BIN_EXE_iredmail-ports"))
+        .arg("check")
+        .args(paths)
+        .args(["--format", "json"])
+        .current_dir(dir)
+        .output()
+        .expect("run iredmail-ports");
+    let report = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "no JSON report ({e}):\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    (output.status.code(), report)
+}
+
+/// A directory walk (`check .`, the GitHub Action's default) does not read a chart's Go
+/// templates, which are no YAML until rendered; a `templates/` that is not a chart's is
+/// still read.
+#[test]
+fn a_directory_walk_skips_helm_templates() {
+    let (code, report) = check_paths(root(), &["charts"]);
+    assert_eq!(code, Some(0), "{report:#}");
+    assert_eq!(report["findings"], json!([]));
+    assert_eq!(report["summary"]["objects"], 0);
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let template =
+        std::fs::read_to_string(root().join("charts/iredmail-ports/templates/service.yaml"))
+            .expect("read a template");
+    for (folder, chart) in [("chart", true), ("plain", false)] {
+        let templates = dir.path().join(folder).join("templates");
+        std::fs::create_dir_all(&templates).expect("create templates/");
+        std::fs::write(templates.join("service.yaml"), &template).expect("write template");
+        if chart {
+            std::fs::write(
+                dir.path().join(folder).join("Chart.yaml"),
+                "apiVersion: v2\nname: chart\nversion: 0.1.0\n",
+            )
+            .expect("write Chart.yaml");
+        }
+    }
+    let (code, report) = check_paths(dir.path(), &["."]);
+    assert_eq!(code, Some(1), "{report:#}");
+    let findings = report["findings"].as_array().expect("findings");
+    assert!(!findings.is_empty());
+    for finding in findings {
+        assert_eq!(finding["rule"], "invalid-input");
+        assert_eq!(
+            finding["location"]["path"],
+            "./plain/templates/service.yaml"
+        );
+    }
+}
