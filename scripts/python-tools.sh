@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Python tools the end-to-end tests drive (ansible, pre-commit, Helm,
-# kubernetes-validate, dockerfile) into one virtualenv under target/, once, and prints the venv's bin
-# directory. `ansible` is the community bundle: ansible-core plus the collections
-# (community.docker, kubernetes.core) whose modules `ansible-playbook --syntax-check` must
-# resolve, from PyPI, without Galaxy.
+# kubernetes-validate, dockerfile, cel-python) into one virtualenv under target/, once, and
+# prints the venv's bin directory. `ansible` is the community bundle: ansible-core plus the
+# collections (community.docker, kubernetes.core) whose modules `ansible-playbook
+# --syntax-check` must resolve, from PyPI, without Galaxy.
 # `helm-python-sdk` bundles libhelm_c, Helm v4's own Go SDK built as a C library: the real
 # Helm template engine, values.schema.json validation and lint, since no registry reachable
 # here ships the `helm` binary; scripts/helm.py drives it like `helm template` / `helm lint`.
 # `kubernetes-validate` checks rendered manifests against Kubernetes' own OpenAPI schemas;
-# `dockerfile` parses the Dockerfile with BuildKit's own parser.
+# `dockerfile` parses the Dockerfile with BuildKit's own parser; `cel-python` evaluates the
+# chart's CEL matchConditions.
 # Tests call it before they run a tool, so `cargo test` works on a fresh machine with PyPI
 # reachable; .ci/run calls it up front so the tests find everything ready.
 set -euo pipefail
@@ -23,7 +24,7 @@ if [ ! -f "$stamp" ]; then
     "$venv/bin/pip" install --quiet --disable-pip-version-check \
       "ansible>=10,<13" "ansible-core>=2.16,<2.20" "pre-commit>=3.7,<5" \
       "helm-python-sdk>=0.2.2,<0.3" "kubernetes-validate>=1.37,<1.38" \
-      "dockerfile>=3.4,<4" >&2
+      "dockerfile>=3.4,<4" "cel-python>=0.5,<0.6" >&2
     touch "$stamp"
   fi
 fi

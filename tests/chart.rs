@@ -1162,3 +1162,57 @@ fn a_directory_walk_skips_helm_templates() {
         );
     }
 }
+
+/// The webhook's CEL matchCondition, evaluated by a CEL implementation (cel-python) on
+/// AdmissionRequest-shaped inputs: only objects a controller owns are skipped, and a DELETE
+/// (no `object`) is always sent. A condition that does not compile would make the API server
+/// refuse the whole configuration.
+#[test]
+fn the_match_condition_skips_only_objects_a_controller_owns() {
+    let objects = objects(&render(&[]));
+    let expression = webhook(&objects)["matchConditions"][0]["expression"]
+        .as_str()
+        .expect("expression")
+        .to_string();
+    let owned = json!({"metadata": {"name": "mariadb-5d8f", "ownerReferences": [
+        {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "mariadb-5d8f", "uid": "1", "controller": true}
+    ]}});
+    let referenced = json!({"metadata": {"name": "mariadb", "ownerReferences": [
+        {"apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": "2"}
+    ]}});
+    let bare = json!({"metadata": {"name": "mariadb"}});
+    let cases = json!([
+        ["CREATE", owned, false],
+        ["UPDATE", owned, false],
+        ["CREATE", referenced, true],
+        ["CREATE", bare, true],
+        ["UPDATE", bare, true],
+        ["DELETE", null, true],
+    ]);
+    let script = "import celpy, json, sys\n\
+                  env = celpy.Environment()\n\
+                  program = env.program(env.compile(sys.argv[1]))\n\
+                  results = []\n\
+                  for operation, obj, _ in json.loads(sys.argv[2]):\n\
+                  \x20   activation = {'request': celpy.json_to_cel({'operation': operation}),\n\
+                  \x20                 'object': celpy.json_to_cel(obj)}\n\
+                  \x20   results.append(bool(program.evaluate(activation)))\n\
+                  print(json.dumps(results))";
+    let output = Command::new(tools_bin().join("python"))
+        .args(["-c", script, &expression, &cases.to_string()])
+        .output()
+        .expect("run python");
+    assert!(
+        output.status.success(),
+        "{expression}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let results: Value = serde_json::from_slice(&output.stdout).expect("results");
+    let expected: Vec<Value> = cases
+        .as_array()
+        .expect("cases")
+        .iter()
+        .map(|case| case[2].clone())
+        .collect();
+    assert_eq!(results, Value::Array(expected), "{expression}");
+}
