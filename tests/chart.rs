@@ -80,6 +80,10 @@ fn objects(manifests: &str) -> Vec<Value> {
         .collect()
 }
 
+fn render_objects(values: &[&str]) -> Vec<Value> {
+    objects(&render(values))
+}
+
 fn find<'a>(objects: &'a [Value], kind: &str) -> Vec<&'a Value> {
     objects.iter().filter(|o| o["kind"] == kind).collect()
 }
@@ -186,7 +190,7 @@ fn watched_kinds() -> BTreeSet<(String, String)> {
 
 #[test]
 fn default_values_render_a_hardened_webhook_deployment() {
-    let objects = objects(&render(&[]));
+    let objects = render_objects(&[]);
     assert_eq!(
         kinds(&objects),
         [
@@ -297,7 +301,7 @@ fn default_values_render_a_hardened_webhook_deployment() {
 
 #[test]
 fn the_webhook_configuration_follows_the_api_servers_contract() {
-    let objects = objects(&render(&[]));
+    let objects = render_objects(&[]);
     let webhook = webhook(&objects);
     assert_eq!(webhook["name"], "check.iredmail-ports.io");
     assert_eq!(webhook["failurePolicy"], "Ignore");
@@ -340,13 +344,13 @@ fn the_webhook_configuration_follows_the_api_servers_contract() {
 
 #[test]
 fn the_webhook_never_matches_its_own_namespace_whatever_the_selector() {
-    let objects = objects(&render(&[
+    let objects = render_objects(&[
         "--set-json",
         // Helm merges maps with the defaults: `null` removes the default label.
         r#"webhook.namespaceSelector={"matchLabels":null,"matchExpressions":[{"key":"team","operator":"In","values":["mail"]}]}"#,
         "--set-json",
         "webhook.excludedNamespaces=[]",
-    ]));
+    ]);
     assert_eq!(
         webhook(&objects)["namespaceSelector"],
         json!({"matchExpressions": [
@@ -358,7 +362,7 @@ fn the_webhook_never_matches_its_own_namespace_whatever_the_selector() {
 
 #[test]
 fn the_rules_cover_every_kind_the_server_judges() {
-    let objects = objects(&render(&[]));
+    let objects = render_objects(&[]);
     let table = rule_table(webhook(&objects));
     let covered: BTreeSet<(String, String)> = table.keys().cloned().collect();
     assert_eq!(covered, admission_kinds());
@@ -373,7 +377,7 @@ fn the_rules_cover_every_kind_the_server_judges() {
         }
     }
 
-    let without_crds = objects_without_crd_rules();
+    let without_crds = render_objects(&["--set", "webhook.gatewayApi=false,webhook.traefik=false"]);
     let groups: BTreeSet<String> = rule_table(webhook(&without_crds))
         .into_keys()
         .map(|(group, _)| group)
@@ -386,16 +390,9 @@ fn the_rules_cover_every_kind_the_server_judges() {
     );
 }
 
-fn objects_without_crd_rules() -> Vec<Value> {
-    objects(&render(&[
-        "--set",
-        "webhook.gatewayApi=false,webhook.traefik=false",
-    ]))
-}
-
 #[test]
 fn the_cluster_role_only_lists_and_watches_what_serve_watch_reads() {
-    let objects = objects(&render(&[]));
+    let objects = render_objects(&[]);
     let role = one(&objects, "ClusterRole");
     let mut granted = BTreeSet::new();
     for rule in role["rules"].as_array().expect("rules") {
@@ -423,7 +420,7 @@ fn the_cluster_role_only_lists_and_watches_what_serve_watch_reads() {
 
 #[test]
 fn without_watch_there_is_no_cluster_role_and_no_api_token() {
-    let objects = objects(&render(&["--set", "watch=false"]));
+    let objects = render_objects(&["--set", "watch=false"]);
     assert!(find(&objects, "ClusterRole").is_empty());
     assert!(find(&objects, "ClusterRoleBinding").is_empty());
     let args = strings(&container(&objects)["args"]);
@@ -450,7 +447,7 @@ fn overrides_reach_the_manifests() {
     .expect("values as JSON");
     std::fs::write(values.path(), file).expect("write values");
     let path = values.path().to_str().expect("UTF-8 path");
-    let objects = objects(&render(&["-f", path]));
+    let objects = render_objects(&["-f", path]);
 
     assert_eq!(one(&objects, "Deployment")["spec"]["replicas"], 3);
     let webhook = webhook(&objects);
@@ -507,17 +504,13 @@ fn overrides_reach_the_manifests() {
     );
 
     // One replica: no budget, which would block every node drain.
-    let single = objects_with(&["--set", "replicaCount=1"]);
+    let single = render_objects(&["--set", "replicaCount=1"]);
     assert!(find(&single, "PodDisruptionBudget").is_empty());
-}
-
-fn objects_with(values: &[&str]) -> Vec<Value> {
-    objects(&render(values))
 }
 
 #[test]
 fn cert_manager_mode_issues_the_certificate_and_injects_its_ca() {
-    let objects = objects_with(&["--set", "tls.mode=cert-manager"]);
+    let objects = render_objects(&["--set", "tls.mode=cert-manager"]);
     assert!(
         find(&objects, "Secret").is_empty(),
         "cert-manager writes the Secret"
@@ -550,7 +543,7 @@ fn cert_manager_mode_issues_the_certificate_and_injects_its_ca() {
         json!({"name": issuer["metadata"]["name"], "kind": "Issuer", "group": "cert-manager.io"})
     );
 
-    let own_issuer = objects_with(&[
+    let own_issuer = render_objects(&[
         "--set",
         "tls.mode=cert-manager,tls.certManager.issuerRef.name=corp-ca,tls.certManager.issuerRef.kind=ClusterIssuer",
     ]);
@@ -650,7 +643,7 @@ fn handshake(
 
 #[test]
 fn the_generated_certificate_is_trusted_by_the_ca_bundle_for_the_service_name() {
-    let objects = objects(&render(&[]));
+    let objects = render_objects(&[]);
     let secret = one(&objects, "Secret");
     assert_eq!(secret["type"], "kubernetes.io/tls");
     assert_eq!(secret["metadata"]["name"], SECRET);
@@ -679,7 +672,7 @@ fn the_generated_certificate_is_trusted_by_the_ca_bundle_for_the_service_name() 
     );
 
     // Every render without a cluster makes a new CA: the bundle of one does not trust another.
-    let other = objects_with(&[]);
+    let other = render_objects(&[]);
     let other_ca = base64_decode(
         webhook(&other)["clientConfig"]["caBundle"]
             .as_str()
@@ -807,15 +800,12 @@ fn answer(path: &str, secrets: &[Value]) -> (&'static str, Value) {
 
 #[test]
 fn an_upgrade_keeps_the_certificate_already_in_the_cluster() {
-    let installed = objects(&render(&[]));
+    let installed = render_objects(&[]);
     let secret = one(&installed, "Secret").clone();
     let server = FakeApiServer::start(vec![secret.clone()]);
     let dir = tempfile::tempdir().expect("temp dir");
     let kubeconfig = server.kubeconfig(dir.path());
-    let upgraded = objects(&render(&[
-        "--kubeconfig",
-        kubeconfig.to_str().expect("UTF-8"),
-    ]));
+    let upgraded = render_objects(&["--kubeconfig", kubeconfig.to_str().expect("UTF-8")]);
 
     assert_eq!(one(&upgraded, "Secret")["data"], secret["data"]);
     assert_eq!(
@@ -833,10 +823,7 @@ fn an_upgrade_keeps_the_certificate_already_in_the_cluster() {
     let empty = FakeApiServer::start(Vec::new());
     let dir = tempfile::tempdir().expect("temp dir");
     let kubeconfig = empty.kubeconfig(dir.path());
-    let fresh = objects(&render(&[
-        "--kubeconfig",
-        kubeconfig.to_str().expect("UTF-8"),
-    ]));
+    let fresh = render_objects(&["--kubeconfig", kubeconfig.to_str().expect("UTF-8")]);
     assert_ne!(
         one(&fresh, "Secret")["data"]["ca.crt"],
         secret["data"]["ca.crt"]
@@ -1093,7 +1080,7 @@ fn the_dockerfile_builds_the_image_the_chart_expects() {
     let binary = strings(&shipped["value"])[1].clone();
     assert_eq!(strings(&of("ENTRYPOINT")[0]["value"]), [binary]);
 
-    let objects = objects(&render(&[]));
+    let objects = render_objects(&[]);
     let pod = &one(&objects, "Deployment")["spec"]["template"]["spec"];
     let (user, group) = (
         &pod["securityContext"]["runAsUser"],
@@ -1169,7 +1156,7 @@ fn a_directory_walk_skips_helm_templates() {
 /// refuse the whole configuration.
 #[test]
 fn the_match_condition_skips_only_objects_a_controller_owns() {
-    let objects = objects(&render(&[]));
+    let objects = render_objects(&[]);
     let expression = webhook(&objects)["matchConditions"][0]["expression"]
         .as_str()
         .expect("expression")
