@@ -155,11 +155,14 @@ fn pairs(entries: &[(&str, &[&str])]) -> BTreeSet<(String, String)> {
 
 const CORE: &str = "";
 
-/// What the server judges at admission: the kinds `serve --watch` reads, less the ones a
-/// controller writes (EndpointSlices) and Namespaces, which carry no ports.
+/// What the server judges at admission: every kind with ports or routes, including the
+/// Gateway API routes and Traefik routes it does not watch.
 fn admission_kinds() -> BTreeSet<(String, String)> {
     pairs(&[
-        (CORE, &["services", "pods", "configmaps"]),
+        (
+            CORE,
+            &["services", "pods", "replicationcontrollers", "configmaps"],
+        ),
         (
             "apps",
             &["deployments", "statefulsets", "daemonsets", "replicasets"],
@@ -168,7 +171,14 @@ fn admission_kinds() -> BTreeSet<(String, String)> {
         ("networking.k8s.io", &["ingresses", "networkpolicies"]),
         (
             "gateway.networking.k8s.io",
-            &["gateways", "httproutes", "tlsroutes", "tcproutes"],
+            &[
+                "gateways",
+                "httproutes",
+                "grpcroutes",
+                "tlsroutes",
+                "tcproutes",
+                "udproutes",
+            ],
         ),
         ("traefik.io", &["ingressroutes", "ingressroutetcps"]),
         (
@@ -180,12 +190,25 @@ fn admission_kinds() -> BTreeSet<(String, String)> {
 
 /// Exactly what `serve --watch` lists and watches.
 fn watched_kinds() -> BTreeSet<(String, String)> {
-    let mut kinds = admission_kinds();
-    kinds.extend(pairs(&[
-        (CORE, &["namespaces"]),
+    pairs(&[
+        (CORE, &["namespaces", "services", "pods", "configmaps"]),
         ("discovery.k8s.io", &["endpointslices"]),
-    ]));
-    kinds
+        ("networking.k8s.io", &["ingresses", "networkpolicies"]),
+        (
+            "apps",
+            &["deployments", "statefulsets", "daemonsets", "replicasets"],
+        ),
+        ("batch", &["jobs", "cronjobs"]),
+        (
+            "gateway.networking.k8s.io",
+            &["gateways", "httproutes", "tlsroutes", "tcproutes"],
+        ),
+        ("traefik.io", &["ingressroutes", "ingressroutetcps"]),
+        (
+            "traefik.containo.us",
+            &["ingressroutes", "ingressroutetcps"],
+        ),
+    ])
 }
 
 #[test]
