@@ -381,6 +381,16 @@ fn the_webhook_never_matches_its_own_namespace_whatever_the_selector() {
             {"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": [NAMESPACE]}
         ]})
     );
+
+    // No selector at all: every namespace but the excluded ones.
+    let objects = render_objects(&["--set-json", "webhook.namespaceSelector=null"]);
+    assert_eq!(
+        webhook(&objects)["namespaceSelector"],
+        json!({"matchExpressions": [
+            {"key": "kubernetes.io/metadata.name", "operator": "NotIn",
+             "values": [NAMESPACE, "kube-system"]}
+        ]})
+    );
 }
 
 #[test]
@@ -1052,6 +1062,22 @@ fn notes_tell_how_to_enable_a_namespace() {
         "{notes}"
     );
     assert!(notes.contains("failurePolicy Ignore"), "{notes}");
+    assert!(!notes.contains("WARNING"), "{notes}");
+
+    let fragile = render(&[
+        "--notes",
+        "--set",
+        "webhook.failurePolicy=Fail,replicaCount=1,mode=audit",
+    ]);
+    assert!(fragile.contains("in audit mode"), "{fragile}");
+    assert!(
+        fragile.contains("refuses matching requests (failurePolicy Fail)"),
+        "{fragile}"
+    );
+    assert!(
+        fragile.contains("WARNING: failurePolicy Fail with a single replica"),
+        "{fragile}"
+    );
 }
 
 /// The Dockerfile's instructions as BuildKit's own parser reads them (the PyPI package
