@@ -1252,3 +1252,76 @@ fn the_match_condition_skips_only_objects_a_controller_owns() {
         .collect();
     assert_eq!(results, Value::Array(expected), "{expression}");
 }
+
+/// Every value path the schema knows, with whether it is a leaf (no `properties`);
+/// `$ref`s to the schema's own definitions are followed.
+fn schema_paths(root: &Value, schema: &Value, prefix: &str, paths: &mut BTreeMap<String, bool>) {
+    let Some(properties) = schema["properties"].as_object() else {
+        return;
+    };
+    for (key, property) in properties {
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        let property = match property["$ref"].as_str() {
+            Some(reference) => root
+                .pointer(reference.trim_start_matches('#'))
+                .unwrap_or_else(|| panic!("unresolved {reference}")),
+            None => property,
+        };
+        paths.insert(path.clone(), property.get("properties").is_none());
+        schema_paths(root, property, &path, paths);
+    }
+}
+
+/// The keys in the first column of the chart README's values table.
+fn documented_values() -> BTreeSet<String> {
+    let readme = std::fs::read_to_string(root().join("charts/iredmail-ports/README.md"))
+        .expect("read the chart README");
+    let table = readme
+        .split("## Values")
+        .nth(1)
+        .expect("a Values section")
+        .split("\n## ")
+        .next()
+        .unwrap_or_default();
+    table
+        .lines()
+        .filter_map(|line| line.strip_prefix("| `"))
+        .filter_map(|cell| cell.split_once('`').map(|(key, _)| key.to_string()))
+        .collect()
+}
+
+/// The README's values table and values.schema.json agree: every value is documented
+/// (itself or the object holding it), and no row names a value that does not exist. The
+/// schema in turn refuses any key that values.yaml has and it lacks (every render
+/// validates the defaults against it).
+#[test]
+fn the_readme_documents_every_value_of_the_schema() {
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("charts/iredmail-ports/values.schema.json"))
+            .expect("read values.schema.json"),
+    )
+    .expect("values.schema.json is JSON");
+    let mut paths = BTreeMap::new();
+    schema_paths(&schema, &schema, "", &mut paths);
+    let documented = documented_values();
+    assert!(documented.len() > 40, "{documented:?}");
+    for key in &documented {
+        assert!(
+            paths.contains_key(key),
+            "README documents `{key}`, which the schema lacks"
+        );
+    }
+    for (path, leaf) in &paths {
+        let mut ancestors = std::iter::successors(Some(path.as_str()), |p| {
+            p.rsplit_once('.').map(|(parent, _)| parent)
+        });
+        assert!(
+            !leaf || ancestors.any(|p| documented.contains(p)),
+            "`{path}` is not in the README's values table"
+        );
+    }
+}
