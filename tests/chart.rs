@@ -3,7 +3,9 @@
 //! `scripts/python-tools.sh` installs (no registry reachable here ships the `helm` binary),
 //! driven by `scripts/helm.py` the way `helm template` and `helm lint` drive it. The rendered
 //! manifests are checked for what the webhook needs, validated against Kubernetes' own
-//! schemas (kubernetes-validate, strict) and fed to `iredmail-ports check -`.
+//! schemas (kubernetes-validate, strict) and fed to `iredmail-ports check -`; the CEL
+//! matchCondition runs in cel-python, the Dockerfile is read by BuildKit's parser (PyPI
+//! `dockerfile`). All of them come from the same venv.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};
