@@ -39,6 +39,7 @@ fn walk_directory(root: &Path, files: &mut Vec<Candidate>, problems: &mut Vec<In
         .follow_links(true)
         .require_git(false)
         .sort_by_file_path(|a, b| a.cmp(b))
+        .filter_entry(|entry| !is_helm_templates_dir(entry.path()))
         .build();
     for entry in walker {
         match entry {
@@ -54,6 +55,15 @@ fn walk_directory(root: &Path, files: &mut Vec<Candidate>, problems: &mut Vec<In
             Err(error) => problems.push(walk_problem(root, &error)),
         }
     }
+}
+
+/// A Helm chart's `templates/` holds Go templates, not YAML: they become manifests only once
+/// rendered (`helm template … | iredmail-ports check -`), so a walk does not read them.
+fn is_helm_templates_dir(path: &Path) -> bool {
+    path.file_name().is_some_and(|name| name == "templates")
+        && path
+            .parent()
+            .is_some_and(|chart| chart.join("Chart.yaml").is_file())
 }
 
 fn has_manifest_extension(path: &Path) -> bool {
