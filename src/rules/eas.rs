@@ -321,6 +321,8 @@ fn serving_routes<'a>(
 /// host no certificate covers.
 pub fn eas_insecure(inventory: &Inventory, catalogue: &Catalogue) -> Vec<Finding> {
     let mut findings = Vec::new();
+    // A catch-all route serves both EAS paths: one finding for it.
+    let mut seen = BTreeSet::new();
     for path in activesync_paths(catalogue).filter(|p| p.tls_required) {
         for route in serving_routes(inventory, catalogue, path) {
             let mut problems = Vec::new();
@@ -334,7 +336,8 @@ pub fn eas_insecure(inventory: &Inventory, catalogue: &Catalogue) -> Vec<Finding
                     host_phrase(route)
                 ));
             }
-            if problems.is_empty() {
+            if problems.is_empty() || !seen.insert((route.object.clone(), route.location.clone()))
+            {
                 continue;
             }
             let message = format!(
@@ -375,7 +378,7 @@ pub fn eas_timeout(inventory: &Inventory, catalogue: &Catalogue) -> Vec<Finding>
                 .location
                 .clone()
                 .unwrap_or_else(|| route.location.clone());
-            if !seen.insert((route.object.clone(), location.clone(), path.path.clone())) {
+            if !seen.insert((route.object.clone(), location.clone())) {
                 continue;
             }
             let message = format!(
