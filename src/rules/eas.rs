@@ -336,8 +336,7 @@ pub fn eas_insecure(inventory: &Inventory, catalogue: &Catalogue) -> Vec<Finding
                     host_phrase(route)
                 ));
             }
-            if problems.is_empty() || !seen.insert((route.object.clone(), route.location.clone()))
-            {
+            if problems.is_empty() || !seen.insert((route.object.clone(), route.location.clone())) {
                 continue;
             }
             let message = format!(
