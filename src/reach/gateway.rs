@@ -30,7 +30,7 @@ use PathPart::{I, K};
 /// Adds the routes and exposures of every Gateway API route attached to a Gateway of
 /// the input. Services and workloads must already be in the inventory.
 pub fn add(objects: &[KubeObject], inventory: &mut Inventory) {
-    let services = Services::index(objects);
+    let services = Services::index(objects, inventory);
     let gateways: HashMap<(&str, &str), (&KubeObject, &Gateway)> = objects
         .iter()
         .filter_map(|o| match &o.typed {

@@ -42,7 +42,7 @@ const NGINX_DEFAULT_TIMEOUT: u32 = 60;
 /// Adds the routes and exposures of every Ingress, Traefik route and ingress-nginx port
 /// ConfigMap. Services and workloads must already be in the inventory.
 pub fn add(objects: &[KubeObject], inventory: &mut Inventory) {
-    let services = Services::index(objects);
+    let services = Services::index(objects, inventory);
     let traefik = TraefikObjects::index(objects);
     for object in objects {
         match &object.typed {

@@ -150,13 +150,21 @@ impl std::fmt::Display for PortRef {
     }
 }
 
-/// The Services of the input, by namespace and name.
+/// The Services of the input, by namespace and name, and the exposures their ports made,
+/// by the location of the port.
 pub struct Services<'a> {
     by_name: HashMap<(&'a str, &'a str), (&'a KubeObject, &'a Service)>,
+    exposure_at: HashMap<Location, usize>,
 }
 
 impl<'a> Services<'a> {
-    pub fn index(objects: &'a [KubeObject]) -> Services<'a> {
+    pub fn index(objects: &'a [KubeObject], inventory: &Inventory) -> Services<'a> {
+        let exposure_at = inventory
+            .exposures
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| Some((e.location.clone()?, i)))
+            .collect();
         let by_name = objects
             .iter()
             .filter_map(|o| match &o.typed {
@@ -167,7 +175,10 @@ impl<'a> Services<'a> {
                 _ => None,
             })
             .collect();
-        Services { by_name }
+        Services {
+            by_name,
+            exposure_at,
+        }
     }
 
     /// The workloads and container port behind `namespace/name:port`, taken from the
@@ -207,10 +218,10 @@ impl<'a> Services<'a> {
             PathSegment::Index(index),
             key("port"),
         ]);
-        if let Some(exposure) = inventory
-            .exposures
-            .iter()
-            .find(|e| e.location.as_ref() == Some(&location))
+        if let Some(exposure) = self
+            .exposure_at
+            .get(&location)
+            .and_then(|i| inventory.exposures.get(*i))
         {
             backend.workloads = exposure.backends.clone();
             backend.target = Some(exposure.target);

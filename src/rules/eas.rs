@@ -291,11 +291,11 @@ fn front_end_publishes_https(
     unit: &Unit,
 ) -> bool {
     inventory.exposures.iter().any(|e| {
-        &e.unit == unit
+        e.published == Some(path.port)
+            && e.target == path.port
             && e.scope == Scope::External
             && !e.via.is_http_route()
-            && e.published == Some(path.port)
-            && e.target == path.port
+            && &e.unit == unit
             && e.backends
                 .iter()
                 .filter_map(|id| inventory.workloads.get(*id))
