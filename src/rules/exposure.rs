@@ -76,12 +76,15 @@ fn too_wide_message(exposure: &Exposure, entry: &PortEntry) -> String {
 }
 
 /// `unknown-port`: a port reaching `cluster` or wider that the catalogue does not list
-/// under any protocol (the "extra" port).
+/// under any protocol (the "extra" port). HTTP routes are left out: they expose paths.
 pub fn unknown_port(inventory: &Inventory, catalogue: &Catalogue) -> Vec<Finding> {
     inventory
         .exposures
         .iter()
         .filter(|e| e.scope >= Scope::Cluster)
+        // An HTTP route publishes paths, not the port; the Service behind it is judged
+        // on its own.
+        .filter(|e| !e.via.is_http_route())
         .filter(|e| catalogue.entry_any_protocol(e.target).is_none())
         .map(|e| {
             let message = format!(
