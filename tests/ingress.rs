@@ -365,7 +365,7 @@ fn eas_to_another_backend_says_where_it_goes() {
 #[test]
 fn unusable_route_values_are_invalid_input_at_their_line() {
     let findings = findings_of(
-        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: tcp-services, namespace: ingress-nginx}\ndata:\n  \"25\": \"iredmail:25\"\n  \"smtp\": \"mail/web:8080\"\n---\napiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: gw, namespace: mail}\nspec:\n  listeners: [{name: http, protocol: HTTP, port: 80}]\n---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: h, namespace: mail}\nspec:\n  parentRefs: [{name: gw}]\n  rules:\n    - backendRefs: [{name: web}]\n      timeouts: {request: 10 minutes}\n---\napiVersion: traefik.io/v1alpha1\nkind: IngressRoute\nmetadata: {name: r, namespace: mail}\nspec:\n  routes: \"Host(`a`)\"",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: tcp-services, namespace: ingress-nginx}\ndata:\n  \"25\": \"iredmail:25\"\n  \"smtp\": \"mail/web:8080\"\n---\napiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: gw, namespace: mail}\nspec:\n  listeners: [{name: http, protocol: HTTP, port: 80}, {name: bad, protocol: TCP, port: 70000}]\n---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: h, namespace: mail}\nspec:\n  parentRefs: [{name: gw}]\n  rules:\n    - backendRefs: [{name: web}]\n      timeouts: {request: 10 minutes}\n---\napiVersion: traefik.io/v1alpha1\nkind: IngressRoute\nmetadata: {name: r, namespace: mail}\nspec:\n  routes: \"Host(`a`)\"",
     );
     let lines: Vec<(&str, u32)> = findings
         .iter()
@@ -377,6 +377,7 @@ fn unusable_route_values_are_invalid_input_at_their_line() {
         [
             ("invalid-input", 60),
             ("invalid-input", 61),
+            ("invalid-input", 67),
             ("invalid-input", 75),
             ("invalid-input", 76),
             ("invalid-input", 82),
@@ -388,15 +389,13 @@ fn unusable_route_values_are_invalid_input_at_their_line() {
             .3
             .contains("`iredmail:25` is not `namespace/service:port")
     );
-    assert!(findings[2].3.contains("needs a `port`"));
+    let message = |i: usize| findings[i].3.as_str();
+    assert!(message(2).contains("`spec.listeners[1].port`: 70000 is not a port"));
+    assert!(message(3).contains("needs a `port`"));
+    assert!(message(4).contains("`10 minutes` is not a Gateway API duration"));
     assert!(
-        findings[3]
-            .3
-            .contains("`10 minutes` is not a Gateway API duration")
-    );
-    assert!(
-        findings[4].3.starts_with("`spec.routes`: invalid type"),
+        message(5).starts_with("`spec.routes`: invalid type"),
         "{}",
-        findings[4].3
+        message(5)
     );
 }

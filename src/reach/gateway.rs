@@ -41,6 +41,19 @@ pub fn add(objects: &[KubeObject], inventory: &mut Inventory) {
             _ => None,
         })
         .collect();
+    for (object, gateway) in gateways.values() {
+        for (i, listener) in gateway.spec.listeners.iter().enumerate() {
+            if u16::try_from(listener.port).is_ok_and(|p| p != 0) {
+                continue;
+            }
+            let path = at(&[K("spec"), K("listeners"), I(i), K("port")]);
+            inventory.invalid.push(invalid(
+                object,
+                &path,
+                format!("{} is not a port (1-65535)", listener.port),
+            ));
+        }
+    }
     for object in objects {
         if let Typed::GatewayRoute(kind, route) = &object.typed {
             add_route(object, *kind, route, &gateways, &services, inventory);
