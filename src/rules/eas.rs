@@ -14,6 +14,10 @@ use crate::catalogue::{Catalogue, HttpPath, WebBackend};
 use crate::model::{Inventory, Location, Protocol, Scope, Unit, Workload, WorkloadId};
 use crate::reach::route::{HttpRoute, Https, PlainHttp};
 
+/// The `web_backends` id that marks SOGo itself: a deployment that runs it must route
+/// the required paths.
+const SOGO: &str = "sogo";
+
 /// What a route's backend is, for one catalogue path.
 enum Served {
     /// A backend the path may be served by (SOGo, the web front end).
@@ -233,7 +237,7 @@ fn unrouted(catalogue: &Catalogue, path: &HttpPath, sogo: &Workload, unit: &Unit
 
 fn sogo_port(catalogue: &Catalogue) -> Vec<u16> {
     catalogue
-        .web_backend("sogo")
+        .web_backend(SOGO)
         .map(|b| b.ports.clone())
         .unwrap_or_default()
 }
@@ -249,7 +253,7 @@ fn sogo_deployments<'a>(
         .workloads
         .iter()
         .filter(|w| {
-            recognise(catalogue, path, w, None).is_some_and(|b| b.id == "sogo")
+            recognise(catalogue, path, w, None).is_some_and(|b| b.id == SOGO)
                 && seen.insert(&w.unit)
         })
         .map(|w| (&w.unit, w))
@@ -282,17 +286,23 @@ fn routed_over_https(
     })
 }
 
-/// The web front end's own TLS port published outside (a Compose `443:443`, a
-/// LoadBalancer): it terminates TLS and proxies the path to SOGo itself.
+/// The web front end's own TLS port published outside as 443 (a Compose `443:443`, a
+/// LoadBalancer): it terminates TLS and proxies the path to SOGo itself. A pod that is
+/// both SOGo and the front end (an all-in-one image listing 20000) counts as the front end.
 fn front_end_publishes_https(
     inventory: &Inventory,
     catalogue: &Catalogue,
     path: &HttpPath,
     unit: &Unit,
 ) -> bool {
+    let front_ends: Vec<&WebBackend> = path
+        .served_by
+        .iter()
+        .filter(|id| id.as_str() != SOGO)
+        .filter_map(|id| catalogue.web_backend(id))
+        .collect();
     inventory.exposures.iter().any(|e| {
         e.published == Some(path.port)
-            && e.target == path.port
             && e.scope == Scope::External
             && !e.via.is_http_route()
             && &e.unit == unit
@@ -300,7 +310,11 @@ fn front_end_publishes_https(
                 .iter()
                 .filter_map(|id| inventory.workloads.get(*id))
                 .any(|w| {
-                    recognise(catalogue, path, w, Some(e.target)).is_some_and(|b| b.id != "sogo")
+                    let mut listening: Vec<u16> = w.listeners.iter().map(|l| l.port).collect();
+                    listening.push(e.target);
+                    front_ends
+                        .iter()
+                        .any(|b| b.recognises(&listening, &w.images, &w.labels))
                 })
     })
 }
