@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Finding, Rule};
 use crate::catalogue::{Catalogue, HttpPath, WebBackend};
-use crate::model::{Inventory, Location, Protocol, Scope, Unit, Workload, WorkloadId};
+use crate::model::{Inventory, Location, Protocol, Scope, Unit, Workload};
 use crate::reach::route::{HttpRoute, Https, PlainHttp};
 
 /// The `web_backends` id that marks SOGo itself: a deployment that runs it must route
@@ -164,10 +164,10 @@ pub fn eas_unreachable(inventory: &Inventory, catalogue: &Catalogue) -> Vec<Find
         if !path.required {
             continue;
         }
+        let routed = units_routed_over_https(inventory, catalogue, path, &winners);
+        let published = units_publishing_https(inventory, catalogue, path);
         for (unit, sogo) in sogo_deployments(inventory, catalogue, path) {
-            if routed_over_https(inventory, catalogue, path, &winners, unit)
-                || front_end_publishes_https(inventory, catalogue, path, unit)
-            {
+            if routed.contains(unit) || published.contains(unit) {
                 continue;
             }
             let namespace = match unit {
@@ -260,53 +260,52 @@ fn sogo_deployments<'a>(
         .collect()
 }
 
-fn in_unit(inventory: &Inventory, ids: &[WorkloadId], unit: &Unit) -> bool {
-    ids.iter()
-        .filter_map(|id| inventory.workloads.get(*id))
-        .any(|w| &w.unit == unit)
-}
-
-fn routed_over_https(
-    inventory: &Inventory,
+/// The deployment units whose SOGo or web front end a winning HTTPS route on the path's
+/// port reaches.
+fn units_routed_over_https<'a>(
+    inventory: &'a Inventory,
     catalogue: &Catalogue,
     path: &HttpPath,
     winners: &[&HttpRoute],
-    unit: &Unit,
-) -> bool {
-    winners.iter().any(|route| {
-        matches!(route.https, Some((_, port)) if port == path.port)
-            && matches!(
+) -> BTreeSet<&'a Unit> {
+    winners
+        .iter()
+        .filter(|route| matches!(route.https, Some((_, port)) if port == path.port))
+        .filter(|route| {
+            matches!(
                 served_by(inventory, catalogue, path, route),
                 Served::Allowed
             )
-            && route
-                .backend
-                .as_ref()
-                .is_some_and(|b| in_unit(inventory, &b.workloads, unit))
-    })
+        })
+        .filter_map(|route| route.backend.as_ref())
+        .flat_map(|b| &b.workloads)
+        .filter_map(|id| inventory.workloads.get(*id))
+        .map(|w| &w.unit)
+        .collect()
 }
 
 /// The web front end's own TLS port published outside as 443 (a Compose `443:443`, a
 /// LoadBalancer): it terminates TLS and proxies the path to SOGo itself. A pod that is
 /// both SOGo and the front end (an all-in-one image listing 20000) counts as the front end.
-fn front_end_publishes_https(
-    inventory: &Inventory,
+fn units_publishing_https<'a>(
+    inventory: &'a Inventory,
     catalogue: &Catalogue,
     path: &HttpPath,
-    unit: &Unit,
-) -> bool {
+) -> BTreeSet<&'a Unit> {
     let front_ends: Vec<&WebBackend> = path
         .served_by
         .iter()
         .filter(|id| id.as_str() != SOGO)
         .filter_map(|id| catalogue.web_backend(id))
         .collect();
-    inventory.exposures.iter().any(|e| {
-        e.published == Some(path.port)
-            && e.scope == Scope::External
-            && !e.via.is_http_route()
-            && &e.unit == unit
-            && e.backends
+    inventory
+        .exposures
+        .iter()
+        .filter(|e| {
+            e.published == Some(path.port) && e.scope == Scope::External && !e.via.is_http_route()
+        })
+        .filter(|e| {
+            e.backends
                 .iter()
                 .filter_map(|id| inventory.workloads.get(*id))
                 .any(|w| {
@@ -316,7 +315,9 @@ fn front_end_publishes_https(
                         .iter()
                         .any(|b| b.recognises(&listening, &w.images, &w.labels))
                 })
-    })
+        })
+        .map(|e| &e.unit)
+        .collect()
 }
 
 /// Winning routes that serve the path to SOGo or the web front end.
