@@ -180,6 +180,20 @@ pub enum Via {
     },
     /// Compose `expose:` or a container port on the project's networks.
     ProjectNetwork,
+    /// An HTTP route (an Ingress path, a Gateway API HTTPRoute rule, a Traefik router):
+    /// it exposes HTTP paths, not the raw port. `by` names the route kind.
+    HttpRoute {
+        by: String,
+        /// The path it routes (`/`, `/SOGo`).
+        path: String,
+        /// Served over TLS with plain HTTP redirected or not served.
+        secure: bool,
+    },
+    /// A TCP or UDP route of an ingress controller or a Gateway listener (ingress-nginx
+    /// `tcp-services`, Traefik IngressRouteTCP, Gateway API TLSRoute/TCPRoute).
+    ControllerRoute {
+        by: String,
+    },
 }
 
 impl Via {
@@ -198,7 +212,14 @@ impl Via {
             Via::Published { host_ip: None } => "a port published on all host addresses".into(),
             Via::Published { host_ip: Some(ip) } => format!("a port published on {ip}"),
             Via::ProjectNetwork => "the Compose project network".into(),
+            Via::HttpRoute { by, path, .. } => format!("{by} path `{path}`"),
+            Via::ControllerRoute { by } => by.clone(),
         }
+    }
+
+    /// Whether the exposure is an HTTP route, which publishes paths rather than a port.
+    pub fn is_http_route(&self) -> bool {
+        matches!(self, Via::HttpRoute { .. })
     }
 }
 
@@ -244,6 +265,8 @@ pub struct Inventory {
     pub exposures: Vec<Exposure>,
     /// Ingress NetworkPolicies, for the reachability step and the policy rules.
     pub policies: Vec<crate::reach::networkpolicy::Policy>,
+    /// HTTP routes (Ingress paths, HTTPRoute rules, Traefik routers), for the EAS rules.
+    pub routes: Vec<crate::reach::route::HttpRoute>,
     /// Labels of every namespace in the input, `kubernetes.io/metadata.name` included.
     pub namespaces: BTreeMap<String, BTreeMap<String, String>>,
     /// Suppressions the objects carry themselves.

@@ -104,6 +104,40 @@ impl Catalogue {
                 ));
             }
         }
+        self.check_http_paths(&at)
+    }
+
+    /// HTTP paths name backends that exist, and start with `/`.
+    fn check_http_paths(
+        &self,
+        at: &dyn Fn(&str, usize, &str) -> Vec<PathSegment>,
+    ) -> Result<(), (Vec<PathSegment>, String)> {
+        for (index, path) in self.http_paths.iter().enumerate() {
+            if !path.path.starts_with('/') {
+                return Err((
+                    at("http_paths", index, "path"),
+                    format!("`{}` does not start with `/`", path.path),
+                ));
+            }
+            if let Some(id) = path
+                .served_by
+                .iter()
+                .find(|id| self.web_backend(id).is_none())
+            {
+                return Err((
+                    at("http_paths", index, "served_by"),
+                    format!("`{id}` is not in `web_backends`"),
+                ));
+            }
+        }
+        for (index, backend) in self.web_backends.iter().enumerate() {
+            if let Some(label) = backend.labels.iter().find(|l| !l.contains('=')) {
+                return Err((
+                    at("web_backends", index, "labels"),
+                    format!("`{label}` is not `key=value`"),
+                ));
+            }
+        }
         Ok(())
     }
 }

@@ -29,6 +29,91 @@ pub struct Catalogue {
     #[serde(default)]
     pub requirements: Vec<Requirement>,
     pub ports: Vec<PortEntry>,
+    /// HTTP paths iRedMail's web front end serves (Exchange ActiveSync, DAV, autoconfig),
+    /// with the backends that may serve each and what the proxy in front must allow.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub http_paths: Vec<HttpPath>,
+    /// The workloads an HTTP path may be routed to (SOGo, the web front end), and how to
+    /// recognise them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub web_backends: Vec<WebBackend>,
+}
+
+/// One HTTP path of iRedMail's web front end.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HttpPath {
+    /// The path as clients request it (`/Microsoft-Server-ActiveSync`).
+    pub path: String,
+    /// How messages name it (`Exchange ActiveSync`).
+    pub name: String,
+    /// The port clients reach it on.
+    pub port: u16,
+    /// Whether the path must be served over TLS only (plain HTTP redirected).
+    #[serde(default)]
+    pub tls_required: bool,
+    /// The `web_backends` ids that may serve it (SOGo itself, or the front end that
+    /// proxies to SOGo).
+    pub served_by: Vec<String>,
+    /// Seconds a proxy in front of the path must let a request stay open (SOGo's EAS
+    /// long-poll: 3540).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<u32>,
+    /// Whether this is an Exchange ActiveSync path, which the `eas-*` rules check.
+    #[serde(default)]
+    pub activesync: bool,
+    /// Whether a deployment that runs SOGo must route this path over HTTPS
+    /// (`eas-unreachable`).
+    #[serde(default)]
+    pub required: bool,
+    /// Host names it is served on, when not every host (`autoconfig.*`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<String>,
+    /// File and line in iRedMail's repositories that this entry comes from.
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// A workload that may serve HTTP paths, recognised by any one of its catalogue ports,
+/// container images or pod labels.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebBackend {
+    /// Stable id that `http_paths[].served_by` refers to (`sogo`, `web`).
+    pub id: String,
+    /// How messages name it.
+    pub name: String,
+    /// A workload listening on one of these catalogue ports is this backend.
+    #[serde(default)]
+    pub ports: Vec<u16>,
+    /// Substrings of container image references (`sogo`, `iredmail/`).
+    #[serde(default)]
+    pub images: Vec<String>,
+    /// Pod labels, `key=value` (`app.kubernetes.io/name=sogo`).
+    #[serde(default)]
+    pub labels: Vec<String>,
+    pub source: String,
+}
+
+impl WebBackend {
+    /// Whether a workload with these listeners, images and labels is this backend.
+    pub fn recognises(
+        &self,
+        listening: &[u16],
+        images: &[String],
+        labels: &std::collections::BTreeMap<String, String>,
+    ) -> bool {
+        let by_port = listening.iter().any(|p| self.ports.contains(p));
+        let by_image = images
+            .iter()
+            .any(|image| self.images.iter().any(|i| image.contains(i.as_str())));
+        let by_label = self.labels.iter().any(|pair| {
+            pair.split_once('=')
+                .is_some_and(|(k, v)| labels.get(k).is_some_and(|l| l == v))
+        });
+        by_port || by_image || by_label
+    }
 }
 
 /// A requirement met by any one of its ports (IMAP is 143 or 993 in the implicit-TLS policy).
@@ -120,6 +205,11 @@ impl Catalogue {
     /// Any catalogue entry for the port number, whatever its protocol.
     pub fn entry_any_protocol(&self, port: u16) -> Option<&PortEntry> {
         self.ports.iter().find(|e| e.port == port)
+    }
+
+    /// The web backend with this id.
+    pub fn web_backend(&self, id: &str) -> Option<&WebBackend> {
+        self.web_backends.iter().find(|b| b.id == id)
     }
 
     /// Whether any requirement names this port.

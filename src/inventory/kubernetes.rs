@@ -93,6 +93,8 @@ pub fn add(objects: &[KubeObject], inventory: &mut Inventory) {
             add_service(object, service, inventory);
         }
     }
+    crate::reach::ingress::add(objects, inventory);
+    crate::reach::gateway::add(objects, inventory);
 }
 
 /// Records a namespace with its labels; the API server adds `kubernetes.io/metadata.name`

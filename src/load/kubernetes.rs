@@ -10,9 +10,10 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Namespace, Pod, PodSpec, ReplicationController, Service};
-use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use serde::de::DeserializeOwned;
 
+use super::crd;
 use super::yaml::{Node, PathSegment, path_from_serde, path_to_string};
 use crate::model::{Ignore, Impact, InvalidInput, Location};
 
@@ -42,7 +43,42 @@ pub enum Typed {
     Workload(Box<PodTemplate>),
     Namespace(Box<Namespace>),
     NetworkPolicy(Box<NetworkPolicy>),
+    Ingress(Box<Ingress>),
+    /// A Gateway API Gateway.
+    Gateway(Box<crd::Gateway>),
+    /// A Gateway API route (HTTPRoute, TLSRoute, TCPRoute, UDPRoute).
+    GatewayRoute(RouteKind, Box<crd::Route>),
+    /// A Traefik IngressRoute (`tcp: false`) or IngressRouteTCP (`tcp: true`).
+    TraefikRoute {
+        tcp: bool,
+        route: Box<crd::IngressRoute>,
+    },
+    TraefikMiddleware(Box<crd::Middleware>),
+    TraefikServersTransport(Box<crd::ServersTransport>),
+    /// ingress-nginx's `tcp-services` or `udp-services` ConfigMap.
+    ControllerPorts(crate::model::Protocol, Box<crd::ControllerPorts>),
     Other,
+}
+
+/// The kinds of Gateway API route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteKind {
+    Http,
+    Tls,
+    Tcp,
+    Udp,
+}
+
+impl RouteKind {
+    /// The listener protocols a route of this kind attaches to.
+    pub fn listener_protocols(self) -> &'static [&'static str] {
+        match self {
+            RouteKind::Http => &["HTTP", "HTTPS"],
+            RouteKind::Tls => &["TLS"],
+            RouteKind::Tcp => &["TCP"],
+            RouteKind::Udp => &["UDP"],
+        }
+    }
 }
 
 /// The pod template of any workload kind, with where its `spec` sits in the document.
@@ -174,7 +210,7 @@ fn type_object(root: &Node, file: &str, template: Option<&str>) -> Result<KubeOb
         ignore: None,
     };
     let object_id = object.id();
-    let typed = type_by_kind(api_version, kind, root).map_err(|mut problem| {
+    let typed = type_by_kind(api_version, kind, &object.name, root).map_err(|mut problem| {
         problem.object = Some(object_id.clone());
         problem
     })?;
@@ -289,6 +325,7 @@ const SERVED_BY: &[(&str, &str)] = &[
     ("Job", "batch/v1"),
     ("CronJob", "batch/v1"),
     ("NetworkPolicy", "networking.k8s.io/v1"),
+    ("Ingress", "networking.k8s.io/v1"),
 ];
 
 /// A built-in kind under an API group that no longer (or never) served it.
@@ -307,8 +344,11 @@ fn check_api_version(api_version: &str, kind: &str) -> Result<(), Problem> {
     })
 }
 
-fn type_by_kind(api_version: &str, kind: &str, root: &Node) -> Result<Typed, Problem> {
+fn type_by_kind(api_version: &str, kind: &str, name: &str, root: &Node) -> Result<Typed, Problem> {
     check_api_version(api_version, kind)?;
+    if let Some(typed) = type_route(api_version, kind, name, root)? {
+        return Ok(typed);
+    }
     let template_path = |keys: &[&str]| keys.iter().map(|k| key(k)).collect::<Vec<_>>();
     match (api_version, kind) {
         ("v1", "Service") => Ok(Typed::Service(Box::new(deserialize(root)?))),
@@ -355,6 +395,50 @@ fn type_by_kind(api_version: &str, kind: &str, root: &Node) -> Result<Typed, Pro
         }
         _ => check_known_kind(api_version, kind),
     }
+}
+
+/// Objects that route traffic from outside: Ingress, Gateway API, Traefik CRDs and
+/// ingress-nginx's port ConfigMaps. `None` for every other kind.
+fn type_route(
+    api_version: &str,
+    kind: &str,
+    name: &str,
+    root: &Node,
+) -> Result<Option<Typed>, Problem> {
+    let group = api_version.split('/').next().unwrap_or_default();
+    let typed = match (group, kind) {
+        ("networking.k8s.io", "Ingress") if api_version == "networking.k8s.io/v1" => {
+            Typed::Ingress(Box::new(deserialize(root)?))
+        }
+        ("v1", "ConfigMap") => match crd::controller_ports_protocol(name) {
+            Some(protocol) => Typed::ControllerPorts(protocol, Box::new(deserialize(root)?)),
+            None => return Ok(None),
+        },
+        ("gateway.networking.k8s.io", "Gateway") => Typed::Gateway(Box::new(deserialize(root)?)),
+        ("gateway.networking.k8s.io", "HTTPRoute" | "TLSRoute" | "TCPRoute" | "UDPRoute") => {
+            let route_kind = match kind {
+                "HTTPRoute" => RouteKind::Http,
+                "TLSRoute" => RouteKind::Tls,
+                "TCPRoute" => RouteKind::Tcp,
+                _ => RouteKind::Udp,
+            };
+            Typed::GatewayRoute(route_kind, Box::new(deserialize(root)?))
+        }
+        ("traefik.io" | "traefik.containo.us", "IngressRoute" | "IngressRouteTCP") => {
+            Typed::TraefikRoute {
+                tcp: kind == "IngressRouteTCP",
+                route: Box::new(deserialize(root)?),
+            }
+        }
+        ("traefik.io" | "traefik.containo.us", "Middleware") => {
+            Typed::TraefikMiddleware(Box::new(deserialize(root)?))
+        }
+        ("traefik.io" | "traefik.containo.us", "ServersTransport") => {
+            Typed::TraefikServersTransport(Box::new(deserialize(root)?))
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(typed))
 }
 
 fn workload(labels: BTreeMap<String, String>, spec: PodSpec, path: Vec<PathSegment>) -> Typed {

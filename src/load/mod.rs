@@ -5,6 +5,7 @@
 pub mod ansible;
 pub mod compose;
 pub mod compose_ports;
+pub mod crd;
 pub mod interpolate;
 pub mod jinja;
 pub mod kubernetes;

@@ -2,7 +2,10 @@
 //! port counts as reachable from the whole cluster; here NetworkPolicies narrow it (or
 //! confirm it), so the rules judge what the cluster would enforce.
 
+pub mod gateway;
+pub mod ingress;
 pub mod networkpolicy;
+pub mod route;
 
 use crate::model::{Inventory, Isolation, Listener, Scope, Unit, Via};
 

@@ -4,6 +4,7 @@
 use super::{Finding, Rule, reach_phrase};
 use crate::catalogue::{Catalogue, PortEntry};
 use crate::model::{Exposure, Inventory, Scope, Via};
+use crate::reach::route::PathMatch;
 
 /// `internal-port-exposed`: an exposure wider than the entry's widest scope. A plain
 /// ClusterIP is left to the NetworkPolicy rules: it is `cluster` only because nothing
@@ -15,7 +16,7 @@ pub fn internal_port_exposed(inventory: &Inventory, catalogue: &Catalogue) -> Ve
         .filter(|e| e.via != Via::ClusterIp)
         .filter_map(|e| {
             let entry = catalogue.entry(e.target, e.protocol)?;
-            (e.scope > entry.scope).then(|| {
+            (e.scope > entry.scope && !routes_a_published_path(e, entry, catalogue)).then(|| {
                 Finding::for_exposure(
                     Rule::InternalPortExposed,
                     e,
@@ -25,6 +26,24 @@ pub fn internal_port_exposed(inventory: &Inventory, catalogue: &Catalogue) -> Ve
             })
         })
         .collect()
+}
+
+/// An HTTP route of one of the paths through which the entry is meant to be reached
+/// (SOGo's `/SOGo`, iRedAdmin's `/iredadmin`): over TLS that is how iRedMail publishes it.
+/// An ActiveSync path on plain HTTP is `eas-insecure`'s finding, not this rule's.
+fn routes_a_published_path(exposure: &Exposure, entry: &PortEntry, catalogue: &Catalogue) -> bool {
+    let Via::HttpRoute { path, secure, .. } = &exposure.via else {
+        return false;
+    };
+    let route = PathMatch::prefix(path);
+    if !entry.paths.iter().any(|allowed| route.is_within(allowed)) {
+        return false;
+    }
+    *secure
+        || catalogue
+            .http_paths
+            .iter()
+            .any(|p| p.activesync && p.tls_required && route.is_within(&p.path))
 }
 
 fn too_wide_message(exposure: &Exposure, entry: &PortEntry) -> String {
@@ -37,8 +56,18 @@ fn too_wide_message(exposure: &Exposure, entry: &PortEntry) -> String {
     } else {
         format!("the catalogue allows it no wider than `{}`", entry.scope)
     };
+    let paths = match &exposure.via {
+        Via::HttpRoute { .. } if entry.paths.is_empty() => {
+            "; no HTTP path may be routed to it".to_string()
+        }
+        Via::HttpRoute { .. } => format!(
+            "; only {} may be routed to it, over TLS",
+            entry.paths.join(", ")
+        ),
+        _ => String::new(),
+    };
     format!(
-        "{} {} is reachable {} through {}{published}; {keep}",
+        "{} {} is reachable {} through {}{published}; {keep}{paths}",
         entry.name,
         entry.port,
         reach_phrase(exposure.scope, &exposure.unit),
@@ -47,12 +76,15 @@ fn too_wide_message(exposure: &Exposure, entry: &PortEntry) -> String {
 }
 
 /// `unknown-port`: a port reaching `cluster` or wider that the catalogue does not list
-/// under any protocol (the "extra" port).
+/// under any protocol (the "extra" port). HTTP routes are left out: they expose paths.
 pub fn unknown_port(inventory: &Inventory, catalogue: &Catalogue) -> Vec<Finding> {
     inventory
         .exposures
         .iter()
         .filter(|e| e.scope >= Scope::Cluster)
+        // An HTTP route publishes paths, not the port; the Service behind it is judged
+        // on its own.
+        .filter(|e| !e.via.is_http_route())
         .filter(|e| catalogue.entry_any_protocol(e.target).is_none())
         .map(|e| {
             let message = format!(

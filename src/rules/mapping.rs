@@ -15,6 +15,10 @@ pub fn port_remapped(inventory: &Inventory, catalogue: &Catalogue) -> Vec<Findin
         .exposures
         .iter()
         .filter(|e| e.scope > Scope::Loopback && e.via != Via::HostNetwork)
+        // An HTTP route publishes paths, not the port; a Traefik TCP entry point's port
+        // is not in the manifests.
+        .filter(|e| !e.via.is_http_route())
+        .filter(|e| !(e.published.is_none() && matches!(e.via, Via::ControllerRoute { .. })))
         .filter_map(|e| {
             let entry = catalogue
                 .entry(e.target, e.protocol)

@@ -2,6 +2,7 @@
 //! rule, `fn(&Inventory, &Catalogue) -> Vec<Finding>`; this file is the registry that
 //! names them, gives their default severity and their `explain` text.
 
+mod eas;
 mod exposure;
 mod input;
 mod lifecycle;
@@ -59,6 +60,9 @@ pub enum Rule {
     PortRemapped,
     ProtocolMismatch,
     HostNetwork,
+    EasUnreachable,
+    EasInsecure,
+    EasTimeout,
     NetworkPolicyMissing,
     NetworkPolicyTooOpen,
     InvalidInput,
@@ -140,6 +144,30 @@ pub const RULES: &[RuleInfo] = &[
         summary: "a workload shares the node's network: every listener reaches it",
         explanation: include_str!("../../docs/rules/host-network.md"),
         check: exposure::host_network,
+    },
+    RuleInfo {
+        rule: Rule::EasUnreachable,
+        id: "eas-unreachable",
+        severity: Severity::Error,
+        summary: "no HTTPS route on 443 takes /Microsoft-Server-ActiveSync to SOGo or the web front end",
+        explanation: include_str!("../../docs/rules/eas-unreachable.md"),
+        check: eas::eas_unreachable,
+    },
+    RuleInfo {
+        rule: Rule::EasInsecure,
+        id: "eas-insecure",
+        severity: Severity::Error,
+        summary: "the ActiveSync path is served over plain HTTP or without a certificate for its host",
+        explanation: include_str!("../../docs/rules/eas-insecure.md"),
+        check: eas::eas_insecure,
+    },
+    RuleInfo {
+        rule: Rule::EasTimeout,
+        id: "eas-timeout",
+        severity: Severity::Warning,
+        summary: "the proxy in front of the ActiveSync path times out before SOGo's 3540 s long-poll",
+        explanation: include_str!("../../docs/rules/eas-timeout.md"),
+        check: eas::eas_timeout,
     },
     RuleInfo {
         rule: Rule::NetworkPolicyMissing,

@@ -48,7 +48,13 @@ fn is_mail_stack(parts: &UnitParts, catalogue: &Catalogue, stack_ports: &[u16]) 
 
 fn is_met(parts: &UnitParts, requirement: &Requirement) -> bool {
     parts.exposures.iter().any(|e| {
-        requirement.any_of.contains(&e.target)
+        // An HTTP route offers its own port (443), whatever the container listens on.
+        let offered = if e.via.is_http_route() {
+            e.published.unwrap_or(e.target)
+        } else {
+            e.target
+        };
+        requirement.any_of.contains(&offered)
             && e.protocol == requirement.protocol
             && e.scope >= requirement.scope
     })
