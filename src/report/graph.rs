@@ -1,0 +1,466 @@
+//! The reachability graph that `--format dot` and `--format mermaid` draw: who reaches
+//! which port of which pod. Built once from the inventory and the findings, so both
+//! formats draw the same picture and only differ in syntax.
+//!
+//! Nodes are the places traffic comes from (the external world, the cluster or the host's
+//! private network, a deployment's own network, its loopback), the objects that let it in
+//! (Services, Ingresses, …: whatever exposures the inventory holds) and the workloads that
+//! receive it, grouped by namespace or Compose project. Every exposure is one edge from
+//! where it is reachable to the object that creates it, labelled with its port, protocol
+//! and scope; an object that is not itself the workload adds an edge to each backend.
+//! An exposure that an unsuppressed finding is about is flagged, with the finding's rules.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::model::{Exposure, Inventory, Location, Protocol, Scope, Unit};
+use crate::rules::{Finding, Rule};
+
+/// Index of a node in [`Graph::nodes`]; it is also the node's identifier in the output.
+pub type NodeId = usize;
+
+/// The whole picture, in a stable order: nodes by place (outside first, then each unit's
+/// own), edges by their ends and port.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Graph {
+    pub nodes: Vec<Node>,
+    /// The namespaces and Compose projects, each drawn as a box around its nodes.
+    pub groups: Vec<Group>,
+    pub edges: Vec<Edge>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Node {
+    pub label: String,
+    pub kind: NodeKind,
+}
+
+/// What a node stands for, which decides its shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeKind {
+    /// Where traffic comes from: the external world, the cluster, a unit's own network.
+    Origin,
+    /// An object that lets traffic in but runs nothing: a Service, an Ingress, a route.
+    Exposer,
+    /// A pod template or Compose service: what listens.
+    Workload,
+}
+
+/// A namespace or Compose project and the nodes drawn inside it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    pub label: String,
+    pub nodes: Vec<NodeId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edge {
+    pub from: NodeId,
+    pub to: NodeId,
+    /// The port an exposure edge carries; `None` for the edge from an object to the
+    /// workload it sends the traffic to.
+    pub port: Option<EdgePort>,
+    /// The rules of the unsuppressed findings about this exposure, sorted; empty when it
+    /// is fine.
+    pub flagged_by: Vec<Rule>,
+}
+
+/// The port of an exposure as the edge shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct EdgePort {
+    pub target: u16,
+    pub protocol: Protocol,
+    /// The port clients connect to when it differs from the target; `None` both when it is
+    /// the same and when the platform picks it (see `auto_published`).
+    pub published: Option<u16>,
+    /// The platform picks the published port (an auto-assigned NodePort, an ephemeral
+    /// host port).
+    pub auto_published: bool,
+    pub scope: Scope,
+}
+
+impl Edge {
+    pub fn flagged(&self) -> bool {
+        !self.flagged_by.is_empty()
+    }
+
+    /// The edge's label, one entry per line: `2525→25/TCP external`, then the rules that
+    /// flag it. Empty for an object → workload edge. Renderers escape it.
+    pub fn label_lines(&self) -> Vec<String> {
+        let Some(port) = &self.port else {
+            return Vec::new();
+        };
+        let published = match (port.published, port.auto_published) {
+            (_, true) => "auto→".to_string(),
+            (Some(published), false) => format!("{published}→"),
+            (None, false) => String::new(),
+        };
+        let mut lines = vec![format!(
+            "{published}{}/{} {}",
+            port.target, port.protocol, port.scope
+        )];
+        if self.flagged() {
+            let rules: Vec<&str> = self.flagged_by.iter().map(|r| r.id()).collect();
+            lines.push(rules.join(", "));
+        }
+        lines
+    }
+}
+
+/// Where an exposure is reachable from. The outside places are shared by every unit;
+/// a unit's own network and loopback belong to it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Place<'a> {
+    External,
+    Cluster,
+    PrivateNetwork,
+    Internal(&'a Unit),
+    Loopback(&'a Unit),
+    Object(&'a str),
+}
+
+impl<'a> Place<'a> {
+    fn label(&self) -> String {
+        let kubernetes = |unit: &Unit| matches!(unit, Unit::Namespace(_));
+        match self {
+            Place::External => "external world".into(),
+            Place::Cluster => "every pod in the cluster".into(),
+            Place::PrivateNetwork => "the host's private network".into(),
+            Place::Internal(unit) if kubernetes(unit) => "the mail stack's own pods".into(),
+            Place::Internal(_) => "the project's networks".into(),
+            Place::Loopback(unit) if kubernetes(unit) => "its own pod or node only".into(),
+            Place::Loopback(_) => "the host's loopback".into(),
+            Place::Object(object) => (*object).into(),
+        }
+    }
+
+    fn unit(&self) -> Option<&'a Unit> {
+        match self {
+            Place::Internal(unit) | Place::Loopback(unit) => Some(*unit),
+            _ => None,
+        }
+    }
+}
+
+/// Where an exposure of `unit` at `scope` is reachable from.
+fn origin(scope: Scope, unit: &Unit) -> Place<'_> {
+    match (scope, unit) {
+        (Scope::External, _) => Place::External,
+        (Scope::Cluster, Unit::Namespace(_)) => Place::Cluster,
+        (Scope::Cluster, Unit::ComposeProject(_)) => Place::PrivateNetwork,
+        (Scope::Internal, _) => Place::Internal(unit),
+        (Scope::Loopback, _) => Place::Loopback(unit),
+    }
+}
+
+/// How a group names its unit.
+fn group_label(unit: &Unit) -> String {
+    match unit {
+        Unit::Namespace(namespace) => format!("namespace {namespace}"),
+        Unit::ComposeProject(project) => format!("Compose project {project}"),
+    }
+}
+
+/// An object's port: `(object, port, protocol)`.
+type PortKey<'a> = (&'a str, u16, Protocol);
+
+/// The rules that flag each exposure, found through the objects, ports and lines the
+/// findings name.
+struct Flags<'a> {
+    /// Findings about one port of an object, with the line they point at.
+    by_port: BTreeMap<PortKey<'a>, Vec<(Option<&'a Location>, Rule)>>,
+    /// Findings about a whole object (`host-network`): they flag every exposure it makes.
+    by_object: BTreeMap<&'a str, Vec<Rule>>,
+}
+
+impl<'a> Flags<'a> {
+    fn new(findings: &'a [Finding]) -> Flags<'a> {
+        let mut flags = Flags {
+            by_port: BTreeMap::new(),
+            by_object: BTreeMap::new(),
+        };
+        for finding in findings.iter().filter(|f| f.suppressed.is_none()) {
+            let Some(object) = finding.object.as_deref() else {
+                continue;
+            };
+            match (finding.port, finding.protocol) {
+                (Some(port), Some(protocol)) => flags
+                    .by_port
+                    .entry((object, port, protocol))
+                    .or_default()
+                    .push((finding.location.as_ref(), finding.rule)),
+                (None, _) => flags
+                    .by_object
+                    .entry(object)
+                    .or_default()
+                    .push(finding.rule),
+                (Some(_), None) => {}
+            }
+        }
+        flags
+    }
+
+    /// The rules of the findings about this exposure: same object, port and protocol, and
+    /// the same line when the finding names one (an object may expose one port twice).
+    fn of(&self, exposure: &Exposure) -> Vec<Rule> {
+        let key = (exposure.object.as_str(), exposure.target, exposure.protocol);
+        let mut rules: BTreeSet<Rule> = self
+            .by_port
+            .get(&key)
+            .into_iter()
+            .flatten()
+            .filter(|(location, _)| location.is_none() || *location == exposure.location.as_ref())
+            .map(|(_, rule)| *rule)
+            .collect();
+        if let Some(whole) = self.by_object.get(exposure.object.as_str()) {
+            rules.extend(whole.iter().copied());
+        }
+        rules.into_iter().collect()
+    }
+}
+
+/// Builds the graph of everything the inventory holds, flagged by the findings.
+pub fn build(inventory: &Inventory, findings: &[Finding]) -> Graph {
+    let flags = Flags::new(findings);
+    let workload_objects: BTreeSet<&str> = inventory
+        .workloads
+        .iter()
+        .map(|w| w.object.as_str())
+        .collect();
+
+    // Every place and object with the unit it is drawn in (`None`: outside every unit).
+    let mut places: BTreeMap<(Option<&Unit>, Place<'_>), NodeKind> = BTreeMap::new();
+    for workload in &inventory.workloads {
+        places.insert(
+            (Some(&workload.unit), Place::Object(&workload.object)),
+            NodeKind::Workload,
+        );
+    }
+    for exposure in &inventory.exposures {
+        let from = origin(exposure.scope, &exposure.unit);
+        places.insert((from.unit(), from), NodeKind::Origin);
+        places
+            .entry((Some(&exposure.unit), Place::Object(&exposure.object)))
+            .or_insert(NodeKind::Exposer);
+    }
+
+    let mut graph = Graph::default();
+    let mut ids: BTreeMap<(Option<&Unit>, &Place<'_>), NodeId> = BTreeMap::new();
+    let mut groups: BTreeMap<&Unit, Group> = BTreeMap::new();
+    for ((unit, place), kind) in &places {
+        let id = graph.nodes.len();
+        graph.nodes.push(Node {
+            label: place.label(),
+            kind: *kind,
+        });
+        ids.insert((*unit, place), id);
+        if let Some(unit) = unit {
+            groups
+                .entry(unit)
+                .or_insert_with(|| Group {
+                    label: group_label(unit),
+                    nodes: Vec::new(),
+                })
+                .nodes
+                .push(id);
+        }
+    }
+    graph.groups = groups.into_values().collect();
+
+    let node = |unit: Option<&Unit>, place: &Place<'_>| ids.get(&(unit, place)).copied();
+    let mut edges = BTreeSet::new();
+    for exposure in &inventory.exposures {
+        let from = origin(exposure.scope, &exposure.unit);
+        let object = Place::Object(&exposure.object);
+        let (Some(from_id), Some(object_id)) = (
+            node(from.unit(), &from),
+            node(Some(&exposure.unit), &object),
+        ) else {
+            continue;
+        };
+        let port = EdgePort {
+            target: exposure.target,
+            protocol: exposure.protocol,
+            published: exposure.published.filter(|p| *p != exposure.target),
+            auto_published: exposure.published.is_none(),
+            scope: exposure.scope,
+        };
+        edges.insert((from_id, object_id, Some(port), flags.of(exposure)));
+        if workload_objects.contains(exposure.object.as_str()) {
+            continue;
+        }
+        for backend in exposure
+            .backends
+            .iter()
+            .filter_map(|id| inventory.workloads.get(*id))
+        {
+            let pod = Place::Object(&backend.object);
+            if let Some(pod_id) = node(Some(&backend.unit), &pod) {
+                edges.insert((object_id, pod_id, None, Vec::new()));
+            }
+        }
+    }
+    graph.edges = edges
+        .into_iter()
+        .map(|(from, to, port, flagged_by)| Edge {
+            from,
+            to,
+            port,
+            flagged_by,
+        })
+        .collect();
+    graph
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Isolation, Via, Workload};
+
+    fn workload(object: &str, unit: &Unit) -> Workload {
+        Workload {
+            object: object.into(),
+            unit: unit.clone(),
+            labels: BTreeMap::new(),
+            images: Vec::new(),
+            listeners: Vec::new(),
+            host_network: None,
+            location: None,
+        }
+    }
+
+    fn exposure(object: &str, unit: &Unit, target: u16, scope: Scope) -> Exposure {
+        Exposure {
+            object: object.into(),
+            unit: unit.clone(),
+            backends: vec![0],
+            published: Some(target),
+            target,
+            protocol: Protocol::Tcp,
+            scope,
+            via: Via::ClusterIp,
+            isolation: Isolation::NotApplicable,
+            location: Some(Location {
+                path: "a.yaml".into(),
+                line: u32::from(target),
+                column: 1,
+                template: None,
+            }),
+        }
+    }
+
+    fn labels(graph: &Graph) -> Vec<(String, String, Vec<String>)> {
+        graph
+            .edges
+            .iter()
+            .map(|e| {
+                (
+                    graph.nodes[e.from].label.clone(),
+                    graph.nodes[e.to].label.clone(),
+                    e.label_lines(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_service_edge_goes_from_its_scope_to_the_service_and_on_to_the_pod() {
+        let unit = Unit::Namespace("mail".into());
+        let inventory = Inventory {
+            workloads: vec![workload("Deployment/mail/db", &unit)],
+            exposures: vec![
+                exposure("Service/mail/db", &unit, 3306, Scope::External),
+                exposure("Service/mail/db", &unit, 33060, Scope::Internal),
+            ],
+            ..Inventory::default()
+        };
+        let finding = Finding {
+            rule: Rule::InternalPortExposed,
+            severity: crate::rules::Severity::Error,
+            port: Some(3306),
+            protocol: Some(Protocol::Tcp),
+            service: None,
+            scope: None,
+            allowed_scope: None,
+            object: Some("Service/mail/db".into()),
+            message: String::new(),
+            location: inventory.exposures[0].location.clone(),
+            suppressed: None,
+        };
+        let graph = build(&inventory, &[finding]);
+        assert_eq!(
+            labels(&graph),
+            [
+                (
+                    "external world".into(),
+                    "Service/mail/db".into(),
+                    vec![
+                        "3306/TCP external".to_string(),
+                        "internal-port-exposed".into()
+                    ]
+                ),
+                (
+                    "the mail stack's own pods".into(),
+                    "Service/mail/db".into(),
+                    vec!["33060/TCP internal".to_string()]
+                ),
+                (
+                    "Service/mail/db".into(),
+                    "Deployment/mail/db".into(),
+                    Vec::new()
+                ),
+            ]
+        );
+        assert_eq!(graph.groups.len(), 1);
+        assert_eq!(graph.groups[0].label, "namespace mail");
+        assert_eq!(graph.groups[0].nodes.len(), 3);
+    }
+
+    #[test]
+    fn a_finding_on_another_line_or_suppressed_does_not_flag_the_edge() {
+        let unit = Unit::ComposeProject("p".into());
+        let mut inventory = Inventory {
+            workloads: vec![workload("compose/p/web", &unit)],
+            exposures: vec![exposure("compose/p/web", &unit, 8080, Scope::Cluster)],
+            ..Inventory::default()
+        };
+        inventory.exposures[0].published = None;
+        let elsewhere = Location {
+            path: "a.yaml".into(),
+            line: 1,
+            column: 1,
+            template: None,
+        };
+        let finding = |location, suppressed| Finding {
+            rule: Rule::UnknownPort,
+            severity: crate::rules::Severity::Warning,
+            port: Some(8080),
+            protocol: Some(Protocol::Tcp),
+            service: None,
+            scope: None,
+            allowed_scope: None,
+            object: Some("compose/p/web".into()),
+            message: String::new(),
+            location,
+            suppressed,
+        };
+        let suppression = crate::rules::Suppression {
+            by: crate::rules::SuppressedBy::Config,
+            reason: "known".into(),
+        };
+        let graph = build(
+            &inventory,
+            &[
+                finding(Some(elsewhere), None),
+                finding(inventory.exposures[0].location.clone(), Some(suppression)),
+            ],
+        );
+        assert_eq!(
+            labels(&graph),
+            [(
+                "the host's private network".into(),
+                "compose/p/web".into(),
+                vec!["auto→8080/TCP cluster".to_string()]
+            )]
+        );
+    }
+}
