@@ -71,15 +71,17 @@ fn quoted(text: &str) -> String {
     format!("\"{}\"", escaped(text))
 }
 
-/// Text made safe inside a DOT double-quoted label: a `"` would end the string, and a
+/// Text made safe inside a DOT double-quoted label: a `"` would end the string, a
 /// backslash would start one of Graphviz's label escapes (`\N` is the node's name, `\l` a
-/// line break), so both are escaped; line breaks in names become spaces.
+/// line break), and Graphviz decodes HTML entities even in plain labels (`&amp;` shows as
+/// `&`), so all three are escaped; line breaks in names become spaces.
 fn escaped(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
+            '&' => out.push_str("&amp;"),
             '\n' | '\r' => out.push(' '),
             c => out.push(c),
         }
@@ -94,6 +96,7 @@ mod tests {
     #[test]
     fn labels_escape_quotes_backslashes_and_newlines() {
         assert_eq!(quoted(r#"a "b" \N c"#), r#""a \"b\" \\N c""#);
+        assert_eq!(quoted("a&amp;b"), "\"a&amp;amp;b\"");
         assert_eq!(
             quoted("compose/my-app/web.1\nx"),
             "\"compose/my-app/web.1 x\""
