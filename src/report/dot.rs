@@ -17,8 +17,7 @@ pub fn render(report: &Report) -> String {
     ));
     out.push_str("  node [fontname=\"Helvetica\", fontsize=10];\n");
     out.push_str("  edge [fontname=\"Helvetica\", fontsize=9];\n");
-    let grouped: Vec<usize> = graph.groups.iter().flat_map(|g| g.nodes.clone()).collect();
-    for id in (0..graph.nodes.len()).filter(|id| !grouped.contains(id)) {
+    for id in graph.ungrouped() {
         out.push_str(&format!("  {}\n", node(graph, id)));
     }
     for (index, group) in graph.groups.iter().enumerate() {

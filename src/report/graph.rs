@@ -78,6 +78,19 @@ pub struct EdgePort {
     pub scope: Scope,
 }
 
+impl Graph {
+    /// The nodes outside every group (where traffic comes from), in order.
+    pub fn ungrouped(&self) -> Vec<NodeId> {
+        let mut grouped = vec![false; self.nodes.len()];
+        for id in self.groups.iter().flat_map(|g| &g.nodes) {
+            if let Some(slot) = grouped.get_mut(*id) {
+                *slot = true;
+            }
+        }
+        (0..self.nodes.len()).filter(|id| !grouped[*id]).collect()
+    }
+}
+
 impl Edge {
     pub fn flagged(&self) -> bool {
         !self.flagged_by.is_empty()

@@ -12,8 +12,7 @@ pub fn render(report: &Report) -> String {
         "  %% iredmail-ports reachability, catalogue {} (red: findings)\n",
         report.catalogue.replace(['\n', '\r'], " ")
     ));
-    let grouped: Vec<usize> = graph.groups.iter().flat_map(|g| g.nodes.clone()).collect();
-    for id in (0..graph.nodes.len()).filter(|id| !grouped.contains(id)) {
+    for id in graph.ungrouped() {
         out.push_str(&format!("  {}\n", node(graph, id)));
     }
     for (index, group) in graph.groups.iter().enumerate() {
