@@ -69,13 +69,19 @@ pub struct Edge {
 pub struct EdgePort {
     pub target: u16,
     pub protocol: Protocol,
-    /// The port clients connect to when it differs from the target; `None` both when it is
-    /// the same and when the platform picks it (see `auto_published`).
-    pub published: Option<u16>,
-    /// The platform picks the published port (an auto-assigned NodePort, an ephemeral
-    /// host port).
-    pub auto_published: bool,
+    pub published: Published,
     pub scope: Scope,
+}
+
+/// The port clients connect to, compared with the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Published {
+    /// The target itself (`25:25`, a Service port 25 to targetPort 25).
+    Same,
+    /// Another number (`2525:25`).
+    Other(u16),
+    /// The platform picks it: an auto-assigned NodePort, an ephemeral host port.
+    Auto,
 }
 
 impl Graph {
@@ -102,10 +108,10 @@ impl Edge {
         let Some(port) = &self.port else {
             return Vec::new();
         };
-        let published = match (port.published, port.auto_published) {
-            (_, true) => "auto→".to_string(),
-            (Some(published), false) => format!("{published}→"),
-            (None, false) => String::new(),
+        let published = match port.published {
+            Published::Same => String::new(),
+            Published::Other(published) => format!("{published}→"),
+            Published::Auto => "auto→".into(),
         };
         let mut lines = vec![format!(
             "{published}{}/{} {}",
@@ -231,17 +237,21 @@ impl<'a> Flags<'a> {
     }
 }
 
+/// A place or object with the unit it is drawn in (`None`: outside every unit).
+type PlaceKey<'a> = (Option<&'a Unit>, Place<'a>);
+
 /// Builds the graph of everything the inventory holds, flagged by the findings.
 pub fn build(inventory: &Inventory, findings: &[Finding]) -> Graph {
-    let flags = Flags::new(findings);
-    let workload_objects: BTreeSet<&str> = inventory
-        .workloads
-        .iter()
-        .map(|w| w.object.as_str())
-        .collect();
+    let mut graph = Graph::default();
+    let ids = add_nodes(&mut graph, places(inventory));
+    graph.edges = edges(inventory, &ids, &Flags::new(findings));
+    graph
+}
 
-    // Every place and object with the unit it is drawn in (`None`: outside every unit).
-    let mut places: BTreeMap<(Option<&Unit>, Place<'_>), NodeKind> = BTreeMap::new();
+/// Every workload, every object that exposes a port and every place an exposure is
+/// reachable from, in drawing order: outside places first, then unit by unit.
+fn places(inventory: &Inventory) -> BTreeMap<PlaceKey<'_>, NodeKind> {
+    let mut places = BTreeMap::new();
     for workload in &inventory.workloads {
         places.insert(
             (Some(&workload.unit), Place::Object(&workload.object)),
@@ -255,17 +265,22 @@ pub fn build(inventory: &Inventory, findings: &[Finding]) -> Graph {
             .entry((Some(&exposure.unit), Place::Object(&exposure.object)))
             .or_insert(NodeKind::Exposer);
     }
+    places
+}
 
-    let mut graph = Graph::default();
-    let mut ids: BTreeMap<(Option<&Unit>, &Place<'_>), NodeId> = BTreeMap::new();
+/// Adds a node per place, numbered in order, and a group per unit; returns the ids.
+fn add_nodes<'a>(
+    graph: &mut Graph,
+    places: BTreeMap<PlaceKey<'a>, NodeKind>,
+) -> BTreeMap<PlaceKey<'a>, NodeId> {
+    let mut ids = BTreeMap::new();
     let mut groups: BTreeMap<&Unit, Group> = BTreeMap::new();
-    for ((unit, place), kind) in &places {
+    for ((unit, place), kind) in places {
         let id = graph.nodes.len();
         graph.nodes.push(Node {
             label: place.label(),
-            kind: *kind,
+            kind,
         });
-        ids.insert((*unit, place), id);
         if let Some(unit) = unit {
             groups
                 .entry(unit)
@@ -276,43 +291,51 @@ pub fn build(inventory: &Inventory, findings: &[Finding]) -> Graph {
                 .nodes
                 .push(id);
         }
+        ids.insert((unit, place), id);
     }
     graph.groups = groups.into_values().collect();
+    ids
+}
 
-    let node = |unit: Option<&Unit>, place: &Place<'_>| ids.get(&(unit, place)).copied();
+/// An edge per exposure from where it is reachable to the object that makes it, and one
+/// from each object that is not a workload to the workloads it sends traffic to; sorted,
+/// without duplicates.
+fn edges(inventory: &Inventory, ids: &BTreeMap<PlaceKey<'_>, NodeId>, flags: &Flags) -> Vec<Edge> {
+    let workload_objects: BTreeSet<&str> = inventory
+        .workloads
+        .iter()
+        .map(|w| w.object.as_str())
+        .collect();
+    let node = |unit: Option<&Unit>, place: Place<'_>| ids.get(&(unit, place)).copied();
     let mut edges = BTreeSet::new();
     for exposure in &inventory.exposures {
         let from = origin(exposure.scope, &exposure.unit);
-        let object = Place::Object(&exposure.object);
         let (Some(from_id), Some(object_id)) = (
-            node(from.unit(), &from),
-            node(Some(&exposure.unit), &object),
+            node(from.unit(), from),
+            node(Some(&exposure.unit), Place::Object(&exposure.object)),
         ) else {
             continue;
         };
-        let port = EdgePort {
-            target: exposure.target,
-            protocol: exposure.protocol,
-            published: exposure.published.filter(|p| *p != exposure.target),
-            auto_published: exposure.published.is_none(),
-            scope: exposure.scope,
-        };
-        edges.insert((from_id, object_id, Some(port), flags.of(exposure)));
+        edges.insert((
+            from_id,
+            object_id,
+            Some(edge_port(exposure)),
+            flags.of(exposure),
+        ));
         if workload_objects.contains(exposure.object.as_str()) {
             continue;
         }
-        for backend in exposure
+        let backends = exposure
             .backends
             .iter()
-            .filter_map(|id| inventory.workloads.get(*id))
-        {
-            let pod = Place::Object(&backend.object);
-            if let Some(pod_id) = node(Some(&backend.unit), &pod) {
+            .filter_map(|id| inventory.workloads.get(*id));
+        for backend in backends {
+            if let Some(pod_id) = node(Some(&backend.unit), Place::Object(&backend.object)) {
                 edges.insert((object_id, pod_id, None, Vec::new()));
             }
         }
     }
-    graph.edges = edges
+    edges
         .into_iter()
         .map(|(from, to, port, flagged_by)| Edge {
             from,
@@ -320,8 +343,20 @@ pub fn build(inventory: &Inventory, findings: &[Finding]) -> Graph {
             port,
             flagged_by,
         })
-        .collect();
-    graph
+        .collect()
+}
+
+fn edge_port(exposure: &Exposure) -> EdgePort {
+    EdgePort {
+        target: exposure.target,
+        protocol: exposure.protocol,
+        published: match exposure.published {
+            None => Published::Auto,
+            Some(published) if published == exposure.target => Published::Same,
+            Some(published) => Published::Other(published),
+        },
+        scope: exposure.scope,
+    }
 }
 
 #[cfg(test)]
