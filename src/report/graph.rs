@@ -362,153 +362,126 @@ fn edge_port(exposure: &Exposure) -> EdgePort {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Isolation, Via, Workload};
+    use crate::catalogue::Catalogue;
+    use crate::load::{Input, load};
+    use crate::rules::{SuppressedBy, Suppression};
 
-    fn workload(object: &str, unit: &Unit) -> Workload {
-        Workload {
-            object: object.into(),
-            unit: unit.clone(),
-            labels: BTreeMap::new(),
-            images: Vec::new(),
-            listeners: Vec::new(),
-            host_network: None,
-            location: None,
-        }
+    /// The inventory and findings of one YAML text, as `check` builds them.
+    fn checked(text: &str) -> (Inventory, Vec<Finding>) {
+        let input = Input::Text {
+            name: "t.yaml".into(),
+            text: text.into(),
+        };
+        let inventory = crate::inventory::build(load(&[input]));
+        let catalogue = Catalogue::embedded_default().expect("the embedded catalogue");
+        let findings = crate::rules::run(&inventory, &catalogue);
+        (inventory, findings)
     }
 
-    fn exposure(object: &str, unit: &Unit, target: u16, scope: Scope) -> Exposure {
-        Exposure {
-            object: object.into(),
-            unit: unit.clone(),
-            backends: vec![0],
-            published: Some(target),
-            target,
-            protocol: Protocol::Tcp,
-            scope,
-            via: Via::ClusterIp,
-            isolation: Isolation::NotApplicable,
-            location: Some(Location {
-                path: "a.yaml".into(),
-                line: u32::from(target),
-                column: 1,
-                template: None,
-            }),
-        }
-    }
-
-    fn labels(graph: &Graph) -> Vec<(String, String, Vec<String>)> {
+    /// Each edge as `(from label, to label, label lines)`.
+    fn edges_of(graph: &Graph) -> Vec<(&str, &str, Vec<String>)> {
         graph
             .edges
             .iter()
             .map(|e| {
                 (
-                    graph.nodes[e.from].label.clone(),
-                    graph.nodes[e.to].label.clone(),
+                    graph.nodes[e.from].label.as_str(),
+                    graph.nodes[e.to].label.as_str(),
                     e.label_lines(),
                 )
             })
             .collect()
     }
 
+    const DATABASE: &str = "\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: db, namespace: mail}
+spec:
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      containers:
+      - name: db
+        image: mariadb
+        ports: [{containerPort: 3306}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: db, namespace: mail}
+spec:
+  type: LoadBalancer
+  selector: {app: db}
+  ports: [{port: 3306}]
+";
+
     #[test]
     fn a_service_edge_goes_from_its_scope_to_the_service_and_on_to_the_pod() {
-        let unit = Unit::Namespace("mail".into());
-        let inventory = Inventory {
-            workloads: vec![workload("Deployment/mail/db", &unit)],
-            exposures: vec![
-                exposure("Service/mail/db", &unit, 3306, Scope::External),
-                exposure("Service/mail/db", &unit, 33060, Scope::Internal),
-            ],
-            ..Inventory::default()
-        };
-        let finding = Finding {
-            rule: Rule::InternalPortExposed,
-            severity: crate::rules::Severity::Error,
-            port: Some(3306),
-            protocol: Some(Protocol::Tcp),
-            service: None,
-            scope: None,
-            allowed_scope: None,
-            object: Some("Service/mail/db".into()),
-            message: String::new(),
-            location: inventory.exposures[0].location.clone(),
-            suppressed: None,
-        };
-        let graph = build(&inventory, &[finding]);
+        let (inventory, findings) = checked(DATABASE);
+        let graph = build(&inventory, &findings);
         assert_eq!(
-            labels(&graph),
+            edges_of(&graph),
             [
                 (
-                    "external world".into(),
-                    "Service/mail/db".into(),
-                    vec![
-                        "3306/TCP external".to_string(),
-                        "internal-port-exposed".into()
-                    ]
+                    "external world",
+                    "Service/mail/db",
+                    vec!["3306/TCP external".into(), "internal-port-exposed".into()]
                 ),
-                (
-                    "the mail stack's own pods".into(),
-                    "Service/mail/db".into(),
-                    vec!["33060/TCP internal".to_string()]
-                ),
-                (
-                    "Service/mail/db".into(),
-                    "Deployment/mail/db".into(),
-                    Vec::new()
-                ),
+                ("Service/mail/db", "Deployment/mail/db", Vec::new()),
             ]
         );
-        assert_eq!(graph.groups.len(), 1);
-        assert_eq!(graph.groups[0].label, "namespace mail");
-        assert_eq!(graph.groups[0].nodes.len(), 3);
+        let kinds: Vec<NodeKind> = graph.nodes.iter().map(|n| n.kind).collect();
+        assert_eq!(
+            kinds,
+            [NodeKind::Origin, NodeKind::Workload, NodeKind::Exposer]
+        );
+        assert_eq!(
+            graph.groups,
+            [Group {
+                label: "namespace mail".into(),
+                nodes: vec![1, 2]
+            }]
+        );
+        assert_eq!(graph.ungrouped(), [0]);
+    }
+
+    /// A port published on an ephemeral host port: `unknown-port` (8080 is no iRedMail
+    /// port) flags it.
+    const EPHEMERAL: &str = "services:\n  web:\n    image: nginx\n    ports: [\"8080\"]\n";
+
+    fn flagged_by(findings: &[Finding]) -> Vec<Vec<String>> {
+        let (inventory, _) = checked(EPHEMERAL);
+        let graph = build(&inventory, findings);
+        edges_of(&graph).into_iter().map(|(_, _, l)| l).collect()
     }
 
     #[test]
-    fn a_finding_on_another_line_or_suppressed_does_not_flag_the_edge() {
-        let unit = Unit::ComposeProject("p".into());
-        let mut inventory = Inventory {
-            workloads: vec![workload("compose/p/web", &unit)],
-            exposures: vec![exposure("compose/p/web", &unit, 8080, Scope::Cluster)],
-            ..Inventory::default()
-        };
-        inventory.exposures[0].published = None;
-        let elsewhere = Location {
-            path: "a.yaml".into(),
-            line: 1,
-            column: 1,
-            template: None,
-        };
-        let finding = |location, suppressed| Finding {
-            rule: Rule::UnknownPort,
-            severity: crate::rules::Severity::Warning,
-            port: Some(8080),
-            protocol: Some(Protocol::Tcp),
-            service: None,
-            scope: None,
-            allowed_scope: None,
-            object: Some("compose/p/web".into()),
-            message: String::new(),
-            location,
-            suppressed,
-        };
-        let suppression = crate::rules::Suppression {
-            by: crate::rules::SuppressedBy::Config,
-            reason: "known".into(),
-        };
-        let graph = build(
-            &inventory,
-            &[
-                finding(Some(elsewhere), None),
-                finding(inventory.exposures[0].location.clone(), Some(suppression)),
-            ],
-        );
+    fn a_finding_flags_the_exposure_it_points_at() {
+        let (_, findings) = checked(EPHEMERAL);
         assert_eq!(
-            labels(&graph),
-            [(
-                "the host's private network".into(),
-                "compose/p/web".into(),
-                vec!["auto→8080/TCP cluster".to_string()]
-            )]
+            flagged_by(&findings),
+            [vec![
+                "auto→8080/TCP external".to_string(),
+                "unknown-port".into()
+            ]]
         );
+    }
+
+    #[test]
+    fn a_finding_on_another_line_or_suppressed_does_not_flag_the_exposure() {
+        let (_, findings) = checked(EPHEMERAL);
+        let mut elsewhere = findings.clone();
+        if let Some(location) = elsewhere[0].location.as_mut() {
+            location.line += 1;
+        }
+        let mut suppressed = findings.clone();
+        suppressed[0].suppressed = Some(Suppression {
+            by: SuppressedBy::Config,
+            reason: "a known debug port".into(),
+        });
+        let unflagged = [vec!["auto→8080/TCP external".to_string()]];
+        assert_eq!(flagged_by(&elsewhere), unflagged);
+        assert_eq!(flagged_by(&suppressed), unflagged);
     }
 }
