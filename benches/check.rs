@@ -165,7 +165,7 @@ fn main() {
 
     println!();
     println!(
-        "phases, median of {RUNS} runs (public API; check = load + inventory + rules + report)"
+        "phases, median of {RUNS} runs (public API; check = load + inventory + rules + graph + report)"
     );
     for (name, time) in &phases {
         let share = 100.0 * secs(*time) / secs(median);
@@ -194,6 +194,7 @@ fn time_phases(
     let mut build = Vec::new();
     let mut run_rules = Vec::new();
     let mut report_new = Vec::new();
+    let mut graph = Vec::new();
     let mut render = Vec::new();
     let kube = [Input::Path(root.join("k8s"))];
     let compose = [Input::Path(root.join("compose"))];
@@ -225,6 +226,11 @@ fn time_phases(
         run_rules.push(started.elapsed());
 
         let started = Instant::now();
+        let reach = iredmail_ports::report::graph::build(&inventory, &findings);
+        graph.push(started.elapsed());
+        assert!(reach.nodes.len() >= inventory.workloads.len());
+
+        let started = Instant::now();
         config.apply(&mut findings, &inventory.suppressions);
         let rebuilt = Report::new(
             &catalogue.name,
@@ -248,6 +254,7 @@ fn time_phases(
         ("load", median_of(load_all)),
         ("inventory::build", median_of(build)),
         ("rules::run", median_of(run_rules)),
+        ("report::graph::build", median_of(graph)),
         ("Report::new", median_of(report_new)),
         ("render JSON (CLI only)", median_of(render)),
     ]

@@ -53,6 +53,8 @@ pub struct CheckArgs {
     #[arg(short = 'f', long = "compose-file", value_name = "FILE")]
     pub compose_files: Vec<PathBuf>,
 
+    /// How to write the report: the findings in one of the text and CI formats, or the
+    /// reachability graph (`dot`, `mermaid`) with the ports that have findings in red.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 

@@ -35,6 +35,7 @@ pub fn check(inputs: &[Input], catalogue: &Catalogue, config: &Config) -> Report
     if let Some(baseline) = &config.baseline {
         baseline.apply(&mut findings);
     }
+    let graph = report::graph::build(&inventory, &findings);
     Report::new(
         &catalogue.name,
         findings,
@@ -42,4 +43,5 @@ pub fn check(inputs: &[Input], catalogue: &Catalogue, config: &Config) -> Report
         inventory.objects,
         sources,
     )
+    .with_graph(graph)
 }

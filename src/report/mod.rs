@@ -1,10 +1,13 @@
 //! Findings → report: the JSON-serializable [`Report`] and one file per output format.
 
+mod dot;
 pub mod fingerprint;
 mod github;
+pub mod graph;
 mod json;
 mod junit;
 mod markdown;
+mod mermaid;
 mod sarif;
 mod text;
 
@@ -34,6 +37,11 @@ pub struct Report {
     #[serde(skip)]
     #[schemars(skip)]
     pub sources: BTreeMap<String, Arc<str>>,
+    /// Who reaches which port, for the graph formats; not serialized, so the JSON report
+    /// keeps its shape.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub graph: graph::Graph,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -72,6 +80,10 @@ pub enum Format {
     Github,
     /// A Markdown summary for `$GITHUB_STEP_SUMMARY` or a pull-request comment.
     Markdown,
+    /// A Graphviz DOT reachability graph: who reaches which port, findings in red.
+    Dot,
+    /// The same graph as a Mermaid flowchart, for Markdown that renders Mermaid.
+    Mermaid,
 }
 
 impl Report {
@@ -112,7 +124,14 @@ impl Report {
             findings,
             summary,
             sources,
+            graph: graph::Graph::default(),
         }
+    }
+
+    /// The report with the reachability graph that `dot` and `mermaid` draw.
+    pub fn with_graph(mut self, graph: graph::Graph) -> Report {
+        self.graph = graph;
+        self
     }
 
     /// Whether any finding is at or above `threshold` (`None`: never fail).
@@ -133,6 +152,8 @@ impl Report {
             Format::Junit => junit::render(self),
             Format::Github => github::render(self),
             Format::Markdown => markdown::render(self),
+            Format::Dot => dot::render(self),
+            Format::Mermaid => mermaid::render(self),
         }
     }
 }
