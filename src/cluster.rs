@@ -332,8 +332,8 @@ fn forbidden(api: &Api<DynamicObject>, resource: &ApiResource, message: &str) ->
     not_read(
         api.resource_url(),
         format!(
-            "forbidden to list {} {scope}{said}; {}s are not checked and cannot narrow or \
-             widen what the other findings say",
+            "forbidden to list {} {scope}{said}; no {} is checked, so none narrows or widens \
+             what the other findings say",
             plural(resource),
             resource.kind
         ),

@@ -1,0 +1,444 @@
+//! `iredmail-ports cluster` and the `kubectl-iredmail_ports` binary against a fake
+//! Kubernetes API server over HTTPS on loopback (tests/common/fake_api.rs), with a
+//! generated kubeconfig (CA data and a bearer token): exact findings, exit codes and the
+//! requests the API server saw.
+
+#[path = "common/fake_api.rs"]
+mod fake_api;
+
+use std::path::Path;
+use std::process::Output;
+use std::time::Duration;
+
+use assert_cmd::Command;
+use serde_json::{Value, json};
+
+use fake_api::{Cluster, FakeApi, TOKEN};
+
+/// The objects of tests/fixtures/cluster/objects.yaml, plus the 1,200 Pods the iredmail
+/// Deployment runs.
+fn objects() -> Vec<Value> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cluster/objects.yaml");
+    let text = std::fs::read_to_string(path).expect("read the fixture");
+    let mut objects: Vec<Value> = serde_saphyr::from_multiple(&text).expect("the fixture parses");
+    objects.extend((1..=1200).map(|i| deployment_pod(&format!("iredmail-6d4cf56db6-{i:05}"))));
+    objects
+}
+
+fn deployment_pod(name: &str) -> Value {
+    json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {
+            "name": name, "namespace": "mail",
+            "labels": {"app": "iredmail", "pod-template-hash": "6d4cf56db6"},
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                "name": "iredmail-6d4cf56db6", "uid": "0b1c", "controller": true}]
+        },
+        "spec": {"containers": [{"name": "iredmail", "image": "iredmail/mariadb:stable",
+            "ports": [{"containerPort": 3306, "hostPort": 3306}]}]}
+    })
+}
+
+fn cluster() -> Cluster {
+    Cluster {
+        objects: objects(),
+        ..Cluster::default()
+    }
+}
+
+/// Runs a binary with a private home and no `$KUBECONFIG`, so nothing of the user's leaks in.
+fn run(binary: &str, args: &[&str], home: &Path) -> Output {
+    Command::cargo_bin(binary)
+        .expect("the binary is built")
+        .args(args)
+        .env_remove("KUBECONFIG")
+        .env("HOME", home)
+        .output()
+        .expect("run the binary")
+}
+
+/// The findings of a JSON report, one line each: `path:line:column severity rule port object`.
+fn findings(output: &Output) -> Vec<String> {
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not a JSON report ({e}):\n{}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            let field = |v: &Value| match v {
+                Value::Null => "-".to_string(),
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let location = &f["location"];
+            format!(
+                "{}:{}:{} {} {} {} {}",
+                field(&location["path"]),
+                field(&location["line"]),
+                field(&location["column"]),
+                field(&f["severity"]),
+                field(&f["rule"]),
+                field(&f["port"]),
+                field(&f["object"])
+            )
+        })
+        .collect()
+}
+
+fn summary(output: &Output) -> Value {
+    let report: Value = serde_json::from_slice(&output.stdout).expect("a JSON report");
+    report["summary"].clone()
+}
+
+fn message_of(output: &Output, rule: &str) -> Vec<String> {
+    let report: Value = serde_json::from_slice(&output.stdout).expect("a JSON report");
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["rule"] == rule)
+        .map(|f| f["message"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+fn lists(api: &FakeApi) -> Vec<String> {
+    api.requests()
+        .into_iter()
+        .filter(|r| !r.starts_with("/api?") && r != "/api" && r != "/apis" && r != "/api/v1")
+        .filter(|r| r.contains("limit="))
+        .collect()
+}
+
+/// What the `mail` namespace yields: MariaDB on a LoadBalancer, and the debug Pod's
+/// hostPort for managesieve. The Deployment's 1,200 Pods are judged once, through the
+/// Deployment.
+const MAIL_FINDINGS: &[&str] = &[
+    "Pod/mail/debug:12:7 error internal-port-exposed 4190 Pod/mail/debug",
+    "Service/mail/mariadb:14:5 error internal-port-exposed 3306 Service/mail/mariadb",
+];
+
+#[test]
+fn the_contexts_namespace_is_checked_through_every_page_of_every_list() {
+    let api = FakeApi::start(cluster());
+    let home = tempfile::tempdir().expect("temp dir");
+    let kubeconfig = api.kubeconfig(home.path(), TOKEN);
+    let kubeconfig = kubeconfig.to_str().expect("UTF-8 path");
+    let output = run(
+        "iredmail-ports",
+        &["cluster", "--kubeconfig", kubeconfig, "--format", "json"],
+        home.path(),
+    );
+    assert_eq!(findings(&output), MAIL_FINDINGS);
+    assert_eq!(output.status.code(), Some(1));
+    // 2 Namespaces, 2 Services, the Deployment, the NetworkPolicy, the EndpointSlice, the
+    // Ingress and the debug Pod.
+    assert_eq!(summary(&output)["objects"], 9);
+
+    let lists = lists(&api);
+    let pods: Vec<&String> = lists.iter().filter(|r| r.contains("/pods?")).collect();
+    assert_eq!(
+        pods,
+        [
+            "/api/v1/namespaces/mail/pods?&limit=500",
+            "/api/v1/namespaces/mail/pods?&limit=500&continue=page-at-500",
+            "/api/v1/namespaces/mail/pods?&limit=500&continue=page-at-1000",
+        ]
+    );
+    assert!(lists.contains(&"/api/v1/namespaces?&limit=500".to_string()));
+    for list in &lists {
+        let cluster_wide = list.starts_with("/api/v1/namespaces?");
+        assert!(
+            cluster_wide || list.contains("/namespaces/mail/"),
+            "outside the namespace: {list}"
+        );
+        assert!(
+            !list.contains("configmaps") && !list.contains("gateway"),
+            "{list}"
+        );
+    }
+}
+
+/// The text report frames the offending line of the object as YAML, without the
+/// bookkeeping fields (`managedFields`, the last-applied annotation) kubectl adds.
+#[test]
+fn the_text_report_frames_the_objects_yaml() {
+    let api = FakeApi::start(cluster());
+    let home = tempfile::tempdir().expect("temp dir");
+    let kubeconfig = api.kubeconfig(home.path(), TOKEN);
+    let kubeconfig = kubeconfig.to_str().expect("UTF-8 path");
+    let output = run(
+        "iredmail-ports",
+        &["cluster", "--kubeconfig", kubeconfig, "--color", "never"],
+        home.path(),
+    );
+    let text = String::from_utf8_lossy(&output.stdout);
+    let expected = "── Service/mail/mariadb: 1 finding
+
+error[internal-port-exposed]: MySQL/MariaDB 3306 is reachable from outside the cluster through a LoadBalancer Service; iRedMail keeps it on 127.0.0.1
+  --> Service/mail/mariadb:14:5
+   |
+14 |     port: 3306
+   |     ^^^^^^^^^^
+";
+    assert!(text.contains(expected), "{text}");
+    assert!(
+        text.ends_with(
+            "2 errors, 0 warnings, 0 notes in 9 files (9 objects), catalogue iredmail\n"
+        ),
+        "{text}"
+    );
+    assert_eq!(output.status.code(), Some(1));
+}
+
+#[test]
+fn a_forbidden_resource_is_a_note_and_the_rest_is_checked() {
+    let api = FakeApi::start(Cluster {
+        forbidden: vec!["networkpolicies"],
+        ..cluster()
+    });
+    let home = tempfile::tempdir().expect("temp dir");
+    let kubeconfig = api.kubeconfig(home.path(), TOKEN);
+    let kubeconfig = kubeconfig.to_str().expect("UTF-8 path");
+    let output = run(
+        "iredmail-ports",
+        &[
+            "cluster",
+            "--kubeconfig",
+            kubeconfig,
+            "-n",
+            "mail",
+            "--format",
+            "json",
+        ],
+        home.path(),
+    );
+    let mut expected = vec![
+        "/apis/networking.k8s.io/v1/namespaces/mail/networkpolicies:1:1 note invalid-input - -",
+    ];
+    expected.extend(MAIL_FINDINGS);
+    assert_eq!(findings(&output), expected);
+    assert_eq!(
+        message_of(&output, "invalid-input"),
+        [
+            "forbidden to list networkpolicies.networking.k8s.io in namespace mail (the API server \
+          said: networkpolicies.networking.k8s.io is forbidden: User \"system:serviceaccount:mail:checker\" \
+          cannot list resource \"networkpolicies\" in API group \"networking.k8s.io\" in the \
+          namespace \"mail\"); no NetworkPolicy is checked, so none narrows or widens what the \
+          other findings say"
+        ]
+    );
+    assert_eq!(output.status.code(), Some(1));
+}
+
+#[test]
+fn all_namespaces_reads_every_namespace_with_cluster_wide_lists() {
+    let api = FakeApi::start(cluster());
+    let home = tempfile::tempdir().expect("temp dir");
+    let kubeconfig = api.kubeconfig(home.path(), TOKEN);
+    let kubeconfig = kubeconfig.to_str().expect("UTF-8 path");
+    let output = run(
+        "iredmail-ports",
+        &[
+            "cluster",
+            "--kubeconfig",
+            kubeconfig,
+            "-A",
+            "--format",
+            "json",
+        ],
+        home.path(),
+    );
+    let mut expected: Vec<&str> = MAIL_FINDINGS.to_vec();
+    expected.push("Service/other/ldap:9:5 error internal-port-exposed 389 Service/other/ldap");
+    assert_eq!(findings(&output), expected);
+    assert_eq!(output.status.code(), Some(1));
+    let lists = lists(&api);
+    assert!(
+        lists.contains(&"/api/v1/services?&limit=500".to_string()),
+        "{lists:?}"
+    );
+    assert!(
+        lists.iter().all(|l| !l.contains("/namespaces/")),
+        "{lists:?}"
+    );
+}
+
+#[test]
+fn another_context_checks_its_own_namespace() {
+    let api = FakeApi::start(cluster());
+    let home = tempfile::tempdir().expect("temp dir");
+    let kubeconfig = api.kubeconfig(home.path(), TOKEN);
+    let kubeconfig = kubeconfig.to_str().expect("UTF-8 path");
+    let output = run(
+        "iredmail-ports",
+        &[
+            "cluster",
+            "--kubeconfig",
+            kubeconfig,
+            "--context",
+            "other",
+            "--format",
+            "json",
+        ],
+        home.path(),
+    );
+    assert_eq!(
+        findings(&output),
+        ["Service/other/ldap:9:5 error internal-port-exposed 389 Service/other/ldap"]
+    );
+    assert_eq!(output.status.code(), Some(1));
+}
+
+/// `-l` narrows what is judged (the unlabelled debug Pod goes), but NetworkPolicies and
+/// Namespaces are still read whole: they decide how far the selected objects reach.
+#[test]
+fn a_label_selector_narrows_the_judged_objects_but_not_the_policies() {
+    let api = FakeApi::start(cluster());
+    let home = tempfile::tempdir().expect("temp dir");
+    let kubeconfig = api.kubeconfig(home.path(), TOKEN);
+    let kubeconfig = kubeconfig.to_str().expect("UTF-8 path");
+    let args = [
+        "cluster",
+        "--kubeconfig",
+        kubeconfig,
+        "-n",
+        "mail",
+        "-l",
+        "app.kubernetes.io/part-of=mail",
+        "--format",
+        "json",
+    ];
+    let output = run("iredmail-ports", &args, home.path());
+    assert_eq!(
+        findings(&output),
+        ["Service/mail/mariadb:14:5 error internal-port-exposed 3306 Service/mail/mariadb"]
+    );
+    let lists = lists(&api);
+    let selected = "labelSelector=app.kubernetes.io%2Fpart-of%3Dmail";
+    for list in &lists {
+        let context = list.contains("networkpolicies") || list.starts_with("/api/v1/namespaces?");
+        assert_eq!(list.contains(selected), !context, "{list}");
+    }
+}
+
+#[test]
+fn gateway_api_kinds_are_read_where_discovery_shows_them() {
+    let api = FakeApi::start(Cluster {
+        gateway_api: true,
+        ..cluster()
+    });
+    let home = tempfile::tempdir().expect("temp dir");
+    let kubeconfig = api.kubeconfig(home.path(), TOKEN);
+    let kubeconfig = kubeconfig.to_str().expect("UTF-8 path");
+    let output = run(
+        "iredmail-ports",
+        &["cluster", "--kubeconfig", kubeconfig, "--format", "json"],
+        home.path(),
+    );
+    assert_eq!(findings(&output), MAIL_FINDINGS);
+    // The nine objects of the first test, and the Gateway and the HTTPRoute.
+    assert_eq!(summary(&output)["objects"], 11);
+    let lists = lists(&api);
+    for plural in ["gateways", "httproutes"] {
+        let url = format!("/apis/gateway.networking.k8s.io/v1/namespaces/mail/{plural}?&limit=500");
+        assert!(lists.contains(&url), "{url} not in {lists:?}");
+    }
+}
+
+#[test]
+fn the_kubectl_plugin_binary_runs_the_cluster_command() {
+    let api = FakeApi::start(cluster());
+    let home = tempfile::tempdir().expect("temp dir");
+    let kubeconfig = api.kubeconfig(home.path(), TOKEN);
+    let kubeconfig = kubeconfig.to_str().expect("UTF-8 path");
+    let output = run(
+        "kubectl-iredmail_ports",
+        &["-n", "mail", "--kubeconfig", kubeconfig, "--format", "json"],
+        home.path(),
+    );
+    assert_eq!(findings(&output), MAIL_FINDINGS);
+    assert_eq!(output.status.code(), Some(1));
+    let quiet = run(
+        "kubectl-iredmail_ports",
+        &[
+            "--kubeconfig",
+            kubeconfig,
+            "--fail-on",
+            "never",
+            "--format",
+            "json",
+        ],
+        home.path(),
+    );
+    assert_eq!(quiet.status.code(), Some(0));
+}
+
+#[test]
+fn a_rejected_token_stops_the_run_with_exit_code_2() {
+    let api = FakeApi::start(cluster());
+    let home = tempfile::tempdir().expect("temp dir");
+    let kubeconfig = api.kubeconfig(home.path(), "not-the-token");
+    let kubeconfig = kubeconfig.to_str().expect("UTF-8 path");
+    let output = run(
+        "iredmail-ports",
+        &["cluster", "--kubeconfig", kubeconfig],
+        home.path(),
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("error: cannot discover the API groups (namespace mail): ")
+            && stderr.contains("Unauthorized"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_server_slower_than_the_request_timeout_stops_the_run_with_exit_code_2() {
+    let api = FakeApi::start(Cluster {
+        slow: vec![("services", Duration::from_secs(5))],
+        ..cluster()
+    });
+    let home = tempfile::tempdir().expect("temp dir");
+    let kubeconfig = api.kubeconfig(home.path(), TOKEN);
+    let kubeconfig = kubeconfig.to_str().expect("UTF-8 path");
+    let args = [
+        "cluster",
+        "--kubeconfig",
+        kubeconfig,
+        "--request-timeout",
+        "1s",
+    ];
+    let output = run("iredmail-ports", &args, home.path());
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "error: cannot list services (namespace mail): no answer within 1 s (--request-timeout)\n"
+    );
+}
+
+#[test]
+fn a_missing_kubeconfig_is_a_clear_error() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let missing = home.path().join("nowhere/kubeconfig");
+    let missing = missing.to_str().expect("UTF-8 path");
+    let output = run(
+        "iredmail-ports",
+        &["cluster", "--kubeconfig", missing],
+        home.path(),
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("error: cannot use the kubeconfig: "),
+        "{stderr}"
+    );
+    assert!(stderr.contains("nowhere/kubeconfig"), "{stderr}");
+}
