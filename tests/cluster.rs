@@ -124,6 +124,10 @@ const MAIL_FINDINGS: &[&str] = &[
     "Service/mail/mariadb:14:5 error internal-port-exposed 3306 Service/mail/mariadb",
 ];
 
+/// What the `other` namespace yields: LDAP on a NodePort.
+const OTHER_FINDING: &str =
+    "Service/other/ldap:9:5 error internal-port-exposed 389 Service/other/ldap";
+
 #[test]
 fn the_contexts_namespace_is_checked_through_every_page_of_every_list() {
     let api = FakeApi::start(cluster());
@@ -256,7 +260,7 @@ fn all_namespaces_reads_every_namespace_with_cluster_wide_lists() {
         home.path(),
     );
     let mut expected: Vec<&str> = MAIL_FINDINGS.to_vec();
-    expected.push("Service/other/ldap:9:5 error internal-port-exposed 389 Service/other/ldap");
+    expected.push(OTHER_FINDING);
     assert_eq!(findings(&output), expected);
     assert_eq!(output.status.code(), Some(1));
     let lists = lists(&api);
@@ -289,10 +293,7 @@ fn another_context_checks_its_own_namespace() {
         ],
         home.path(),
     );
-    assert_eq!(
-        findings(&output),
-        ["Service/other/ldap:9:5 error internal-port-exposed 389 Service/other/ldap"]
-    );
+    assert_eq!(findings(&output), [OTHER_FINDING]);
     assert_eq!(output.status.code(), Some(1));
 }
 
@@ -442,6 +443,79 @@ fn a_missing_kubeconfig_is_a_clear_error() {
         "{stderr}"
     );
     assert!(stderr.contains("nowhere/kubeconfig"), "{stderr}");
+}
+
+/// The Role and the ClusterRole that docs/kubectl.md documents.
+fn documented_roles() -> (Value, Value) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/kubectl.md");
+    let text = std::fs::read_to_string(path).expect("read docs/kubectl.md");
+    let objects: Vec<Value> = text
+        .split("```yaml\n")
+        .skip(1)
+        .filter_map(|block| block.split("```").next())
+        .flat_map(|yaml| serde_saphyr::from_multiple::<Value>(yaml).expect("the YAML parses"))
+        .collect();
+    let of_kind = |kind: &str| {
+        let found: Vec<&Value> = objects.iter().filter(|o| o["kind"] == kind).collect();
+        assert_eq!(found.len(), 1, "one {kind} in docs/kubectl.md");
+        found[0].clone()
+    };
+    (of_kind("Role"), of_kind("ClusterRole"))
+}
+
+/// With only the documented Role, everything in the namespace is read; the cluster-scoped
+/// Namespace list is the one note.
+#[test]
+fn the_documented_role_is_enough_for_one_namespace() {
+    let (role, _) = documented_roles();
+    let api = FakeApi::start(Cluster {
+        roles: vec![role],
+        gateway_api: true,
+        ..cluster()
+    });
+    let home = tempfile::tempdir().expect("temp dir");
+    let kubeconfig = api.kubeconfig(home.path(), TOKEN);
+    let kubeconfig = kubeconfig.to_str().expect("UTF-8 path");
+    let args = [
+        "cluster",
+        "--kubeconfig",
+        kubeconfig,
+        "-n",
+        "mail",
+        "--format",
+        "json",
+    ];
+    let output = run("iredmail-ports", &args, home.path());
+    let mut expected = vec!["/api/v1/namespaces:1:1 note invalid-input - -"];
+    expected.extend(MAIL_FINDINGS);
+    assert_eq!(findings(&output), expected);
+    assert_eq!(output.status.code(), Some(1));
+}
+
+/// With the documented ClusterRole, `-A` reads everything: no note.
+#[test]
+fn the_documented_cluster_role_is_enough_for_every_namespace() {
+    let (_, cluster_role) = documented_roles();
+    let api = FakeApi::start(Cluster {
+        roles: vec![cluster_role],
+        gateway_api: true,
+        ..cluster()
+    });
+    let home = tempfile::tempdir().expect("temp dir");
+    let kubeconfig = api.kubeconfig(home.path(), TOKEN);
+    let kubeconfig = kubeconfig.to_str().expect("UTF-8 path");
+    let args = [
+        "cluster",
+        "--kubeconfig",
+        kubeconfig,
+        "-A",
+        "--format",
+        "json",
+    ];
+    let output = run("iredmail-ports", &args, home.path());
+    let mut expected: Vec<&str> = MAIL_FINDINGS.to_vec();
+    expected.push(OTHER_FINDING);
+    assert_eq!(findings(&output), expected);
 }
 
 /// The tools venv's bin directory, installing the tools on first use.

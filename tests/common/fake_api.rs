@@ -95,6 +95,9 @@ pub struct Cluster {
     pub gateway_api: bool,
     /// Plurals whose lists answer only after this delay.
     pub slow: Vec<(&'static str, Duration)>,
+    /// Roles and ClusterRoles of the caller: when there are any, a list none of them
+    /// allows is forbidden, as RBAC does.
+    pub roles: Vec<Value>,
 }
 
 /// A running server; it stops when dropped.
@@ -306,7 +309,7 @@ async fn list(
     if let Some((_, delay)) = cluster.slow.iter().find(|(p, _)| *p == plural) {
         tokio::time::sleep(*delay).await;
     }
-    if cluster.forbidden.contains(&plural) {
+    if cluster.forbidden.contains(&plural) || !rbac_allows_list(cluster, resource, namespace) {
         return forbidden(resource, namespace);
     }
     let selector = match query.get("labelSelector").map(|s| Selector::parse(s)) {
@@ -362,6 +365,29 @@ async fn list(
         json!({"kind": format!("{}List", resource.kind), "apiVersion": api_version,
         "metadata": metadata, "items": page}),
     )
+}
+
+/// Whether a ClusterRole, or a Role of the namespace listed in, allows `list` on the
+/// resource. With no roles, everything is allowed.
+fn rbac_allows_list(cluster: &Cluster, resource: &Resource, namespace: Option<&str>) -> bool {
+    let names = |v: &Value, wanted: &str| {
+        v.as_array()
+            .is_some_and(|a| a.iter().any(|x| x == wanted || x == "*"))
+    };
+    cluster.roles.is_empty()
+        || cluster.roles.iter().any(|role| {
+            let applies = role["kind"] == "ClusterRole"
+                || (role["kind"] == "Role"
+                    && namespace.is_some_and(|ns| role["metadata"]["namespace"] == ns));
+            applies
+                && role["rules"].as_array().is_some_and(|rules| {
+                    rules.iter().any(|rule| {
+                        names(&rule["apiGroups"], resource.group)
+                            && names(&rule["resources"], resource.plural)
+                            && names(&rule["verbs"], "list")
+                    })
+                })
+        })
 }
 
 /// The API server sends list items of built-in kinds without `apiVersion` and `kind`;
