@@ -217,9 +217,12 @@ impl Reader {
             match self.list(&api, &resource, kind).await {
                 Ok(mut listed) => objects.append(&mut listed),
                 Err(Failure::Api(kube::Error::Api(status))) if status.code == 403 => {
-                    snapshot
-                        .problems
-                        .push(forbidden(&api, &resource, &status.message));
+                    snapshot.problems.push(forbidden(
+                        &api,
+                        &resource,
+                        &capabilities.scope,
+                        &status.message,
+                    ));
                 }
                 Err(failure) => {
                     return Err(self.fatal(failure, format!("list {}", plural(&resource))));
@@ -319,23 +322,37 @@ fn plural(resource: &ApiResource) -> String {
 }
 
 /// A kind the API server refused to list: a note, and the rest is still checked.
-fn forbidden(api: &Api<DynamicObject>, resource: &ApiResource, message: &str) -> InvalidInput {
-    let scope = match api.namespace() {
-        Some(namespace) => format!("in namespace {namespace}"),
-        None => "in every namespace".into(),
+fn forbidden(
+    api: &Api<DynamicObject>,
+    resource: &ApiResource,
+    scope: &ApiScope,
+    message: &str,
+) -> InvalidInput {
+    let place = match (scope, api.namespace()) {
+        (ApiScope::Cluster, _) => "at the cluster scope".to_string(),
+        (ApiScope::Namespaced, Some(namespace)) => format!("in namespace {namespace}"),
+        (ApiScope::Namespaced, None) => "in every namespace".to_string(),
     };
     let said = if message.is_empty() {
         String::new()
     } else {
         format!(" (the API server said: {message})")
     };
+    let consequence = if resource.kind == "Namespace" {
+        "namespace labels are unknown, so NetworkPolicy namespace selectors are matched by \
+         `kubernetes.io/metadata.name` only"
+            .to_string()
+    } else {
+        format!(
+            "no {} is checked, so none narrows or widens what the other findings say",
+            resource.kind
+        )
+    };
     not_read(
         api.resource_url(),
         format!(
-            "forbidden to list {} {scope}{said}; no {} is checked, so none narrows or widens \
-             what the other findings say",
-            plural(resource),
-            resource.kind
+            "forbidden to list {} {place}{said}; {consequence}",
+            plural(resource)
         ),
     )
 }
@@ -347,10 +364,15 @@ fn not_served(kind: &Kind) -> InvalidInput {
     } else {
         kind.group
     };
+    let url = if kind.group.is_empty() {
+        "/api/v1".to_string()
+    } else {
+        format!("/apis/{}", kind.group)
+    };
     not_read(
-        &format!("/apis/{}", kind.group),
+        &url,
         format!(
-            "the API server does not serve {} in {group}; they are not checked",
+            "the API server does not serve {} in {group}; none is checked",
             kind.kind
         ),
     )

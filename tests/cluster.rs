@@ -241,6 +241,28 @@ fn a_forbidden_resource_is_a_note_and_the_rest_is_checked() {
     assert_eq!(output.status.code(), Some(1));
 }
 
+/// A built-in kind discovery does not show is a note; the rest is read.
+#[test]
+fn a_kind_the_server_does_not_serve_is_a_note() {
+    let api = FakeApi::start(Cluster {
+        unserved: vec!["endpointslices"],
+        ..cluster()
+    });
+    let home = tempfile::tempdir().expect("temp dir");
+    let kubeconfig = api.kubeconfig(home.path(), TOKEN);
+    let kubeconfig = kubeconfig.to_str().expect("UTF-8 path");
+    let args = ["cluster", "--kubeconfig", kubeconfig, "--format", "json"];
+    let output = run("iredmail-ports", &args, home.path());
+    let mut expected = vec!["/apis/discovery.k8s.io:1:1 note invalid-input - -"];
+    expected.extend(MAIL_FINDINGS);
+    assert_eq!(findings(&output), expected);
+    assert_eq!(
+        message_of(&output, "invalid-input"),
+        ["the API server does not serve EndpointSlice in discovery.k8s.io; none is checked"]
+    );
+    assert!(lists(&api).iter().all(|l| !l.contains("endpointslices")));
+}
+
 #[test]
 fn all_namespaces_reads_every_namespace_with_cluster_wide_lists() {
     let api = FakeApi::start(cluster());
@@ -489,6 +511,15 @@ fn the_documented_role_is_enough_for_one_namespace() {
     let mut expected = vec!["/api/v1/namespaces:1:1 note invalid-input - -"];
     expected.extend(MAIL_FINDINGS);
     assert_eq!(findings(&output), expected);
+    assert_eq!(
+        message_of(&output, "invalid-input"),
+        [
+            "forbidden to list namespaces at the cluster scope (the API server said: namespaces is \
+          forbidden: User \"system:serviceaccount:mail:checker\" cannot list resource \
+          \"namespaces\" in API group \"\" at the cluster scope); namespace labels are unknown, \
+          so NetworkPolicy namespace selectors are matched by `kubernetes.io/metadata.name` only"
+        ]
+    );
     assert_eq!(output.status.code(), Some(1));
 }
 

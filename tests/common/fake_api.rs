@@ -93,6 +93,8 @@ pub struct Cluster {
     pub forbidden: Vec<&'static str>,
     /// Whether the Gateway API CRDs are installed.
     pub gateway_api: bool,
+    /// Plurals this server does not serve at all (an old or trimmed API server).
+    pub unserved: Vec<&'static str>,
     /// Plurals whose lists answer only after this delay.
     pub slow: Vec<(&'static str, Duration)>,
     /// Roles and ClusterRoles of the caller: when there are any, a list none of them
@@ -250,6 +252,7 @@ fn served(cluster: &Cluster) -> impl Iterator<Item = &'static Resource> + '_ {
     RESOURCES
         .iter()
         .filter(|r| cluster.gateway_api || r.group != GATEWAY_GROUP)
+        .filter(|r| !cluster.unserved.contains(&r.plural))
 }
 
 fn group_list(cluster: &Cluster) -> Value {
