@@ -403,6 +403,30 @@ fn the_kubectl_plugin_binary_runs_the_cluster_command() {
     assert_eq!(quiet.status.code(), Some(0));
 }
 
+/// The token can come from an exec credential plugin, as with EKS, GKE or OIDC logins.
+#[test]
+fn an_exec_credential_plugin_supplies_the_token() {
+    let api = FakeApi::start(cluster());
+    let home = tempfile::tempdir().expect("temp dir");
+    let plugin = home.path().join("get-token");
+    let credential = format!(
+        r#"{{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{{"token":"{TOKEN}"}}}}"#
+    );
+    std::fs::write(&plugin, format!("#!/bin/sh\necho '{credential}'\n")).expect("write");
+    std::fs::set_permissions(&plugin, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    let user = format!(
+        "exec:\n  apiVersion: client.authentication.k8s.io/v1\n  command: {}\n  interactiveMode: Never",
+        plugin.display()
+    );
+    let kubeconfig = api.kubeconfig_for_user(home.path(), &user);
+    let kubeconfig = kubeconfig.to_str().expect("UTF-8 path");
+    let args = ["cluster", "--kubeconfig", kubeconfig, "--format", "json"];
+    let output = run("iredmail-ports", &args, home.path());
+    assert_eq!(findings(&output), MAIL_FINDINGS);
+    assert_eq!(output.status.code(), Some(1));
+}
+
 #[test]
 fn a_rejected_token_stops_the_run_with_exit_code_2() {
     let api = FakeApi::start(cluster());

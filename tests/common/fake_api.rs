@@ -155,7 +155,14 @@ impl FakeApi {
     /// the current one) and context `other` (namespace `other`), both with the CA data and
     /// the given bearer token.
     pub fn kubeconfig(&self, dir: &Path, token: &str) -> PathBuf {
+        self.kubeconfig_for_user(dir, &format!("token: {token}"))
+    }
+
+    /// A kubeconfig as [`FakeApi::kubeconfig`] writes it, with the user's credentials given
+    /// as YAML lines under `user:` (e.g. an `exec:` credential plugin).
+    pub fn kubeconfig_for_user(&self, dir: &Path, user: &str) -> PathBuf {
         let ca = base64(self.ca_pem.as_bytes());
+        let user = user.replace('\n', "\n    ");
         let text = format!(
             "apiVersion: v1
 kind: Config
@@ -167,7 +174,7 @@ clusters:
 users:
 - name: checker
   user:
-    token: {token}
+    {user}
 contexts:
 - name: fake
   context: {{cluster: fake, user: checker, namespace: mail}}
