@@ -18,7 +18,7 @@ use kube::config::{InferConfigError, KubeConfigOptions, Kubeconfig, KubeconfigEr
 use kube::core::TypeMeta;
 use kube::discovery::{ApiResource, Discovery, Scope as ApiScope};
 use kube::{Client, Config};
-use serde_json::Value;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use thiserror::Error;
 
 use crate::load::Input;
@@ -125,7 +125,7 @@ const fn builtin(group: &'static str, kind: &'static str, selected: bool) -> Kin
 /// Objects per page: what kubectl asks for.
 const PAGE_SIZE: u32 = 500;
 
-/// Fields that only record how an object was written; they would fill the source frames.
+/// The annotation `kubectl apply` keeps a copy of the object in.
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 /// Reads the cluster on a runtime of its own, for callers that are not async.
@@ -230,11 +230,15 @@ impl Reader {
             }
         }
         let controllers = controllers(&objects);
-        snapshot.inputs = objects
-            .into_iter()
-            .filter(|object| !is_owned_by_listed_controller(object, &controllers))
-            .map(into_input)
-            .collect();
+        for object in objects {
+            if is_owned_by_listed_controller(&object, &controllers) {
+                continue;
+            }
+            match into_input(object) {
+                Ok(input) => snapshot.inputs.push(input),
+                Err(problem) => snapshot.problems.push(problem),
+            }
+        }
         Ok(snapshot)
     }
 
@@ -454,7 +458,8 @@ fn is_owned_by_listed_controller(
 }
 
 /// One object as the text of a YAML document named `Kind/namespace/name`.
-fn into_input(object: DynamicObject) -> Input {
+fn into_input(mut object: DynamicObject) -> Result<Input, InvalidInput> {
+    strip_bookkeeping(&mut object.metadata);
     let kind = object
         .types
         .as_ref()
@@ -465,30 +470,30 @@ fn into_input(object: DynamicObject) -> Input {
         Some(namespace) => format!("{kind}/{namespace}/{name}"),
         None => format!("{kind}/{name}"),
     };
-    let mut value = serde_json::to_value(&object).unwrap_or(Value::Null);
-    strip_bookkeeping(&mut value);
-    let text = to_yaml(&value);
-    Input::Text { name, text }
+    match serde_saphyr::to_string(&object) {
+        Ok(text) => Ok(Input::Text { name, text }),
+        Err(error) => Err(InvalidInput {
+            object: Some(name.clone()),
+            message: format!("cannot render the object as YAML: {error}"),
+            location: Location {
+                path: name,
+                line: 1,
+                column: 1,
+                template: None,
+            },
+            impact: Impact::Unread,
+        }),
+    }
 }
 
-/// YAML as `kubectl get -o yaml` shows it; JSON (which is YAML too) if it cannot be.
-fn to_yaml(value: &Value) -> String {
-    serde_saphyr::to_string(value).unwrap_or_else(|_| value.to_string())
-}
-
-/// Drops `managedFields` and the last-applied annotation: they repeat the object.
-fn strip_bookkeeping(object: &mut Value) {
-    let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) else {
-        return;
-    };
-    metadata.remove("managedFields");
-    if let Some(annotations) = metadata
-        .get_mut("annotations")
-        .and_then(Value::as_object_mut)
-    {
+/// Drops `managedFields` and the last-applied annotation: they only record how the
+/// object was written, and repeat it.
+fn strip_bookkeeping(metadata: &mut ObjectMeta) {
+    metadata.managed_fields = None;
+    if let Some(annotations) = &mut metadata.annotations {
         annotations.remove(LAST_APPLIED);
         if annotations.is_empty() {
-            metadata.remove("annotations");
+            metadata.annotations = None;
         }
     }
 }
@@ -497,6 +502,7 @@ fn strip_bookkeeping(object: &mut Value) {
 mod tests {
     use super::*;
     use crate::load::{self, kubernetes::Typed};
+    use serde_json::Value;
 
     fn object(json: Value) -> DynamicObject {
         serde_json::from_value(json).expect("a valid object")
@@ -514,7 +520,7 @@ mod tests {
             },
             "spec": {"type": "LoadBalancer", "ports": [{"port": 3306, "targetPort": "mysql"}]}
         }));
-        let Input::Text { name, text } = into_input(service) else {
+        let Ok(Input::Text { name, text }) = into_input(service) else {
             panic!("not a text input");
         };
         assert_eq!(name, "Service/mail/db");
