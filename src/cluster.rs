@@ -13,12 +13,12 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, DynamicObject, ListParams};
 use kube::config::{InferConfigError, KubeConfigOptions, Kubeconfig, KubeconfigError};
 use kube::core::TypeMeta;
 use kube::discovery::{ApiResource, Discovery, Scope as ApiScope};
 use kube::{Client, Config};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use thiserror::Error;
 
 use crate::load::Input;

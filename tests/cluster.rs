@@ -6,8 +6,10 @@
 
 #[path = "common/fake_api.rs"]
 mod fake_api;
+#[path = "common/tools.rs"]
+mod tools;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
@@ -15,6 +17,7 @@ use assert_cmd::Command;
 use serde_json::{Value, json};
 
 use fake_api::{Cluster, FakeApi, TOKEN};
+use tools::tools_bin;
 
 /// The objects of tests/fixtures/cluster/objects.yaml, plus the 1,200 Pods the iredmail
 /// Deployment runs.
@@ -47,15 +50,43 @@ fn cluster() -> Cluster {
     }
 }
 
-/// Runs a binary with a private home and no `$KUBECONFIG`, so nothing of the user's leaks in.
-fn run(binary: &str, args: &[&str], home: &Path) -> Output {
-    Command::cargo_bin(binary)
-        .expect("the binary is built")
-        .args(args)
-        .env_remove("KUBECONFIG")
-        .env("HOME", home)
-        .output()
-        .expect("run the binary")
+/// A fake API server holding a cluster, a private home (no `$KUBECONFIG`, nothing of the
+/// user's leaks in) and a kubeconfig for the server in it, with the right token.
+struct Case {
+    api: FakeApi,
+    home: tempfile::TempDir,
+    kubeconfig: String,
+}
+
+impl Case {
+    fn new(cluster: Cluster) -> Case {
+        let api = FakeApi::start(cluster);
+        let home = tempfile::tempdir().expect("temp dir");
+        let kubeconfig = api.kubeconfig(home.path(), TOKEN);
+        let kubeconfig = kubeconfig.to_str().expect("UTF-8 path").to_string();
+        Case {
+            api,
+            home,
+            kubeconfig,
+        }
+    }
+
+    /// `iredmail-ports cluster --kubeconfig KUBECONFIG ARGS…`
+    fn cluster(&self, args: &[&str]) -> Output {
+        let mut all = vec!["cluster", "--kubeconfig", &self.kubeconfig];
+        all.extend(args);
+        self.run("iredmail-ports", &all)
+    }
+
+    fn run(&self, binary: &str, args: &[&str]) -> Output {
+        Command::cargo_bin(binary)
+            .expect("the binary is built")
+            .args(args)
+            .env_remove("KUBECONFIG")
+            .env("HOME", self.home.path())
+            .output()
+            .expect("run the binary")
+    }
 }
 
 /// The findings of a JSON report, one line each: `path:line:column severity rule port object`.
@@ -130,22 +161,15 @@ const OTHER_FINDING: &str =
 
 #[test]
 fn the_contexts_namespace_is_checked_through_every_page_of_every_list() {
-    let api = FakeApi::start(cluster());
-    let home = tempfile::tempdir().expect("temp dir");
-    let kubeconfig = api.kubeconfig(home.path(), TOKEN);
-    let kubeconfig = kubeconfig.to_str().expect("UTF-8 path");
-    let output = run(
-        "iredmail-ports",
-        &["cluster", "--kubeconfig", kubeconfig, "--format", "json"],
-        home.path(),
-    );
+    let case = Case::new(cluster());
+    let output = case.cluster(&["--format", "json"]);
     assert_eq!(findings(&output), MAIL_FINDINGS);
     assert_eq!(output.status.code(), Some(1));
     // 2 Namespaces, 2 Services, the Deployment, the NetworkPolicy, the EndpointSlice, the
     // Ingress and the debug Pod.
     assert_eq!(summary(&output)["objects"], 9);
 
-    let lists = lists(&api);
+    let lists = lists(&case.api);
     let pods: Vec<&String> = lists.iter().filter(|r| r.contains("/pods?")).collect();
     assert_eq!(
         pods,
@@ -173,15 +197,8 @@ fn the_contexts_namespace_is_checked_through_every_page_of_every_list() {
 /// bookkeeping fields (`managedFields`, the last-applied annotation) kubectl adds.
 #[test]
 fn the_text_report_frames_the_objects_yaml() {
-    let api = FakeApi::start(cluster());
-    let home = tempfile::tempdir().expect("temp dir");
-    let kubeconfig = api.kubeconfig(home.path(), TOKEN);
-    let kubeconfig = kubeconfig.to_str().expect("UTF-8 path");
-    let output = run(
-        "iredmail-ports",
-        &["cluster", "--kubeconfig", kubeconfig, "--color", "never"],
-        home.path(),
-    );
+    let case = Case::new(cluster());
+    let output = case.cluster(&["--color", "never"]);
     let text = String::from_utf8_lossy(&output.stdout);
     let expected = "── Service/mail/mariadb: 1 finding
 
@@ -203,26 +220,11 @@ error[internal-port-exposed]: MySQL/MariaDB 3306 is reachable from outside the c
 
 #[test]
 fn a_forbidden_resource_is_a_note_and_the_rest_is_checked() {
-    let api = FakeApi::start(Cluster {
+    let case = Case::new(Cluster {
         forbidden: vec!["networkpolicies"],
         ..cluster()
     });
-    let home = tempfile::tempdir().expect("temp dir");
-    let kubeconfig = api.kubeconfig(home.path(), TOKEN);
-    let kubeconfig = kubeconfig.to_str().expect("UTF-8 path");
-    let output = run(
-        "iredmail-ports",
-        &[
-            "cluster",
-            "--kubeconfig",
-            kubeconfig,
-            "-n",
-            "mail",
-            "--format",
-            "json",
-        ],
-        home.path(),
-    );
+    let output = case.cluster(&["-n", "mail", "--format", "json"]);
     let mut expected = vec![
         "/apis/networking.k8s.io/v1/namespaces/mail/networkpolicies:1:1 note invalid-input - -",
     ];
@@ -244,15 +246,11 @@ fn a_forbidden_resource_is_a_note_and_the_rest_is_checked() {
 /// A built-in kind discovery does not show is a note; the rest is read.
 #[test]
 fn a_kind_the_server_does_not_serve_is_a_note() {
-    let api = FakeApi::start(Cluster {
+    let case = Case::new(Cluster {
         unserved: vec!["endpointslices"],
         ..cluster()
     });
-    let home = tempfile::tempdir().expect("temp dir");
-    let kubeconfig = api.kubeconfig(home.path(), TOKEN);
-    let kubeconfig = kubeconfig.to_str().expect("UTF-8 path");
-    let args = ["cluster", "--kubeconfig", kubeconfig, "--format", "json"];
-    let output = run("iredmail-ports", &args, home.path());
+    let output = case.cluster(&["--format", "json"]);
     let mut expected = vec!["/apis/discovery.k8s.io:1:1 note invalid-input - -"];
     expected.extend(MAIL_FINDINGS);
     assert_eq!(findings(&output), expected);
@@ -260,32 +258,22 @@ fn a_kind_the_server_does_not_serve_is_a_note() {
         message_of(&output, "invalid-input"),
         ["the API server does not serve EndpointSlice in discovery.k8s.io; none is checked"]
     );
-    assert!(lists(&api).iter().all(|l| !l.contains("endpointslices")));
+    assert!(
+        lists(&case.api)
+            .iter()
+            .all(|l| !l.contains("endpointslices"))
+    );
 }
 
 #[test]
 fn all_namespaces_reads_every_namespace_with_cluster_wide_lists() {
-    let api = FakeApi::start(cluster());
-    let home = tempfile::tempdir().expect("temp dir");
-    let kubeconfig = api.kubeconfig(home.path(), TOKEN);
-    let kubeconfig = kubeconfig.to_str().expect("UTF-8 path");
-    let output = run(
-        "iredmail-ports",
-        &[
-            "cluster",
-            "--kubeconfig",
-            kubeconfig,
-            "-A",
-            "--format",
-            "json",
-        ],
-        home.path(),
-    );
+    let case = Case::new(cluster());
+    let output = case.cluster(&["-A", "--format", "json"]);
     let mut expected: Vec<&str> = MAIL_FINDINGS.to_vec();
     expected.push(OTHER_FINDING);
     assert_eq!(findings(&output), expected);
     assert_eq!(output.status.code(), Some(1));
-    let lists = lists(&api);
+    let lists = lists(&case.api);
     assert!(
         lists.contains(&"/api/v1/services?&limit=500".to_string()),
         "{lists:?}"
@@ -298,23 +286,8 @@ fn all_namespaces_reads_every_namespace_with_cluster_wide_lists() {
 
 #[test]
 fn another_context_checks_its_own_namespace() {
-    let api = FakeApi::start(cluster());
-    let home = tempfile::tempdir().expect("temp dir");
-    let kubeconfig = api.kubeconfig(home.path(), TOKEN);
-    let kubeconfig = kubeconfig.to_str().expect("UTF-8 path");
-    let output = run(
-        "iredmail-ports",
-        &[
-            "cluster",
-            "--kubeconfig",
-            kubeconfig,
-            "--context",
-            "other",
-            "--format",
-            "json",
-        ],
-        home.path(),
-    );
+    let case = Case::new(cluster());
+    let output = case.cluster(&["--context", "other", "--format", "json"]);
     assert_eq!(findings(&output), [OTHER_FINDING]);
     assert_eq!(output.status.code(), Some(1));
 }
@@ -323,27 +296,20 @@ fn another_context_checks_its_own_namespace() {
 /// Namespaces are still read whole: they decide how far the selected objects reach.
 #[test]
 fn a_label_selector_narrows_the_judged_objects_but_not_the_policies() {
-    let api = FakeApi::start(cluster());
-    let home = tempfile::tempdir().expect("temp dir");
-    let kubeconfig = api.kubeconfig(home.path(), TOKEN);
-    let kubeconfig = kubeconfig.to_str().expect("UTF-8 path");
-    let args = [
-        "cluster",
-        "--kubeconfig",
-        kubeconfig,
+    let case = Case::new(cluster());
+    let output = case.cluster(&[
         "-n",
         "mail",
         "-l",
         "app.kubernetes.io/part-of=mail",
         "--format",
         "json",
-    ];
-    let output = run("iredmail-ports", &args, home.path());
+    ]);
     assert_eq!(
         findings(&output),
         ["Service/mail/mariadb:14:5 error internal-port-exposed 3306 Service/mail/mariadb"]
     );
-    let lists = lists(&api);
+    let lists = lists(&case.api);
     let selected = "labelSelector=app.kubernetes.io%2Fpart-of%3Dmail";
     for list in &lists {
         let context = list.contains("networkpolicies") || list.starts_with("/api/v1/namespaces?");
@@ -353,22 +319,15 @@ fn a_label_selector_narrows_the_judged_objects_but_not_the_policies() {
 
 #[test]
 fn gateway_api_kinds_are_read_where_discovery_shows_them() {
-    let api = FakeApi::start(Cluster {
+    let case = Case::new(Cluster {
         gateway_api: true,
         ..cluster()
     });
-    let home = tempfile::tempdir().expect("temp dir");
-    let kubeconfig = api.kubeconfig(home.path(), TOKEN);
-    let kubeconfig = kubeconfig.to_str().expect("UTF-8 path");
-    let output = run(
-        "iredmail-ports",
-        &["cluster", "--kubeconfig", kubeconfig, "--format", "json"],
-        home.path(),
-    );
+    let output = case.cluster(&["--format", "json"]);
     assert_eq!(findings(&output), MAIL_FINDINGS);
     // The nine objects of the first test, and the Gateway and the HTTPRoute.
     assert_eq!(summary(&output)["objects"], 11);
-    let lists = lists(&api);
+    let lists = lists(&case.api);
     for plural in ["gateways", "httproutes"] {
         let url = format!("/apis/gateway.networking.k8s.io/v1/namespaces/mail/{plural}?&limit=500");
         assert!(lists.contains(&url), "{url} not in {lists:?}");
@@ -377,38 +336,24 @@ fn gateway_api_kinds_are_read_where_discovery_shows_them() {
 
 #[test]
 fn the_kubectl_plugin_binary_runs_the_cluster_command() {
-    let api = FakeApi::start(cluster());
-    let home = tempfile::tempdir().expect("temp dir");
-    let kubeconfig = api.kubeconfig(home.path(), TOKEN);
-    let kubeconfig = kubeconfig.to_str().expect("UTF-8 path");
-    let output = run(
-        "kubectl-iredmail_ports",
-        &["-n", "mail", "--kubeconfig", kubeconfig, "--format", "json"],
-        home.path(),
-    );
+    let case = Case::new(cluster());
+    let kubeconfig = case.kubeconfig.as_str();
+    let args = ["-n", "mail", "--kubeconfig", kubeconfig, "--format", "json"];
+    let output = case.run("kubectl-iredmail_ports", &args);
     assert_eq!(findings(&output), MAIL_FINDINGS);
     assert_eq!(output.status.code(), Some(1));
-    let quiet = run(
-        "kubectl-iredmail_ports",
-        &[
-            "--kubeconfig",
-            kubeconfig,
-            "--fail-on",
-            "never",
-            "--format",
-            "json",
-        ],
-        home.path(),
+    let args = ["--kubeconfig", kubeconfig, "--fail-on", "never"];
+    assert_eq!(
+        case.run("kubectl-iredmail_ports", &args).status.code(),
+        Some(0)
     );
-    assert_eq!(quiet.status.code(), Some(0));
 }
 
 /// The token can come from an exec credential plugin, as with EKS, GKE or OIDC logins.
 #[test]
 fn an_exec_credential_plugin_supplies_the_token() {
-    let api = FakeApi::start(cluster());
-    let home = tempfile::tempdir().expect("temp dir");
-    let plugin = home.path().join("get-token");
+    let case = Case::new(cluster());
+    let plugin = case.home.path().join("get-token");
     let credential = format!(
         r#"{{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{{"token":"{TOKEN}"}}}}"#
     );
@@ -419,25 +364,18 @@ fn an_exec_credential_plugin_supplies_the_token() {
         "exec:\n  apiVersion: client.authentication.k8s.io/v1\n  command: {}\n  interactiveMode: Never",
         plugin.display()
     );
-    let kubeconfig = api.kubeconfig_for_user(home.path(), &user);
-    let kubeconfig = kubeconfig.to_str().expect("UTF-8 path");
-    let args = ["cluster", "--kubeconfig", kubeconfig, "--format", "json"];
-    let output = run("iredmail-ports", &args, home.path());
+    // The same file, now without a token of its own.
+    case.api.kubeconfig_for_user(case.home.path(), &user);
+    let output = case.cluster(&["--format", "json"]);
     assert_eq!(findings(&output), MAIL_FINDINGS);
     assert_eq!(output.status.code(), Some(1));
 }
 
 #[test]
 fn a_rejected_token_stops_the_run_with_exit_code_2() {
-    let api = FakeApi::start(cluster());
-    let home = tempfile::tempdir().expect("temp dir");
-    let kubeconfig = api.kubeconfig(home.path(), "not-the-token");
-    let kubeconfig = kubeconfig.to_str().expect("UTF-8 path");
-    let output = run(
-        "iredmail-ports",
-        &["cluster", "--kubeconfig", kubeconfig],
-        home.path(),
-    );
+    let case = Case::new(cluster());
+    case.api.kubeconfig(case.home.path(), "not-the-token");
+    let output = case.cluster(&[]);
     assert_eq!(output.status.code(), Some(2));
     assert!(output.stdout.is_empty());
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -450,21 +388,11 @@ fn a_rejected_token_stops_the_run_with_exit_code_2() {
 
 #[test]
 fn a_server_slower_than_the_request_timeout_stops_the_run_with_exit_code_2() {
-    let api = FakeApi::start(Cluster {
+    let case = Case::new(Cluster {
         slow: vec![("services", Duration::from_secs(5))],
         ..cluster()
     });
-    let home = tempfile::tempdir().expect("temp dir");
-    let kubeconfig = api.kubeconfig(home.path(), TOKEN);
-    let kubeconfig = kubeconfig.to_str().expect("UTF-8 path");
-    let args = [
-        "cluster",
-        "--kubeconfig",
-        kubeconfig,
-        "--request-timeout",
-        "1s",
-    ];
-    let output = run("iredmail-ports", &args, home.path());
+    let output = case.cluster(&["--request-timeout", "1s"]);
     assert_eq!(output.status.code(), Some(2));
     assert_eq!(
         String::from_utf8_lossy(&output.stderr),
@@ -474,14 +402,10 @@ fn a_server_slower_than_the_request_timeout_stops_the_run_with_exit_code_2() {
 
 #[test]
 fn a_missing_kubeconfig_is_a_clear_error() {
-    let home = tempfile::tempdir().expect("temp dir");
-    let missing = home.path().join("nowhere/kubeconfig");
+    let case = Case::new(cluster());
+    let missing = case.home.path().join("nowhere/kubeconfig");
     let missing = missing.to_str().expect("UTF-8 path");
-    let output = run(
-        "iredmail-ports",
-        &["cluster", "--kubeconfig", missing],
-        home.path(),
-    );
+    let output = case.run("iredmail-ports", &["cluster", "--kubeconfig", missing]);
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -514,24 +438,12 @@ fn documented_roles() -> (Value, Value) {
 #[test]
 fn the_documented_role_is_enough_for_one_namespace() {
     let (role, _) = documented_roles();
-    let api = FakeApi::start(Cluster {
+    let case = Case::new(Cluster {
         roles: vec![role],
         gateway_api: true,
         ..cluster()
     });
-    let home = tempfile::tempdir().expect("temp dir");
-    let kubeconfig = api.kubeconfig(home.path(), TOKEN);
-    let kubeconfig = kubeconfig.to_str().expect("UTF-8 path");
-    let args = [
-        "cluster",
-        "--kubeconfig",
-        kubeconfig,
-        "-n",
-        "mail",
-        "--format",
-        "json",
-    ];
-    let output = run("iredmail-ports", &args, home.path());
+    let output = case.cluster(&["-n", "mail", "--format", "json"]);
     let mut expected = vec!["/api/v1/namespaces:1:1 note invalid-input - -"];
     expected.extend(MAIL_FINDINGS);
     assert_eq!(findings(&output), expected);
@@ -551,41 +463,15 @@ fn the_documented_role_is_enough_for_one_namespace() {
 #[test]
 fn the_documented_cluster_role_is_enough_for_every_namespace() {
     let (_, cluster_role) = documented_roles();
-    let api = FakeApi::start(Cluster {
+    let case = Case::new(Cluster {
         roles: vec![cluster_role],
         gateway_api: true,
         ..cluster()
     });
-    let home = tempfile::tempdir().expect("temp dir");
-    let kubeconfig = api.kubeconfig(home.path(), TOKEN);
-    let kubeconfig = kubeconfig.to_str().expect("UTF-8 path");
-    let args = [
-        "cluster",
-        "--kubeconfig",
-        kubeconfig,
-        "-A",
-        "--format",
-        "json",
-    ];
-    let output = run("iredmail-ports", &args, home.path());
+    let output = case.cluster(&["-A", "--format", "json"]);
     let mut expected: Vec<&str> = MAIL_FINDINGS.to_vec();
     expected.push(OTHER_FINDING);
     assert_eq!(findings(&output), expected);
-}
-
-/// The tools venv's bin directory, installing the tools on first use.
-fn tools_bin() -> PathBuf {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/python-tools.sh");
-    let output = std::process::Command::new("bash")
-        .arg(script)
-        .output()
-        .expect("run scripts/python-tools.sh");
-    assert!(
-        output.status.success(),
-        "scripts/python-tools.sh failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    PathBuf::from(String::from_utf8_lossy(&output.stdout).trim())
 }
 
 /// kubectl finds `kubectl-iredmail_ports` on PATH, lists it, and runs it for
@@ -593,20 +479,19 @@ fn tools_bin() -> PathBuf {
 #[test]
 fn kubectl_runs_the_plugin_from_path() {
     let kubectl = tools_bin().join("kubectl");
-    let api = FakeApi::start(cluster());
-    let home = tempfile::tempdir().expect("temp dir");
-    let plugins = home.path().join("plugins");
+    let case = Case::new(cluster());
+    let plugins = case.home.path().join("plugins");
     std::fs::create_dir(&plugins).expect("plugin dir");
     let plugin = plugins.join("kubectl-iredmail_ports");
     let built = assert_cmd::cargo::cargo_bin("kubectl-iredmail_ports");
     std::os::unix::fs::symlink(&built, &plugin).expect("link the plugin");
-    let kubeconfig = api.kubeconfig(home.path(), TOKEN);
+    // Only the plugin's directory on PATH: kubectl must find it there by itself.
     let kubectl = |args: &[&str]| {
         std::process::Command::new(&kubectl)
             .args(args)
             .env_clear()
             .env("PATH", &plugins)
-            .env("HOME", home.path())
+            .env("HOME", case.home.path())
             .output()
             .expect("run kubectl")
     };
@@ -619,7 +504,7 @@ fn kubectl_runs_the_plugin_from_path() {
         String::from_utf8_lossy(&listed.stderr)
     );
 
-    let kubeconfig = kubeconfig.to_str().expect("UTF-8 path");
+    let kubeconfig = case.kubeconfig.as_str();
     let args = [
         "iredmail-ports",
         "-n",
@@ -632,11 +517,11 @@ fn kubectl_runs_the_plugin_from_path() {
     let output = kubectl(&args);
     assert_eq!(findings(&output), MAIL_FINDINGS);
     assert_eq!(output.status.code(), Some(1));
-    let pods = lists(&api)
-        .into_iter()
+    let pages = lists(&case.api)
+        .iter()
         .filter(|l| l.contains("/pods?"))
         .count();
-    assert_eq!(pods, 3, "the plugin read every page");
+    assert_eq!(pages, 3, "the plugin read every page");
 
     let clean = kubectl(&[
         "iredmail-ports",
