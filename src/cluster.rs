@@ -224,8 +224,16 @@ impl Reader {
                         &status.message,
                     ));
                 }
+                // Gone between discovery and the list (a CRD just removed).
+                Err(Failure::Api(kube::Error::Api(status))) if status.code == 404 => {
+                    if !kind.optional {
+                        snapshot.problems.push(not_served(kind));
+                    }
+                }
                 Err(failure) => {
-                    return Err(self.fatal(failure, format!("list {}", plural(&resource))));
+                    let place = place(&capabilities.scope, &api);
+                    let what = format!("list {} {place}", plural(&resource));
+                    return Err(fatal(failure, what));
                 }
             }
         }
@@ -250,7 +258,7 @@ impl Reader {
         let discovery = Discovery::new(self.client.clone()).filter(&groups).run();
         self.within(discovery)
             .await
-            .map_err(|failure| self.fatal(failure, "discover the API groups".into()))
+            .map_err(|failure| fatal(failure, "discover the API groups".into()))
     }
 
     fn api(&self, resource: &ApiResource, scope: &ApiScope) -> Api<DynamicObject> {
@@ -303,16 +311,22 @@ impl Reader {
             None => request.await.map_err(Failure::Api),
         }
     }
+}
 
-    fn fatal(&self, failure: Failure, what: String) -> ClusterError {
-        let what = match &self.namespace {
-            Some(namespace) => format!("{what} (namespace {namespace})"),
-            None => what,
-        };
-        match failure {
-            Failure::Api(source) => ClusterError::Request { what, source },
-            Failure::Timeout(timeout) => ClusterError::Timeout { what, timeout },
-        }
+/// A failure that stops the run.
+fn fatal(failure: Failure, what: String) -> ClusterError {
+    match failure {
+        Failure::Api(source) => ClusterError::Request { what, source },
+        Failure::Timeout(timeout) => ClusterError::Timeout { what, timeout },
+    }
+}
+
+/// Where a list looks: `in namespace mail`, `in every namespace`, `at the cluster scope`.
+fn place(scope: &ApiScope, api: &Api<DynamicObject>) -> String {
+    match (scope, api.namespace()) {
+        (ApiScope::Cluster, _) => "at the cluster scope".to_string(),
+        (ApiScope::Namespaced, Some(namespace)) => format!("in namespace {namespace}"),
+        (ApiScope::Namespaced, None) => "in every namespace".to_string(),
     }
 }
 
@@ -332,11 +346,7 @@ fn forbidden(
     scope: &ApiScope,
     message: &str,
 ) -> InvalidInput {
-    let place = match (scope, api.namespace()) {
-        (ApiScope::Cluster, _) => "at the cluster scope".to_string(),
-        (ApiScope::Namespaced, Some(namespace)) => format!("in namespace {namespace}"),
-        (ApiScope::Namespaced, None) => "in every namespace".to_string(),
-    };
+    let place = place(scope, api);
     let said = if message.is_empty() {
         String::new()
     } else {

@@ -380,7 +380,7 @@ fn a_rejected_token_stops_the_run_with_exit_code_2() {
     assert!(output.stdout.is_empty());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.starts_with("error: cannot discover the API groups (namespace mail): ")
+        stderr.starts_with("error: cannot discover the API groups: ")
             && stderr.contains("Unauthorized"),
         "{stderr}"
     );
@@ -396,7 +396,7 @@ fn a_server_slower_than_the_request_timeout_stops_the_run_with_exit_code_2() {
     assert_eq!(output.status.code(), Some(2));
     assert_eq!(
         String::from_utf8_lossy(&output.stderr),
-        "error: cannot list services (namespace mail): no answer within 1 s (--request-timeout)\n"
+        "error: cannot list services in namespace mail: no answer within 1 s (--request-timeout)\n"
     );
 }
 
