@@ -46,28 +46,36 @@ pub struct Snapshot {
     pub problems: Vec<InvalidInput>,
 }
 
-/// Why the cluster could not be read at all.
+/// Why the cluster could not be read at all. The messages leave the underlying error to
+/// the error chain, which the binary prints after them.
 #[derive(Debug, Error)]
 pub enum ClusterError {
-    #[error("cannot use the kubeconfig: {0}")]
+    #[error("cannot use the kubeconfig")]
     Kubeconfig(#[source] KubeconfigError),
-    #[error("no cluster to check: {0}")]
+    #[error("no cluster to check: no kubeconfig, and not running inside a cluster")]
     NoConfig(#[source] InferConfigError),
-    #[error("cannot create a client for {url}: {source}")]
+    #[error("cannot create a client for {url}")]
     Client {
         url: String,
         #[source]
         source: kube::Error,
     },
-    #[error("cannot {what}: {source}")]
+    #[error("cannot {what}")]
     Request {
         what: String,
         #[source]
         source: kube::Error,
     },
+    #[error("cannot {what}: the API server answered {code} {reason}: {message}")]
+    Refused {
+        what: String,
+        code: u16,
+        reason: String,
+        message: String,
+    },
     #[error("cannot {what}: no answer within {} (--request-timeout)", seconds(*.timeout))]
     Timeout { what: String, timeout: Duration },
-    #[error("cannot start the async runtime: {0}")]
+    #[error("cannot start the async runtime")]
     Runtime(#[source] std::io::Error),
 }
 
@@ -316,6 +324,12 @@ impl Reader {
 /// A failure that stops the run.
 fn fatal(failure: Failure, what: String) -> ClusterError {
     match failure {
+        Failure::Api(kube::Error::Api(status)) => ClusterError::Refused {
+            what,
+            code: status.code,
+            reason: status.reason,
+            message: status.message,
+        },
         Failure::Api(source) => ClusterError::Request { what, source },
         Failure::Timeout(timeout) => ClusterError::Timeout { what, timeout },
     }

@@ -378,10 +378,27 @@ fn a_rejected_token_stops_the_run_with_exit_code_2() {
     let output = case.cluster(&[]);
     assert_eq!(output.status.code(), Some(2));
     assert!(output.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "error: cannot discover the API groups: the API server answered 401 Unauthorized: \
+         Unauthorized\n"
+    );
+}
+
+#[test]
+fn an_unreachable_server_stops_the_run_with_exit_code_2() {
+    let case = Case::new(cluster());
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let closed_url = format!("https://{}", closed.local_addr().expect("address"));
+    drop(closed);
+    let text = std::fs::read_to_string(&case.kubeconfig).expect("read the kubeconfig");
+    std::fs::write(&case.kubeconfig, text.replace(&case.api.url, &closed_url)).expect("write");
+    let output = case.cluster(&[]);
+    assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.starts_with("error: cannot discover the API groups: ")
-            && stderr.contains("Unauthorized"),
+            && stderr.contains("Connection refused"),
         "{stderr}"
     );
 }
