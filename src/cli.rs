@@ -127,8 +127,8 @@ pub struct ClusterArgs {
     #[arg(short = 'l', long, value_name = "SELECTOR")]
     pub selector: Option<String>,
 
-    /// How long one request to the API server may take (`30s`, `2m`, `1h`; a bare number
-    /// is seconds; `0` waits forever).
+    /// How long one request to the API server may take (`30s`, `2m`, `1m30s`, `500ms`; a
+    /// bare number is seconds; `0` waits forever).
     #[arg(long, value_name = "DURATION", default_value = "0", value_parser = parse_request_timeout)]
     pub request_timeout: RequestTimeout,
 
@@ -140,32 +140,42 @@ pub struct ClusterArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RequestTimeout(pub Option<Duration>);
 
-/// Parses kubectl's request timeouts: a bare number of seconds, or a number with `s`, `m`
-/// or `h`.
+/// Parses kubectl's request timeouts: a bare number of seconds, or Go-style durations
+/// such as `30s`, `2m`, `1h`, `1m30s` or `500ms`.
 fn parse_request_timeout(text: &str) -> Result<RequestTimeout, String> {
-    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
-        Some(at) => text.split_at(at),
-        None => (text, "s"),
-    };
-    let seconds_per_unit = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        _ => {
-            return Err(format!(
-                "`{text}`: expected a number of seconds, or one with s, m or h"
-            ));
-        }
-    };
-    let number: u64 = number
-        .parse()
-        .map_err(|_| format!("`{text}`: expected a number of seconds, or one with s, m or h"))?;
-    let seconds = number
-        .checked_mul(seconds_per_unit)
-        .ok_or_else(|| format!("`{text}` is too long"))?;
-    Ok(RequestTimeout(
-        (seconds > 0).then(|| Duration::from_secs(seconds)),
-    ))
+    let invalid = || format!("`{text}`: expected a duration such as 30s, 2m, 1m30s or 500ms");
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        let seconds: u64 = text.parse().map_err(|_| invalid())?;
+        return Ok(RequestTimeout(
+            (seconds > 0).then(|| Duration::from_secs(seconds)),
+        ));
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let (number, after) = rest.split_at(digits);
+        let number: u64 = number.parse().map_err(|_| invalid())?;
+        let unit_length = after
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(after.len());
+        let (unit, after) = after.split_at(unit_length);
+        let part = match unit {
+            "h" => Duration::from_secs(number.saturating_mul(3600)),
+            "m" => Duration::from_secs(number.saturating_mul(60)),
+            "s" => Duration::from_secs(number),
+            "ms" => Duration::from_millis(number),
+            _ => return Err(invalid()),
+        };
+        total = total.saturating_add(part);
+        rest = after;
+    }
+    if text.is_empty() {
+        return Err(invalid());
+    }
+    Ok(RequestTimeout((!total.is_zero()).then_some(total)))
 }
 
 /// The command line of the `kubectl-iredmail_ports` binary, which kubectl runs for
@@ -251,7 +261,12 @@ mod tests {
         assert_eq!(parse_request_timeout("30s"), secs(30));
         assert_eq!(parse_request_timeout("2m"), secs(120));
         assert_eq!(parse_request_timeout("1h"), secs(3600));
-        for bad in ["", "s", "1.5s", "-1", "5d", "1m30s"] {
+        assert_eq!(parse_request_timeout("1m30s"), secs(90));
+        assert_eq!(
+            parse_request_timeout("500ms"),
+            Ok(RequestTimeout(Some(Duration::from_millis(500))))
+        );
+        for bad in ["", "s", "1.5s", "-1", "5d", "m5", "1m30"] {
             assert!(parse_request_timeout(bad).is_err(), "{bad}");
         }
     }

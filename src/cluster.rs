@@ -80,7 +80,11 @@ pub enum ClusterError {
 }
 
 fn seconds(duration: Duration) -> String {
-    format!("{} s", duration.as_secs())
+    if duration.subsec_millis() == 0 {
+        format!("{} s", duration.as_secs())
+    } else {
+        format!("{} ms", duration.as_millis())
+    }
 }
 
 /// A kind iredmail-ports reads from the cluster.
