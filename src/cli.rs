@@ -1,6 +1,7 @@
 //! The command line, as clap definitions only; `main.rs` acts on it.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -40,6 +41,8 @@ pub enum Command {
         /// A rule id, e.g. `internal-port-exposed`.
         rule: String,
     },
+    /// Check the cluster of your kubeconfig (also `kubectl iredmail-ports`).
+    Cluster(ClusterArgs),
 }
 
 #[derive(Debug, Args)]
@@ -53,6 +56,14 @@ pub struct CheckArgs {
     #[arg(short = 'f', long = "compose-file", value_name = "FILE")]
     pub compose_files: Vec<PathBuf>,
 
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// The flags that choose the catalogue, the config and how the report is written; `check`
+/// and `cluster` share them.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
     /// How to write the report: the findings in one of the text and CI formats, or the
     /// reachability graph (`dot`, `mermaid`) with the ports that have findings in red.
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -66,7 +77,8 @@ pub struct CheckArgs {
     pub catalogue: CatalogueChoice,
 
     /// The config file (severities, excludes, allowed ports, suppressions). Default: the
-    /// nearest `.iredmail-ports.yaml` from the first path upward.
+    /// nearest `.iredmail-ports.yaml` from the first path (for `cluster`, the current
+    /// directory) upward.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
@@ -85,6 +97,107 @@ pub struct CheckArgs {
     /// When to color text output.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
+}
+
+/// Which cluster to read and what of it, with kubectl's flag names.
+#[derive(Debug, Args)]
+pub struct ClusterArgs {
+    /// The kubeconfig file. Default: `$KUBECONFIG`, else `~/.kube/config`, else the
+    /// in-cluster service account.
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// The kubeconfig context to use. Default: its current context.
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+
+    /// The namespace to check. Default: the context's namespace.
+    #[arg(
+        short,
+        long,
+        value_name = "NAMESPACE",
+        conflicts_with = "all_namespaces"
+    )]
+    pub namespace: Option<String>,
+
+    /// Check every namespace.
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+
+    /// Check only the objects with these labels (`app=mail,tier!=db`), as `kubectl get -l`;
+    /// NetworkPolicies and Namespaces are always read, since they decide reachability.
+    #[arg(short = 'l', long, value_name = "SELECTOR")]
+    pub selector: Option<String>,
+
+    /// How long one request to the API server may take (`30s`, `2m`, `1m30s`, `500ms`; a
+    /// bare number is seconds; `0` waits forever).
+    #[arg(long, value_name = "DURATION", default_value = "0", value_parser = parse_request_timeout)]
+    pub request_timeout: RequestTimeout,
+
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// `--request-timeout`: `None` waits forever, as kubectl's `0` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestTimeout(pub Option<Duration>);
+
+/// Parses kubectl's request timeouts: a bare number of seconds, or Go-style durations
+/// such as `30s`, `2m`, `1h`, `1m30s` or `500ms`.
+fn parse_request_timeout(text: &str) -> Result<RequestTimeout, String> {
+    let invalid = || format!("`{text}`: expected a duration such as 30s, 2m, 1m30s or 500ms");
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        let seconds: u64 = text.parse().map_err(|_| invalid())?;
+        return Ok(RequestTimeout(
+            (seconds > 0).then(|| Duration::from_secs(seconds)),
+        ));
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let (number, after) = rest.split_at(digits);
+        let number: u64 = number.parse().map_err(|_| invalid())?;
+        let unit_length = after
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(after.len());
+        let (unit, after) = after.split_at(unit_length);
+        let part = match unit {
+            "h" => Duration::from_secs(number.saturating_mul(3600)),
+            "m" => Duration::from_secs(number.saturating_mul(60)),
+            "s" => Duration::from_secs(number),
+            "ms" => Duration::from_millis(number),
+            _ => return Err(invalid()),
+        };
+        total = total.saturating_add(part);
+        rest = after;
+    }
+    if text.is_empty() {
+        return Err(invalid());
+    }
+    Ok(RequestTimeout((!total.is_zero()).then_some(total)))
+}
+
+/// The command line of the `kubectl-iredmail_ports` binary, which kubectl runs for
+/// `kubectl iredmail-ports`: the `cluster` command's flags, without a subcommand.
+#[derive(Debug, Parser)]
+#[command(
+    name = "kubectl iredmail-ports",
+    bin_name = "kubectl iredmail-ports",
+    version,
+    about = "Checks the network ports of the iRedMail running in a Kubernetes cluster against \
+             iRedMail's port catalogue",
+    long_about = "Checks the network ports of the iRedMail running in a Kubernetes cluster \
+                  against iRedMail's port catalogue: reads Services, workloads, NetworkPolicies, \
+                  Ingresses and Gateway API routes with your kubeconfig's credentials.\n\n\
+                  Exit codes: 0 no finding at or above --fail-on; 1 findings; 2 usage error, \
+                  an unusable catalogue or config, or a cluster that cannot be read."
+)]
+pub struct KubectlPlugin {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 }
 
 #[derive(Debug, Args)]
@@ -135,4 +248,28 @@ pub enum Color {
     Auto,
     Always,
     Never,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_timeouts_read_as_kubectl_writes_them() {
+        let secs = |s| Ok(RequestTimeout(Some(Duration::from_secs(s))));
+        assert_eq!(parse_request_timeout("0"), Ok(RequestTimeout(None)));
+        assert_eq!(parse_request_timeout("0s"), Ok(RequestTimeout(None)));
+        assert_eq!(parse_request_timeout("15"), secs(15));
+        assert_eq!(parse_request_timeout("30s"), secs(30));
+        assert_eq!(parse_request_timeout("2m"), secs(120));
+        assert_eq!(parse_request_timeout("1h"), secs(3600));
+        assert_eq!(parse_request_timeout("1m30s"), secs(90));
+        assert_eq!(
+            parse_request_timeout("500ms"),
+            Ok(RequestTimeout(Some(Duration::from_millis(500))))
+        );
+        for bad in ["", "s", "1.5s", "-1", "5d", "m5", "1m30"] {
+            assert!(parse_request_timeout(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -9,6 +9,7 @@
 pub mod baseline;
 pub mod catalogue;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod inventory;
 pub mod load;
@@ -26,8 +27,20 @@ pub use report::Report;
 /// Reads the inputs, builds the inventory and runs every rule; then applies the config's
 /// severities and suppressions and the baseline.
 pub fn check(inputs: &[Input], catalogue: &Catalogue, config: &Config) -> Report {
+    check_with_problems(inputs, Vec::new(), catalogue, config)
+}
+
+/// [`check`], with problems found before loading (what the API server refused to list)
+/// reported beside the loaders' own.
+pub fn check_with_problems(
+    inputs: &[Input],
+    problems: Vec<model::InvalidInput>,
+    catalogue: &Catalogue,
+    config: &Config,
+) -> Report {
     let catalogue = config.extend_catalogue(catalogue);
     let mut loaded = load::load_excluding(inputs, &|path| config.excludes(path));
+    loaded.problems.extend(problems);
     let sources = std::mem::take(&mut loaded.sources);
     let inventory = inventory::build(loaded);
     let mut findings = rules::run(&inventory, &catalogue);

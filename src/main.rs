@@ -10,18 +10,31 @@ use clap::Parser;
 
 use iredmail_ports::baseline::Baseline;
 use iredmail_ports::cli::{
-    CatalogueArgs, CatalogueChoice, CatalogueFormat, CheckArgs, Cli, Color, Command,
+    CatalogueArgs, CatalogueChoice, CatalogueFormat, CheckArgs, Cli, ClusterArgs, Color, Command,
+    KubectlPlugin, ReportArgs,
 };
+use iredmail_ports::cluster::{self, ClusterQuery};
 use iredmail_ports::rules::Rule;
-use iredmail_ports::{Catalogue, Config, Input, check};
+use iredmail_ports::{Catalogue, Config, Input, Report, check, check_with_problems};
 
 // Parsing allocates and frees many small nodes on several threads, where glibc's malloc
 // cost a quarter of the CPU time.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
+/// The name kubectl looks for on PATH to run `kubectl iredmail-ports`.
+const KUBECTL_PLUGIN_NAME: &str = "kubectl-iredmail_ports";
+
+// `pub(crate)`: the `kubectl-iredmail_ports` binary (src/bin/) includes this file as a
+// module and calls it, so both binaries are one program.
+pub(crate) fn main() -> ExitCode {
+    let cli = if started_as_kubectl_plugin() {
+        Cli {
+            command: Command::Cluster(KubectlPlugin::parse().cluster),
+        }
+    } else {
+        Cli::parse()
+    };
     match run(cli) {
         Ok(code) => code,
         Err(error) => {
@@ -29,6 +42,16 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// kubectl runs a plugin by its path on PATH, so the program's own name tells whether it
+/// is `kubectl iredmail-ports` (the `cluster` command, flags only) or `iredmail-ports`.
+fn started_as_kubectl_plugin() -> bool {
+    std::env::args_os()
+        .next()
+        .map(PathBuf::from)
+        .and_then(|program| program.file_stem().map(|stem| stem == KUBECTL_PLUGIN_NAME))
+        .unwrap_or(false)
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
@@ -44,6 +67,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             print!("{}", rule.info().explanation);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Cluster(args) => run_cluster(args),
     }
 }
 
@@ -56,13 +80,33 @@ fn load_catalogue(choice: &CatalogueChoice) -> Result<Catalogue> {
 }
 
 fn run_check(args: CheckArgs) -> Result<ExitCode> {
-    let catalogue = load_catalogue(&args.catalogue)?;
+    let catalogue = load_catalogue(&args.report.catalogue)?;
     let inputs = inputs(&args);
-    let mut config = load_config(&args)?;
-    if let Some(path) = &args.baseline {
-        config.baseline = Some(Baseline::read(path)?);
-    }
+    let config = load_config(&args.report, config_start(&args))?;
     let report = check(&inputs, &catalogue, &config);
+    write_report(&report, &args.report)
+}
+
+/// Reads the cluster, then judges its objects exactly as files are judged.
+fn run_cluster(args: ClusterArgs) -> Result<ExitCode> {
+    let catalogue = load_catalogue(&args.report.catalogue)?;
+    let config = load_config(&args.report, PathBuf::from("."))?;
+    let query = ClusterQuery {
+        kubeconfig: args.kubeconfig.clone(),
+        context: args.context.clone(),
+        namespace: args.namespace.clone(),
+        all_namespaces: args.all_namespaces,
+        selector: args.selector.clone(),
+        request_timeout: args.request_timeout.0,
+    };
+    let snapshot = cluster::read_blocking(&query)?;
+    let report = check_with_problems(&snapshot.inputs, snapshot.problems, &catalogue, &config);
+    write_report(&report, &args.report)
+}
+
+/// Writes the report where `--output` says, records the baseline if asked, and maps the
+/// findings to the exit code.
+fn write_report(report: &Report, args: &ReportArgs) -> Result<ExitCode> {
     if let Some(path) = &args.write_baseline {
         Baseline::of(&report.findings).write(path)?;
     }
@@ -90,24 +134,29 @@ fn run_check(args: CheckArgs) -> Result<ExitCode> {
     }
 }
 
-/// The config named with `--config`, else the nearest `.iredmail-ports.yaml` above the
-/// first path (the current directory for standard input), else the defaults.
-fn load_config(args: &CheckArgs) -> Result<Config> {
-    let explicit = args.config.clone();
-    let discovered = || {
-        let start = args
-            .paths
-            .first()
-            .filter(|p| p.as_os_str() != "-")
-            .or(args.compose_files.first())
-            .cloned()
-            .unwrap_or_else(|| PathBuf::from("."));
-        Config::discover(&start)
+/// Where the search for `.iredmail-ports.yaml` starts: the first path (the current
+/// directory for standard input).
+fn config_start(args: &CheckArgs) -> PathBuf {
+    args.paths
+        .first()
+        .filter(|p| p.as_os_str() != "-")
+        .or(args.compose_files.first())
+        .cloned()
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// The config named with `--config`, else the nearest `.iredmail-ports.yaml` above
+/// `start`, else the defaults; with the `--baseline` it names.
+fn load_config(args: &ReportArgs, start: PathBuf) -> Result<Config> {
+    let path = args.config.clone().or_else(|| Config::discover(&start));
+    let mut config = match path {
+        Some(path) => Config::from_file(&path)?,
+        None => Config::default(),
     };
-    match explicit.or_else(discovered) {
-        Some(path) => Ok(Config::from_file(&path)?),
-        None => Ok(Config::default()),
+    if let Some(path) = &args.baseline {
+        config.baseline = Some(Baseline::read(path)?);
     }
+    Ok(config)
 }
 
 fn inputs(args: &CheckArgs) -> Vec<Input> {

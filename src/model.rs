@@ -326,6 +326,9 @@ pub enum Impact {
     /// One value (a Jinja expression in a playbook) cannot be rendered, so its port is not
     /// checked; the rest of the object is: a note.
     ValueSkipped,
+    /// A kind of object the API server would not list (forbidden, or not served): those
+    /// objects are not checked, the rest of the cluster is: a note.
+    NotListed,
 }
 
 /// An object's own request to suppress some of its findings: the

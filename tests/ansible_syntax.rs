@@ -4,27 +4,17 @@
 //! are found. `scripts/python-tools.sh` installs the `ansible` bundle (ansible-core with
 //! the community.docker and kubernetes.core collections) from PyPI on first use.
 
+#[path = "common/tools.rs"]
+mod tools;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use iredmail_ports::{Catalogue, Config, Input, check};
+use tools::tools_bin;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The venv's bin directory, installing the tools on first use.
-fn tools_bin() -> PathBuf {
-    let output = Command::new("bash")
-        .arg(root().join("scripts/python-tools.sh"))
-        .output()
-        .expect("run scripts/python-tools.sh");
-    assert!(
-        output.status.success(),
-        "scripts/python-tools.sh failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    PathBuf::from(String::from_utf8_lossy(&output.stdout).trim())
 }
 
 fn syntax_check(playbooks: &[PathBuf], home: &Path) -> Output {

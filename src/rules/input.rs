@@ -14,7 +14,7 @@ pub fn invalid_input(inventory: &Inventory, _: &Catalogue) -> Vec<Finding> {
             location: Some(problem.location.clone()),
             severity: match problem.impact {
                 Impact::Unread => Rule::InvalidInput.info().severity,
-                Impact::ValueSkipped => Severity::Note,
+                Impact::ValueSkipped | Impact::NotListed => Severity::Note,
             },
             ..Finding::new(Rule::InvalidInput, problem.message.clone())
         })

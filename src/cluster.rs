@@ -1,0 +1,620 @@
+//! A live cluster → the same inputs as files. Reads the kinds iredmail-ports judges with
+//! the user's kubeconfig (tokens, client certificates, exec credential plugins) or the
+//! in-cluster service account, and hands each object to the loader as the text of one
+//! YAML document named `Kind/namespace/name`: findings then name the object, and their
+//! line points into the object as `kubectl get -o yaml` would show it.
+//!
+//! Lists are paginated. A kind the API server refuses to list (403) or does not serve is
+//! a note and the rest is still checked; Gateway API kinds are read only where discovery
+//! shows their CRDs.
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::api::{Api, DynamicObject, ListParams};
+use kube::config::{InferConfigError, KubeConfigOptions, Kubeconfig, KubeconfigError};
+use kube::core::TypeMeta;
+use kube::discovery::{ApiResource, Discovery, Scope as ApiScope};
+use kube::{Client, Config};
+use thiserror::Error;
+
+use crate::load::Input;
+use crate::model::{Impact, InvalidInput, Location};
+
+/// Which cluster to read and what of it; the `cluster` command's flags.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterQuery {
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
+    /// `None`: the context's namespace (unless `all_namespaces`).
+    pub namespace: Option<String>,
+    pub all_namespaces: bool,
+    /// A label selector for the objects judged (not for NetworkPolicies and Namespaces,
+    /// which decide how far the judged objects reach).
+    pub selector: Option<String>,
+    /// How long one request may take; `None` waits forever.
+    pub request_timeout: Option<Duration>,
+}
+
+/// What was read: one input per object, and a note for each kind that could not be.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    pub inputs: Vec<Input>,
+    pub problems: Vec<InvalidInput>,
+}
+
+/// Why the cluster could not be read at all. The messages leave the underlying error to
+/// the error chain, which the binary prints after them.
+#[derive(Debug, Error)]
+pub enum ClusterError {
+    #[error("cannot use the kubeconfig")]
+    Kubeconfig(#[source] KubeconfigError),
+    #[error("no cluster to check: no kubeconfig, and not running inside a cluster")]
+    NoConfig(#[source] InferConfigError),
+    #[error("cannot create a client for {url}")]
+    Client {
+        url: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("cannot {what}")]
+    Request {
+        what: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("cannot {what}: the API server answered {code} {reason}: {message}")]
+    Refused {
+        what: String,
+        code: u16,
+        reason: String,
+        message: String,
+    },
+    #[error("cannot {what}: no answer within {} (--request-timeout)", seconds(*.timeout))]
+    Timeout { what: String, timeout: Duration },
+    #[error("cannot start the async runtime")]
+    Runtime(#[source] std::io::Error),
+}
+
+fn seconds(duration: Duration) -> String {
+    if duration.subsec_millis() == 0 {
+        format!("{} s", duration.as_secs())
+    } else {
+        format!("{} ms", duration.as_millis())
+    }
+}
+
+/// A kind iredmail-ports reads from the cluster.
+struct Kind {
+    group: &'static str,
+    kind: &'static str,
+    /// Whether `--selector` narrows it. NetworkPolicies and Namespaces are context: without
+    /// them the selected objects would look wider open than they are.
+    selected: bool,
+    /// Only where discovery shows it (a CRD); its absence is no problem.
+    optional: bool,
+}
+
+const GATEWAY_GROUP: &str = "gateway.networking.k8s.io";
+
+/// In this order: controllers before Pods, so Pods they own can be skipped.
+const KINDS: &[Kind] = &[
+    builtin("", "Namespace", false),
+    builtin("", "Service", true),
+    builtin("discovery.k8s.io", "EndpointSlice", true),
+    builtin("networking.k8s.io", "NetworkPolicy", false),
+    builtin("networking.k8s.io", "Ingress", true),
+    builtin("apps", "Deployment", true),
+    builtin("apps", "StatefulSet", true),
+    builtin("apps", "DaemonSet", true),
+    builtin("", "Pod", true),
+    Kind {
+        group: GATEWAY_GROUP,
+        kind: "Gateway",
+        selected: true,
+        optional: true,
+    },
+    Kind {
+        group: GATEWAY_GROUP,
+        kind: "HTTPRoute",
+        selected: true,
+        optional: true,
+    },
+];
+
+const fn builtin(group: &'static str, kind: &'static str, selected: bool) -> Kind {
+    Kind {
+        group,
+        kind,
+        selected,
+        optional: false,
+    }
+}
+
+/// Objects per page: what kubectl asks for.
+const PAGE_SIZE: u32 = 500;
+
+/// The annotation `kubectl apply` keeps a copy of the object in.
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// Reads the cluster on a runtime of its own, for callers that are not async.
+pub fn read_blocking(query: &ClusterQuery) -> Result<Snapshot, ClusterError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(ClusterError::Runtime)?
+        .block_on(read(query))
+}
+
+/// Reads every kind of [`KINDS`] the cluster serves, in the namespaces the query names.
+pub async fn read(query: &ClusterQuery) -> Result<Snapshot, ClusterError> {
+    let config = client_config(query).await?;
+    let namespace = if query.all_namespaces {
+        None
+    } else {
+        Some(
+            query
+                .namespace
+                .clone()
+                .unwrap_or_else(|| config.default_namespace.clone()),
+        )
+    };
+    let url = config.cluster_url.to_string();
+    let client = Client::try_from(config).map_err(|source| ClusterError::Client { url, source })?;
+    let reader = Reader {
+        client,
+        namespace,
+        selector: query.selector.clone(),
+        timeout: query.request_timeout,
+    };
+    reader.read_all().await
+}
+
+/// The client configuration: `--kubeconfig` (with `--context`), else `$KUBECONFIG` or
+/// `~/.kube/config`, else the in-cluster service account.
+async fn client_config(query: &ClusterQuery) -> Result<Config, ClusterError> {
+    let options = KubeConfigOptions {
+        context: query.context.clone(),
+        ..KubeConfigOptions::default()
+    };
+    match (&query.kubeconfig, &query.context) {
+        (Some(path), _) => {
+            let kubeconfig = Kubeconfig::read_from(path).map_err(ClusterError::Kubeconfig)?;
+            Config::from_custom_kubeconfig(kubeconfig, &options)
+                .await
+                .map_err(ClusterError::Kubeconfig)
+        }
+        // A context names an entry of a kubeconfig: no in-cluster fallback.
+        (None, Some(_)) => Config::from_kubeconfig(&options)
+            .await
+            .map_err(ClusterError::Kubeconfig),
+        (None, None) => Config::infer().await.map_err(ClusterError::NoConfig),
+    }
+}
+
+struct Reader {
+    client: Client,
+    /// `None`: every namespace.
+    namespace: Option<String>,
+    selector: Option<String>,
+    timeout: Option<Duration>,
+}
+
+/// Why one request failed.
+enum Failure {
+    Api(kube::Error),
+    Timeout(Duration),
+}
+
+impl Reader {
+    async fn read_all(&self) -> Result<Snapshot, ClusterError> {
+        let discovery = self.discover().await?;
+        let mut snapshot = Snapshot::default();
+        let mut objects = Vec::new();
+        for kind in KINDS {
+            let Some(resource) = discovery
+                .get(kind.group)
+                .and_then(|group| group.recommended_kind(kind.kind))
+            else {
+                if !kind.optional {
+                    snapshot.problems.push(not_served(kind));
+                }
+                continue;
+            };
+            let (resource, capabilities) = resource;
+            let api = self.api(&resource, &capabilities.scope);
+            match self.list(&api, &resource, kind).await {
+                Ok(mut listed) => objects.append(&mut listed),
+                Err(Failure::Api(kube::Error::Api(status))) if status.code == 403 => {
+                    snapshot.problems.push(forbidden(
+                        &api,
+                        &resource,
+                        &capabilities.scope,
+                        &status.message,
+                    ));
+                }
+                // Gone between discovery and the list (a CRD just removed).
+                Err(Failure::Api(kube::Error::Api(status))) if status.code == 404 => {
+                    if !kind.optional {
+                        snapshot.problems.push(not_served(kind));
+                    }
+                }
+                Err(failure) => {
+                    let place = place(&capabilities.scope, &api);
+                    let what = format!("list {} {place}", plural(&resource));
+                    return Err(fatal(failure, what));
+                }
+            }
+        }
+        let controllers = controllers(&objects);
+        for object in objects {
+            if is_owned_by_listed_controller(&object, &controllers) {
+                continue;
+            }
+            match into_input(object) {
+                Ok(input) => snapshot.inputs.push(input),
+                Err(problem) => snapshot.problems.push(problem),
+            }
+        }
+        Ok(snapshot)
+    }
+
+    /// Asks the API server which of the groups iredmail-ports reads it serves, in which
+    /// versions.
+    async fn discover(&self) -> Result<Discovery, ClusterError> {
+        let groups: BTreeSet<&str> = KINDS.iter().map(|k| k.group).collect();
+        let groups: Vec<&str> = groups.into_iter().collect();
+        let discovery = Discovery::new(self.client.clone()).filter(&groups).run();
+        self.within(discovery)
+            .await
+            .map_err(|failure| fatal(failure, "discover the API groups".into()))
+    }
+
+    fn api(&self, resource: &ApiResource, scope: &ApiScope) -> Api<DynamicObject> {
+        match (scope, &self.namespace) {
+            (ApiScope::Namespaced, Some(namespace)) => {
+                Api::namespaced_with(self.client.clone(), namespace, resource)
+            }
+            _ => Api::all_with(self.client.clone(), resource),
+        }
+    }
+
+    /// Every object of one kind, page by page.
+    async fn list(
+        &self,
+        api: &Api<DynamicObject>,
+        resource: &ApiResource,
+        kind: &Kind,
+    ) -> Result<Vec<DynamicObject>, Failure> {
+        let mut params = ListParams::default().limit(PAGE_SIZE);
+        if let (true, Some(selector)) = (kind.selected, &self.selector) {
+            params = params.labels(selector);
+        }
+        let mut objects = Vec::new();
+        loop {
+            let page = self.within(api.list(&params)).await?;
+            objects.extend(page.items.into_iter().map(|mut object| {
+                // List items of built-in kinds come without their type; the loader needs it.
+                object.types = Some(TypeMeta {
+                    api_version: resource.api_version.clone(),
+                    kind: resource.kind.clone(),
+                });
+                object
+            }));
+            match page.metadata.continue_.filter(|token| !token.is_empty()) {
+                Some(token) => params = params.continue_token(&token),
+                None => return Ok(objects),
+            }
+        }
+    }
+
+    async fn within<T>(
+        &self,
+        request: impl Future<Output = Result<T, kube::Error>>,
+    ) -> Result<T, Failure> {
+        match self.timeout {
+            Some(timeout) => tokio::time::timeout(timeout, request)
+                .await
+                .map_err(|_| Failure::Timeout(timeout))?
+                .map_err(Failure::Api),
+            None => request.await.map_err(Failure::Api),
+        }
+    }
+}
+
+/// A failure that stops the run.
+fn fatal(failure: Failure, what: String) -> ClusterError {
+    match failure {
+        Failure::Api(kube::Error::Api(status)) => ClusterError::Refused {
+            what,
+            code: status.code,
+            reason: status.reason,
+            message: status.message,
+        },
+        Failure::Api(source) => ClusterError::Request { what, source },
+        Failure::Timeout(timeout) => ClusterError::Timeout { what, timeout },
+    }
+}
+
+/// Where a list looks: `in namespace mail`, `in every namespace`, `at the cluster scope`.
+fn place(scope: &ApiScope, api: &Api<DynamicObject>) -> String {
+    match (scope, api.namespace()) {
+        (ApiScope::Cluster, _) => "at the cluster scope".to_string(),
+        (ApiScope::Namespaced, Some(namespace)) => format!("in namespace {namespace}"),
+        (ApiScope::Namespaced, None) => "in every namespace".to_string(),
+    }
+}
+
+/// `networkpolicies.networking.k8s.io`, as RBAC and kubectl name a resource.
+fn plural(resource: &ApiResource) -> String {
+    if resource.group.is_empty() {
+        resource.plural.clone()
+    } else {
+        format!("{}.{}", resource.plural, resource.group)
+    }
+}
+
+/// A kind the API server refused to list: a note, and the rest is still checked.
+fn forbidden(
+    api: &Api<DynamicObject>,
+    resource: &ApiResource,
+    scope: &ApiScope,
+    message: &str,
+) -> InvalidInput {
+    let place = place(scope, api);
+    let said = if message.is_empty() {
+        String::new()
+    } else {
+        format!(" (the API server said: {message})")
+    };
+    let consequence = if resource.kind == "Namespace" {
+        "namespace labels are unknown, so NetworkPolicy namespace selectors are matched by \
+         `kubernetes.io/metadata.name` only"
+            .to_string()
+    } else {
+        format!(
+            "no {} is checked, so none narrows or widens what the other findings say",
+            resource.kind
+        )
+    };
+    not_read(
+        api.resource_url(),
+        format!(
+            "forbidden to list {} {place}{said}; {consequence}",
+            plural(resource)
+        ),
+    )
+}
+
+/// A built-in kind that discovery does not show (a very old or trimmed API server).
+fn not_served(kind: &Kind) -> InvalidInput {
+    let group = if kind.group.is_empty() {
+        "the core API group"
+    } else {
+        kind.group
+    };
+    let url = if kind.group.is_empty() {
+        "/api/v1".to_string()
+    } else {
+        format!("/apis/{}", kind.group)
+    };
+    not_read(
+        &url,
+        format!(
+            "the API server does not serve {} in {group}; none is checked",
+            kind.kind
+        ),
+    )
+}
+
+fn not_read(url: &str, message: String) -> InvalidInput {
+    InvalidInput {
+        object: None,
+        message,
+        location: Location {
+            path: url.to_string(),
+            line: 1,
+            column: 1,
+            template: None,
+        },
+        impact: Impact::NotListed,
+    }
+}
+
+/// The controllers read, as `(kind, namespace, name)`.
+fn controllers(objects: &[DynamicObject]) -> BTreeSet<(String, String, String)> {
+    objects
+        .iter()
+        .filter_map(|object| {
+            let kind = object.types.as_ref()?.kind.clone();
+            matches!(kind.as_str(), "Deployment" | "StatefulSet" | "DaemonSet").then(|| {
+                (
+                    kind,
+                    object.metadata.namespace.clone().unwrap_or_default(),
+                    object.metadata.name.clone().unwrap_or_default(),
+                )
+            })
+        })
+        .collect()
+}
+
+/// A Pod a listed controller runs is judged through the controller's template, once.
+/// A Deployment's Pods belong to a ReplicaSet that the Deployment controller names
+/// `<deployment>-<pod-template-hash>`, and the Pods carry that hash as a label.
+fn is_owned_by_listed_controller(
+    object: &DynamicObject,
+    controllers: &BTreeSet<(String, String, String)>,
+) -> bool {
+    if object.types.as_ref().is_none_or(|t| t.kind != "Pod") {
+        return false;
+    }
+    let namespace = object.metadata.namespace.clone().unwrap_or_default();
+    let Some(owner) = object
+        .metadata
+        .owner_references
+        .iter()
+        .flatten()
+        .find(|owner| owner.controller == Some(true))
+    else {
+        return false;
+    };
+    let controller = match owner.kind.as_str() {
+        "StatefulSet" | "DaemonSet" => (owner.kind.clone(), owner.name.clone()),
+        "ReplicaSet" => {
+            let hash = object
+                .metadata
+                .labels
+                .as_ref()
+                .and_then(|labels| labels.get("pod-template-hash"));
+            let deployment = hash.and_then(|hash| {
+                owner
+                    .name
+                    .strip_suffix(hash.as_str())
+                    .and_then(|rest| rest.strip_suffix('-'))
+            });
+            match deployment {
+                Some(deployment) => ("Deployment".to_string(), deployment.to_string()),
+                None => return false,
+            }
+        }
+        _ => return false,
+    };
+    controllers.contains(&(controller.0, namespace, controller.1))
+}
+
+/// One object as the text of a YAML document named `Kind/namespace/name`.
+fn into_input(mut object: DynamicObject) -> Result<Input, InvalidInput> {
+    strip_bookkeeping(&mut object.metadata);
+    let kind = object
+        .types
+        .as_ref()
+        .map(|t| t.kind.clone())
+        .unwrap_or_default();
+    let name = object.metadata.name.clone().unwrap_or_default();
+    let name = match &object.metadata.namespace {
+        Some(namespace) => format!("{kind}/{namespace}/{name}"),
+        None => format!("{kind}/{name}"),
+    };
+    match serde_saphyr::to_string(&object) {
+        Ok(text) => Ok(Input::Text { name, text }),
+        Err(error) => Err(InvalidInput {
+            object: Some(name.clone()),
+            message: format!("cannot render the object as YAML: {error}"),
+            location: Location {
+                path: name,
+                line: 1,
+                column: 1,
+                template: None,
+            },
+            impact: Impact::Unread,
+        }),
+    }
+}
+
+/// Drops `managedFields` and the last-applied annotation: they only record how the
+/// object was written, and repeat it.
+fn strip_bookkeeping(metadata: &mut ObjectMeta) {
+    metadata.managed_fields = None;
+    if let Some(annotations) = &mut metadata.annotations {
+        annotations.remove(LAST_APPLIED);
+        if annotations.is_empty() {
+            metadata.annotations = None;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::{self, kubernetes::Typed};
+    use serde_json::Value;
+
+    fn object(json: Value) -> DynamicObject {
+        serde_json::from_value(json).expect("a valid object")
+    }
+
+    #[test]
+    fn an_object_keeps_every_value_through_its_yaml_text() {
+        let service = object(serde_json::json!({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {
+                "name": "db", "namespace": "mail",
+                "labels": {"a": "true", "b": "0755", "c": "1e3", "d": "null", "e": "yes", "f": "~", "g": "x: y"},
+                "annotations": {LAST_APPLIED: "{}", "keep": "me"},
+                "managedFields": [{"manager": "kubectl"}]
+            },
+            "spec": {"type": "LoadBalancer", "ports": [{"port": 3306, "targetPort": "mysql"}]}
+        }));
+        let Ok(Input::Text { name, text }) = into_input(service) else {
+            panic!("not a text input");
+        };
+        assert_eq!(name, "Service/mail/db");
+        assert!(
+            !text.contains("managedFields") && !text.contains(LAST_APPLIED),
+            "{text}"
+        );
+        let loaded = load::load(&[Input::Text { name, text }]);
+        assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
+        let Typed::Service(service) = &loaded.kube[0].typed else {
+            panic!("not a Service");
+        };
+        let labels = service.metadata.labels.clone().unwrap_or_default();
+        let expected = [
+            ("a", "true"),
+            ("b", "0755"),
+            ("c", "1e3"),
+            ("d", "null"),
+            ("e", "yes"),
+            ("f", "~"),
+            ("g", "x: y"),
+        ];
+        for (key, value) in expected {
+            assert_eq!(labels.get(key).map(String::as_str), Some(value), "{key}");
+        }
+        let annotations = service.metadata.annotations.clone().unwrap_or_default();
+        assert_eq!(annotations.len(), 1);
+    }
+
+    fn pod(owner_kind: &str, owner: &str, hash: Option<&str>) -> DynamicObject {
+        let mut labels = serde_json::Map::new();
+        if let Some(hash) = hash {
+            labels.insert("pod-template-hash".into(), hash.into());
+        }
+        object(serde_json::json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "p", "namespace": "mail", "labels": labels,
+                "ownerReferences": [{"apiVersion": "apps/v1", "kind": owner_kind, "name": owner,
+                    "uid": "1", "controller": true}]},
+            "spec": {"containers": []}
+        }))
+    }
+
+    #[test]
+    fn pods_of_listed_controllers_are_skipped_and_others_kept() {
+        let listed: BTreeSet<(String, String, String)> = [
+            ("Deployment", "mail", "postfix"),
+            ("StatefulSet", "mail", "mariadb"),
+        ]
+        .into_iter()
+        .map(|(k, n, m)| (k.into(), n.into(), m.into()))
+        .collect();
+        let skipped = |pod: &DynamicObject| is_owned_by_listed_controller(pod, &listed);
+        assert!(skipped(&pod(
+            "ReplicaSet",
+            "postfix-5d9c7b",
+            Some("5d9c7b")
+        )));
+        assert!(skipped(&pod("StatefulSet", "mariadb", None)));
+        // A ReplicaSet of an unlisted Deployment, a bare ReplicaSet, a Job's Pod.
+        assert!(!skipped(&pod(
+            "ReplicaSet",
+            "dovecot-5d9c7b",
+            Some("5d9c7b")
+        )));
+        assert!(!skipped(&pod("ReplicaSet", "postfix-5d9c7b", None)));
+        assert!(!skipped(&pod("Job", "postfix", None)));
+    }
+}

