@@ -468,3 +468,134 @@ fn object_json(
     // an empty text would only make the engine report the object as unreadable.
     serde_json::to_string_pretty(&object).unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    /// A namespace view from a fixed list, as the `--watch` cache would hold it.
+    struct Fixed(Vec<CachedObject>);
+
+    impl NamespaceView for Fixed {
+        fn objects(&self, namespace: &str) -> Vec<CachedObject> {
+            self.0
+                .iter()
+                .filter(|o| o.key.namespace == namespace || o.key.namespace.is_empty())
+                .cloned()
+                .collect()
+        }
+    }
+
+    fn cached(object: &Value) -> CachedObject {
+        let text = |field: &str| object["metadata"][field].as_str().unwrap_or_default();
+        CachedObject {
+            key: ObjectKey {
+                kind: object["kind"].as_str().unwrap_or_default().to_string(),
+                namespace: text("namespace").to_string(),
+                name: text("name").to_string(),
+            },
+            json: object.to_string(),
+        }
+    }
+
+    fn reviewer() -> Reviewer {
+        Reviewer {
+            catalogue: Catalogue::embedded_default().expect("embedded catalogue"),
+            config: Config::default(),
+            mode: Mode::Enforce,
+            deny_at: Some(Severity::Error),
+        }
+    }
+
+    fn mail_service(kind: &str) -> Value {
+        let ports: Vec<Value> = [25, 587, 143, 443]
+            .iter()
+            .map(|p| json!({"port": p, "targetPort": p}))
+            .collect();
+        json!({"apiVersion": "v1", "kind": "Service",
+               "metadata": {"name": "iredmail", "namespace": "mail"},
+               "spec": {"type": kind, "selector": {"app": "iredmail"}, "ports": ports}})
+    }
+
+    fn request(operation: &str, object: &Value, old: &Value) -> AdmissionRequest<DynamicObject> {
+        let review = json!({"apiVersion": REVIEW_API_VERSION, "kind": REVIEW_KIND,
+            "request": {"uid": "u-1", "kind": {"group": "", "version": "v1", "kind": "Service"},
+                        "resource": {"group": "", "version": "v1", "resource": "services"},
+                        "name": "iredmail", "namespace": "mail", "operation": operation,
+                        "userInfo": {}, "object": object, "oldObject": old, "dryRun": false}});
+        parse(review.to_string().as_bytes()).expect("a valid review")
+    }
+
+    fn rules_of(verdict: &Verdict) -> Vec<(Rule, Option<u16>)> {
+        verdict.findings.iter().map(|f| (f.rule, f.port)).collect()
+    }
+
+    #[test]
+    fn what_a_namespace_lacks_while_it_is_created_warns_but_does_not_deny() {
+        let alone = mail_service("ClusterIP");
+        let verdict = reviewer()
+            .review(
+                &request("CREATE", &alone, &Value::Null),
+                Some(&Fixed(vec![])),
+            )
+            .expect("review");
+        assert_eq!(verdict.outcome, Outcome::Warned);
+        assert_eq!(
+            rules_of(&verdict),
+            [
+                (Rule::MissingPort, Some(25)),
+                (Rule::MissingPort, Some(587)),
+                (Rule::MissingPort, Some(143)),
+                (Rule::MissingPort, Some(443)),
+            ]
+        );
+        assert!(verdict.response.allowed);
+    }
+
+    #[test]
+    fn an_update_that_takes_a_required_port_away_is_denied() {
+        let before = mail_service("LoadBalancer");
+        let after = mail_service("ClusterIP");
+        let view = Fixed(vec![cached(&before)]);
+        let verdict = reviewer()
+            .review(&request("UPDATE", &after, &before), Some(&view))
+            .expect("review");
+        assert_eq!(verdict.outcome, Outcome::Denied);
+        assert_eq!(rules_of(&verdict).len(), 4);
+        assert!(!verdict.response.allowed);
+        assert_eq!(verdict.response.result.code, 403);
+    }
+
+    #[test]
+    fn an_update_that_changes_nothing_port_related_passes_even_in_a_broken_namespace() {
+        // The namespace already lacks 587, 143 and 443; relabelling the Service changes
+        // none of it.
+        let mut before = mail_service("LoadBalancer");
+        before["spec"]["ports"] = json!([{"port": 25, "targetPort": 25}]);
+        let mut after = before.clone();
+        after["metadata"]["labels"] = json!({"team": "mail"});
+        let view = Fixed(vec![cached(&before)]);
+        let verdict = reviewer()
+            .review(&request("UPDATE", &after, &before), Some(&view))
+            .expect("review");
+        assert_eq!(verdict.outcome, Outcome::Allowed, "{:?}", verdict.findings);
+    }
+
+    #[test]
+    fn without_a_view_only_the_rules_that_judge_an_object_alone_run() {
+        let note = no_context_note();
+        assert_eq!(
+            note,
+            "iredmail-ports runs without --watch: missing-port, network-policy-missing, \
+             network-policy-too-open were not checked, they need the rest of the namespace"
+        );
+        let alone = mail_service("ClusterIP");
+        let verdict = reviewer()
+            .review(&request("CREATE", &alone, &Value::Null), None)
+            .expect("review");
+        assert_eq!(verdict.outcome, Outcome::Allowed);
+        assert_eq!(verdict.response.warnings, Some(vec![note]));
+    }
+}
