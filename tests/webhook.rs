@@ -771,6 +771,52 @@ fn sigterm_lets_the_review_in_flight_finish() {
     assert_eq!(messages.last().map(String::as_str), Some("stopped"));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_review_that_outlasts_the_request_timeout_gets_503_and_the_server_goes_on() {
+    let webhook = Webhook::start(&["--request-timeout", "1"]);
+    let body = fixture("create-service-loadbalancer-mysql.json").to_string();
+    let started = Instant::now();
+    // A client that stops halfway through its body holds the review open.
+    let response = tokio::task::block_in_place(|| {
+        let mut tls = tls_stream(&webhook);
+        let head = format!(
+            "POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        tls.write_all(head.as_bytes()).expect("send head");
+        tls.write_all(&body.as_bytes()[..100])
+            .expect("send some of the body");
+        tls.flush().expect("flush");
+        let mut response = Vec::new();
+        let _ = tls.read_to_end(&mut response);
+        String::from_utf8_lossy(&response).into_owned()
+    });
+    assert!(
+        response.starts_with("HTTP/1.1 503 Service Unavailable\r\n"),
+        "{response}"
+    );
+    assert!(
+        response.ends_with("\r\n\r\nthe review took longer than 1 s (--request-timeout)"),
+        "{response}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(
+        webhook
+            .metric(r#"iredmail_ports_webhook_requests_total{operation="unknown",result="timeout",dry_run="false"}"#)
+            .await,
+        Some(1.0)
+    );
+    let response = webhook
+        .review(&with_uid(body_value(&body), "after-timeout"))
+        .await;
+    assert_eq!(response["allowed"], false);
+}
+
+fn body_value(body: &str) -> Value {
+    serde_json::from_str(body).expect("JSON")
+}
+
 /// A blocking TLS connection to the server, HTTP/1.1 by ALPN.
 fn tls_stream(webhook: &Webhook) -> rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
     let mut roots = rustls::RootCertStore::empty();
