@@ -43,6 +43,8 @@ pub enum Command {
     },
     /// Check the cluster of your kubeconfig (also `kubectl iredmail-ports`).
     Cluster(ClusterArgs),
+    /// Serve the admission webhook: answer AdmissionReviews at `POST /validate` over HTTPS.
+    Serve(ServeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -248,6 +250,54 @@ pub enum Color {
     Auto,
     Always,
     Never,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on (port 0 picks a free port; the log says which).
+    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:8443")]
+    pub listen: std::net::SocketAddr,
+
+    /// The server certificate (PEM, chain allowed); reloaded when the file changes.
+    #[arg(long, value_name = "FILE")]
+    pub tls_cert: PathBuf,
+
+    /// The server's private key (PEM); reloaded with the certificate.
+    #[arg(long, value_name = "FILE")]
+    pub tls_key: PathBuf,
+
+    /// What to do with findings: deny the request, allow it with warnings, or only log.
+    #[arg(long, value_enum, default_value_t = crate::webhook::Mode::Enforce)]
+    pub mode: crate::webhook::Mode,
+
+    /// In `enforce` mode, deny when a finding is at or above this severity; findings
+    /// below it are returned as warnings.
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+
+    #[command(flatten)]
+    pub catalogue: CatalogueChoice,
+
+    /// The config file (severities, allowed ports, suppressions).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Watch the cluster's Services, NetworkPolicies, Ingresses, Namespaces and workloads
+    /// so that the rules that need the rest of the namespace run too.
+    #[arg(long)]
+    pub watch: bool,
+
+    /// How often to look for a new certificate, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5)]
+    pub cert_poll_interval: u64,
+
+    /// The longest a review may take, in seconds, body included.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub request_timeout: u64,
+
+    /// On SIGTERM, how long in-flight reviews may take to finish, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub shutdown_grace: u64,
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ pub mod reach;
 pub mod report;
 pub mod rules;
 pub mod schema;
+pub mod webhook;
 
 pub use catalogue::Catalogue;
 pub use config::Config;
@@ -27,7 +28,7 @@ pub use report::Report;
 /// Reads the inputs, builds the inventory and runs every rule; then applies the config's
 /// severities and suppressions and the baseline.
 pub fn check(inputs: &[Input], catalogue: &Catalogue, config: &Config) -> Report {
-    check_with_problems(inputs, Vec::new(), catalogue, config)
+    check_all(inputs, Vec::new(), catalogue, config, &|_| true)
 }
 
 /// [`check`], with problems found before loading (what the API server refused to list)
@@ -38,12 +39,33 @@ pub fn check_with_problems(
     catalogue: &Catalogue,
     config: &Config,
 ) -> Report {
+    check_all(inputs, problems, catalogue, config, &|_| true)
+}
+
+/// [`check`] with only the rules `selected` accepts (the webhook runs the rules that
+/// judge an object alone when it has no view of the namespace).
+pub fn check_selected(
+    inputs: &[Input],
+    catalogue: &Catalogue,
+    config: &Config,
+    selected: &dyn Fn(&rules::RuleInfo) -> bool,
+) -> Report {
+    check_all(inputs, Vec::new(), catalogue, config, selected)
+}
+
+fn check_all(
+    inputs: &[Input],
+    problems: Vec<model::InvalidInput>,
+    catalogue: &Catalogue,
+    config: &Config,
+    selected: &dyn Fn(&rules::RuleInfo) -> bool,
+) -> Report {
     let catalogue = config.extend_catalogue(catalogue);
     let mut loaded = load::load_excluding(inputs, &|path| config.excludes(path));
     loaded.problems.extend(problems);
     let sources = std::mem::take(&mut loaded.sources);
     let inventory = inventory::build(loaded);
-    let mut findings = rules::run(&inventory, &catalogue);
+    let mut findings = rules::run_selected(&inventory, &catalogue, selected);
     config.apply(&mut findings, &inventory.suppressions);
     if let Some(baseline) = &config.baseline {
         baseline.apply(&mut findings);

@@ -11,7 +11,7 @@ use clap::Parser;
 use iredmail_ports::baseline::Baseline;
 use iredmail_ports::cli::{
     CatalogueArgs, CatalogueChoice, CatalogueFormat, CheckArgs, Cli, ClusterArgs, Color, Command,
-    KubectlPlugin, ReportArgs,
+    KubectlPlugin, ReportArgs, ServeArgs,
 };
 use iredmail_ports::cluster::{self, ClusterQuery};
 use iredmail_ports::rules::Rule;
@@ -68,7 +68,43 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Cluster(args) => run_cluster(args),
+        Command::Serve(args) => run_serve(args),
     }
+}
+
+/// Reads the catalogue and config, then serves the webhook until SIGTERM, logging JSON
+/// lines to standard error (`RUST_LOG` sets the level, `info` by default).
+fn run_serve(args: ServeArgs) -> Result<ExitCode> {
+    use std::time::Duration;
+    use tracing_subscriber::EnvFilter;
+
+    let catalogue = load_catalogue(&args.catalogue)?;
+    let config = match &args.config {
+        Some(path) => Config::from_file(path)?,
+        None => Config::default(),
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let settings = iredmail_ports::webhook::Settings {
+        listen: args.listen,
+        tls_cert: args.tls_cert,
+        tls_key: args.tls_key,
+        mode: args.mode,
+        deny_at: args.fail_on.threshold(),
+        catalogue,
+        config,
+        watch: args.watch,
+        cert_poll_interval: Duration::from_secs(args.cert_poll_interval.max(1)),
+        request_timeout: Duration::from_secs(args.request_timeout.max(1)),
+        shutdown_grace: Duration::from_secs(args.shutdown_grace),
+    };
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(iredmail_ports::webhook::serve(settings))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn load_catalogue(choice: &CatalogueChoice) -> Result<Catalogue> {

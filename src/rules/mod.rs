@@ -76,7 +76,23 @@ pub struct RuleInfo {
     pub summary: &'static str,
     /// Markdown: what, why, how to fix, a bad and a good example.
     pub explanation: &'static str,
+    /// What the rule must see besides the object it reports on.
+    pub needs: Needs,
     check: fn(&Inventory, &Catalogue) -> Vec<Finding>,
+}
+
+/// What a rule needs to see to judge an object. The admission webhook receives one
+/// object at a time: without a view of the rest of the namespace it runs only the rules
+/// that need nothing more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    /// The object alone (a Service's type, a container's hostPort).
+    Object,
+    /// The other objects of its namespace (which policies select which pods).
+    Namespace,
+    /// The other objects of its namespace, and it reports what they lack: while a
+    /// deployment is being created object by object, it fires until the last one exists.
+    Absence,
 }
 
 /// The registry, in the order of DESIGN.md's rule table.
@@ -87,6 +103,7 @@ pub const RULES: &[RuleInfo] = &[
         severity: Severity::Error,
         summary: "a required catalogue port is not reachable at its scope",
         explanation: include_str!("../../docs/rules/missing-port.md"),
+        needs: Needs::Absence,
         check: required::missing_port,
     },
     RuleInfo {
@@ -95,6 +112,7 @@ pub const RULES: &[RuleInfo] = &[
         severity: Severity::Error,
         summary: "a listener reaches wider than its catalogue scope",
         explanation: include_str!("../../docs/rules/internal-port-exposed.md"),
+        needs: Needs::Object,
         check: exposure::internal_port_exposed,
     },
     RuleInfo {
@@ -103,6 +121,7 @@ pub const RULES: &[RuleInfo] = &[
         severity: Severity::Warning,
         summary: "a port reaches `cluster` or wider and the catalogue does not know it",
         explanation: include_str!("../../docs/rules/unknown-port.md"),
+        needs: Needs::Object,
         check: exposure::unknown_port,
     },
     RuleInfo {
@@ -111,6 +130,7 @@ pub const RULES: &[RuleInfo] = &[
         severity: Severity::Warning,
         summary: "a deprecated port is reachable above loopback",
         explanation: include_str!("../../docs/rules/deprecated-port.md"),
+        needs: Needs::Object,
         check: lifecycle::deprecated_port,
     },
     RuleInfo {
@@ -119,6 +139,7 @@ pub const RULES: &[RuleInfo] = &[
         severity: Severity::Warning,
         summary: "a service iRedMail removed is still deployed",
         explanation: include_str!("../../docs/rules/removed-service.md"),
+        needs: Needs::Object,
         check: lifecycle::removed_service,
     },
     RuleInfo {
@@ -127,6 +148,7 @@ pub const RULES: &[RuleInfo] = &[
         severity: Severity::Warning,
         summary: "a client-facing port is published on another number",
         explanation: include_str!("../../docs/rules/port-remapped.md"),
+        needs: Needs::Object,
         check: mapping::port_remapped,
     },
     RuleInfo {
@@ -135,6 +157,7 @@ pub const RULES: &[RuleInfo] = &[
         severity: Severity::Error,
         summary: "a catalogue TCP port is declared as UDP or SCTP only",
         explanation: include_str!("../../docs/rules/protocol-mismatch.md"),
+        needs: Needs::Object,
         check: mapping::protocol_mismatch,
     },
     RuleInfo {
@@ -143,6 +166,7 @@ pub const RULES: &[RuleInfo] = &[
         severity: Severity::Warning,
         summary: "a workload shares the node's network: every listener reaches it",
         explanation: include_str!("../../docs/rules/host-network.md"),
+        needs: Needs::Object,
         check: exposure::host_network,
     },
     RuleInfo {
@@ -151,6 +175,7 @@ pub const RULES: &[RuleInfo] = &[
         severity: Severity::Error,
         summary: "no HTTPS route on 443 takes /Microsoft-Server-ActiveSync to SOGo or the web front end",
         explanation: include_str!("../../docs/rules/eas-unreachable.md"),
+        needs: Needs::Absence,
         check: eas::eas_unreachable,
     },
     RuleInfo {
@@ -159,6 +184,7 @@ pub const RULES: &[RuleInfo] = &[
         severity: Severity::Error,
         summary: "the ActiveSync path is served over plain HTTP or without a certificate for its host",
         explanation: include_str!("../../docs/rules/eas-insecure.md"),
+        needs: Needs::Namespace,
         check: eas::eas_insecure,
     },
     RuleInfo {
@@ -167,6 +193,7 @@ pub const RULES: &[RuleInfo] = &[
         severity: Severity::Warning,
         summary: "the proxy in front of the ActiveSync path times out before SOGo's 3540 s long-poll",
         explanation: include_str!("../../docs/rules/eas-timeout.md"),
+        needs: Needs::Namespace,
         check: eas::eas_timeout,
     },
     RuleInfo {
@@ -175,6 +202,7 @@ pub const RULES: &[RuleInfo] = &[
         severity: Severity::Warning,
         summary: "an internal port is open to the cluster because no NetworkPolicy selects its pods",
         explanation: include_str!("../../docs/rules/network-policy-missing.md"),
+        needs: Needs::Namespace,
         check: networkpolicy::network_policy_missing,
     },
     RuleInfo {
@@ -183,6 +211,7 @@ pub const RULES: &[RuleInfo] = &[
         severity: Severity::Error,
         summary: "a NetworkPolicy admits an internal port from any address or every namespace",
         explanation: include_str!("../../docs/rules/network-policy-too-open.md"),
+        needs: Needs::Namespace,
         check: networkpolicy::network_policy_too_open,
     },
     RuleInfo {
@@ -191,6 +220,7 @@ pub const RULES: &[RuleInfo] = &[
         severity: Severity::Error,
         summary: "a file or object cannot be read or does not match its schema",
         explanation: include_str!("../../docs/rules/invalid-input.md"),
+        needs: Needs::Object,
         check: input::invalid_input,
     },
 ];
@@ -327,8 +357,18 @@ impl Finding {
 
 /// Runs every rule and returns the findings sorted by file, line and rule.
 pub fn run(inventory: &Inventory, catalogue: &Catalogue) -> Vec<Finding> {
+    run_selected(inventory, catalogue, &|_| true)
+}
+
+/// Runs the rules `selected` accepts, sorted as [`run`] sorts.
+pub fn run_selected(
+    inventory: &Inventory,
+    catalogue: &Catalogue,
+    selected: &dyn Fn(&RuleInfo) -> bool,
+) -> Vec<Finding> {
     let mut findings: Vec<Finding> = RULES
         .iter()
+        .filter(|info| selected(info))
         .flat_map(|info| (info.check)(inventory, catalogue))
         .collect();
     findings.sort_by(|a, b| {

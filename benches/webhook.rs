@@ -1,0 +1,263 @@
+//! Load benchmark of `iredmail-ports serve` (DESIGN.md, "Performance targets": p99 under
+//! 5 ms at 1,000 reviews/s over TLS on loopback, RSS under 50 MiB).
+//!
+//! Starts the release binary with rcgen certificates, then sends AdmissionReviews at a
+//! fixed rate over one keep-alive TLS client (HTTP/2 by ALPN, as the API server's webhook
+//! client does): a warm-up second, then `BENCH_SECONDS` (10) measured seconds at
+//! `BENCH_RATE` (1000) reviews/s, half of them denied (an internal port on a LoadBalancer),
+//! half allowed. The load is open-loop: each request has a scheduled send time and its
+//! latency counts from then, so a stall shows up in the percentiles instead of slowing the
+//! sender. Prints throughput, p50/p99/max latency, errors and the server's peak RSS
+//! (VmHWM from /proc).
+//!
+//! ```text
+//! cargo bench --bench webhook
+//! BENCH_RATE=2000 BENCH_SECONDS=5 cargo bench --bench webhook
+//! ```
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+use tokio::sync::Mutex;
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .map(|v| {
+            v.trim()
+                .parse()
+                .unwrap_or_else(|_| panic!("{name} must be a number, not {v:?}"))
+        })
+        .unwrap_or(default)
+}
+
+fn main() {
+    let rate = env_number("BENCH_RATE", 1000).max(1);
+    let seconds = env_number("BENCH_SECONDS", 10).max(1);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ca_pem = write_certificates(dir.path());
+    let (mut server, port) = start_server(dir.path());
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let result = runtime.block_on(load(port, &ca_pem, rate, seconds));
+    let (hwm, rss) = memory(server.id());
+    let _ = server.kill();
+    let _ = server.wait();
+
+    let mut latencies = result.latencies;
+    latencies.sort_unstable();
+    let percentile = |p: f64| {
+        let index = ((latencies.len() as f64 * p).ceil() as usize).saturating_sub(1);
+        latencies.get(index).copied().unwrap_or_default()
+    };
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!("webhook load: {rate} reviews/s for {seconds} s over TLS (HTTP/2, keep-alive)");
+    println!(
+        "  sent {}, answered {}, errors {}, denied {}",
+        result.sent,
+        latencies.len(),
+        result.errors,
+        result.denied
+    );
+    println!(
+        "  throughput   {:.0} reviews/s",
+        latencies.len() as f64 / result.elapsed.as_secs_f64()
+    );
+    println!("  latency p50  {:.3} ms", ms(percentile(0.50)));
+    println!(
+        "  latency p99  {:.3} ms   (target < 5 ms)",
+        ms(percentile(0.99))
+    );
+    println!("  latency max  {:.3} ms", ms(percentile(1.0)));
+    println!(
+        "  server RSS   peak {:.1} MiB, now {:.1} MiB   (target < 50 MiB)",
+        hwm as f64 / 1024.0,
+        rss as f64 / 1024.0
+    );
+}
+
+/// A CA and a server certificate for localhost; returns the CA's PEM.
+fn write_certificates(dir: &std::path::Path) -> String {
+    let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(params, KeyPair::generate().expect("key")).expect("CA");
+    let key = KeyPair::generate().expect("key");
+    let cert = CertificateParams::new(vec!["localhost".to_string()])
+        .expect("params")
+        .signed_by(&key, &ca)
+        .expect("certificate");
+    std::fs::write(dir.join("tls.crt"), cert.pem()).expect("write cert");
+    std::fs::write(dir.join("tls.key"), key.serialize_pem()).expect("write key");
+    ca.pem()
+}
+
+/// Starts `serve` in enforce mode with its usual info-level JSON log (drained here, as a
+/// container runtime would) and waits for the port it listens on.
+fn start_server(dir: &std::path::Path) -> (Child, u16) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_iredmail-ports"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--mode", "enforce"])
+        .arg("--tls-cert")
+        .arg(dir.join("tls.crt"))
+        .arg("--tls-key")
+        .arg(dir.join("tls.key"))
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start iredmail-ports serve");
+    let stderr = child.stderr.take().expect("stderr");
+    let (found, port) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let value: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+            if value["fields"]["message"] == "listening"
+                && let Some(address) = value["fields"]["address"].as_str()
+                && let Some(port) = address.rsplit(':').next().and_then(|p| p.parse().ok())
+            {
+                let _ = found.send(port);
+            }
+        }
+    });
+    let port: u16 = port
+        .recv_timeout(Duration::from_secs(30))
+        .expect("serve did not start");
+    (child, port)
+}
+
+struct Load {
+    sent: usize,
+    errors: usize,
+    denied: usize,
+    latencies: Vec<Duration>,
+    elapsed: Duration,
+}
+
+async fn load(port: u16, ca_pem: &str, rate: u64, seconds: u64) -> Load {
+    let ca = reqwest::Certificate::from_pem(ca_pem.as_bytes()).expect("CA");
+    let client = reqwest::Client::builder()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(ca)
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client");
+    let url = format!("https://localhost:{port}/validate");
+    let bodies: Arc<Vec<String>> = Arc::new((0..2).map(|i| review(i == 0)).collect::<Vec<_>>());
+
+    // Warm-up: the connection, the TLS session and the server's allocations.
+    for i in 0..rate.min(1000) {
+        let body = bodies[(i % 2) as usize].clone();
+        let _ = client.post(&url).body(body).send().await;
+    }
+
+    let interval = Duration::from_secs_f64(1.0 / rate as f64);
+    let total = (rate * seconds) as usize;
+    let latencies = Arc::new(Mutex::new(Vec::with_capacity(total)));
+    let errors = Arc::new(AtomicUsize::new(0));
+    let denied = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::with_capacity(total);
+    for i in 0..total {
+        let scheduled = start + interval * i as u32;
+        tokio::time::sleep_until(scheduled.into()).await;
+        let (client, url, bodies) = (client.clone(), url.clone(), bodies.clone());
+        let (latencies, errors, denied) = (latencies.clone(), errors.clone(), denied.clone());
+        tasks.push(tokio::spawn(async move {
+            let body = bodies[i % 2].clone();
+            let answer = match client.post(&url).body(body).send().await {
+                Ok(response) if response.status().is_success() => response.text().await.ok(),
+                _ => None,
+            };
+            let latency = scheduled.elapsed();
+            match answer {
+                Some(text) => {
+                    if text.contains("\"allowed\":false") {
+                        denied.fetch_add(1, Ordering::Relaxed);
+                    }
+                    latencies.lock().await.push(latency);
+                }
+                None => {
+                    errors.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    for task in tasks {
+        let _ = task.await;
+    }
+    let elapsed = start.elapsed();
+    let latencies = std::mem::take(&mut *latencies.lock().await);
+    Load {
+        sent: total,
+        errors: errors.load(Ordering::Relaxed),
+        denied: denied.load(Ordering::Relaxed),
+        latencies,
+        elapsed,
+    }
+}
+
+/// An AdmissionReview for a Service, as the API server sends it: a LoadBalancer on MySQL
+/// (denied) or on the mail ports (allowed).
+fn review(bad: bool) -> String {
+    let ports = if bad {
+        serde_json::json!([{"name": "mysql", "protocol": "TCP", "port": 3306, "targetPort": 3306, "nodePort": 31306}])
+    } else {
+        serde_json::json!([
+            {"name": "smtp", "protocol": "TCP", "port": 25, "targetPort": 25, "nodePort": 30025},
+            {"name": "submission", "protocol": "TCP", "port": 587, "targetPort": 587, "nodePort": 30587},
+            {"name": "imap", "protocol": "TCP", "port": 143, "targetPort": 143, "nodePort": 30143},
+            {"name": "https", "protocol": "TCP", "port": 443, "targetPort": 443, "nodePort": 30443}
+        ])
+    };
+    let name = if bad { "mariadb" } else { "iredmail" };
+    serde_json::json!({
+        "kind": "AdmissionReview", "apiVersion": "admission.k8s.io/v1",
+        "request": {
+            "uid": "9d0c1f0e-3b6a-4a51-9a4e-5a7f0c2b8e11",
+            "kind": {"group": "", "version": "v1", "kind": "Service"},
+            "resource": {"group": "", "version": "v1", "resource": "services"},
+            "requestKind": {"group": "", "version": "v1", "kind": "Service"},
+            "requestResource": {"group": "", "version": "v1", "resource": "services"},
+            "name": name, "namespace": "mail", "operation": "CREATE",
+            "userInfo": {"username": "kubernetes-admin", "groups": ["system:authenticated"]},
+            "object": {
+                "apiVersion": "v1", "kind": "Service",
+                "metadata": {"name": name, "namespace": "mail",
+                             "uid": "0f6c9a8e-2b1d-4c3e-9a7f-5d6e7f8a9b0c",
+                             "creationTimestamp": "2026-11-30T10:00:00Z",
+                             "labels": {"app.kubernetes.io/name": name}},
+                "spec": {"type": "LoadBalancer", "selector": {"app": name}, "ports": ports,
+                         "clusterIP": "10.96.12.34", "clusterIPs": ["10.96.12.34"],
+                         "sessionAffinity": "None", "externalTrafficPolicy": "Cluster",
+                         "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack"},
+                "status": {"loadBalancer": {}}
+            },
+            "oldObject": null, "dryRun": false,
+            "options": {"kind": "CreateOptions", "apiVersion": "meta.k8s.io/v1",
+                        "fieldManager": "kubectl-client-side-apply"}
+        }
+    })
+    .to_string()
+}
+
+/// VmHWM and VmRSS of a process, in KiB.
+fn memory(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|kb| kb.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmHWM:"), field("VmRSS:"))
+}

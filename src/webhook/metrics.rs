@@ -1,0 +1,140 @@
+//! The webhook's Prometheus metrics, served at `/metrics` in the OpenMetrics text format.
+
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::rules::Finding;
+
+/// What the Prometheus scrape endpoint answers with.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    /// CREATE, UPDATE, DELETE, CONNECT, or `unknown` for a request that could not be read.
+    operation: String,
+    /// allowed, warned, denied, audited, skipped, invalid, timeout.
+    result: String,
+    dry_run: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RuleLabels {
+    rule: String,
+    severity: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReloadLabels {
+    result: String,
+}
+
+/// Every metric, registered once.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    duration: Histogram,
+    findings: Family<RuleLabels, Counter>,
+    reloads: Family<ReloadLabels, Counter>,
+    cached: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Metrics {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("iredmail_ports_webhook");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "requests",
+            "AdmissionReview requests by operation and result",
+            requests.clone(),
+        );
+        // 0.1 ms to about 3 s: a review takes well under a millisecond alone, more with a
+        // large namespace; the API server gives up at the webhook's timeoutSeconds.
+        let duration = Histogram::new(exponential_buckets(0.0001, 2.0, 16));
+        registry.register(
+            "request_duration_seconds",
+            "Time to answer an AdmissionReview, body read included",
+            duration.clone(),
+        );
+        let findings = Family::<RuleLabels, Counter>::default();
+        registry.register(
+            "findings",
+            "Findings reported by reviews that were not dry runs, by rule and severity",
+            findings.clone(),
+        );
+        let reloads = Family::<ReloadLabels, Counter>::default();
+        registry.register(
+            "certificate_reloads",
+            "Reloads of the TLS certificate after its files changed",
+            reloads.clone(),
+        );
+        let cached = Gauge::default();
+        registry.register(
+            "cached_objects",
+            "Objects held by the --watch cache",
+            cached.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            duration,
+            findings,
+            reloads,
+            cached,
+        }
+    }
+
+    pub fn record_request(&self, operation: &str, result: &str, dry_run: bool, took: Duration) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                operation: operation.to_string(),
+                result: result.to_string(),
+                dry_run: dry_run.to_string(),
+            })
+            .inc();
+        self.duration.observe(took.as_secs_f64());
+    }
+
+    pub fn record_findings(&self, findings: &[Finding]) {
+        for finding in findings {
+            self.findings
+                .get_or_create(&RuleLabels {
+                    rule: finding.rule.id().to_string(),
+                    severity: finding.severity.as_str().to_string(),
+                })
+                .inc();
+        }
+    }
+
+    pub fn record_reload(&self, success: bool) {
+        let result = if success { "success" } else { "failure" };
+        self.reloads
+            .get_or_create(&ReloadLabels {
+                result: result.to_string(),
+            })
+            .inc();
+    }
+
+    pub fn set_cached_objects(&self, count: usize) {
+        self.cached.set(i64::try_from(count).unwrap_or(i64::MAX));
+    }
+
+    /// The OpenMetrics text of every metric.
+    pub fn render(&self) -> String {
+        let mut text = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
+        text
+    }
+}

@@ -1,0 +1,601 @@
+//! AdmissionReview → findings → AdmissionResponse.
+//!
+//! The object under review becomes an in-memory input ([`Input::Text`]) for the same
+//! engine as files. Alone, it runs the rules that judge an object by itself. With a view
+//! of its namespace (`--watch`), the namespace runs twice, as it is and with the change
+//! applied on top (CREATE adds, UPDATE replaces, DELETE removes), and the review reports
+//! the findings about the object itself plus those the change brings to the others: a
+//! namespace's old problems do not block an unrelated change.
+
+use std::collections::HashSet;
+
+use kube::core::admission::{AdmissionRequest, AdmissionResponse, AdmissionReview, Operation};
+use kube::core::{DynamicObject, Status, TypeMeta};
+use serde::Deserialize;
+
+use crate::load::kubernetes::DEFAULT_NAMESPACE;
+use crate::model::Protocol;
+use crate::rules::{Finding, Needs, RULES, Rule, RuleInfo, Severity};
+use crate::webhook::Mode;
+use crate::{Catalogue, Config, Input, check_selected};
+
+/// The AdmissionReview version the webhook speaks (the only one the API server still sends
+/// when `admissionReviewVersions: [v1]`).
+pub const REVIEW_API_VERSION: &str = "admission.k8s.io/v1";
+pub const REVIEW_KIND: &str = "AdmissionReview";
+
+/// The kinds the webhook judges, by API group and kind; others are allowed untouched.
+const JUDGED: &[(&str, &str)] = &[
+    ("", "Service"),
+    ("", "Pod"),
+    ("", "ReplicationController"),
+    ("apps", "Deployment"),
+    ("apps", "StatefulSet"),
+    ("apps", "DaemonSet"),
+    ("apps", "ReplicaSet"),
+    ("batch", "Job"),
+    ("batch", "CronJob"),
+    ("networking.k8s.io", "NetworkPolicy"),
+    ("networking.k8s.io", "Ingress"),
+    ("gateway.networking.k8s.io", "HTTPRoute"),
+    ("gateway.networking.k8s.io", "GRPCRoute"),
+    ("gateway.networking.k8s.io", "TLSRoute"),
+    ("gateway.networking.k8s.io", "TCPRoute"),
+    ("gateway.networking.k8s.io", "UDPRoute"),
+];
+
+/// A body that is not an AdmissionReview the webhook can answer: the server answers 400.
+#[derive(Debug, thiserror::Error)]
+pub enum BadReview {
+    #[error("the body is not a valid AdmissionReview: {0}")]
+    Json(String),
+    #[error("expected apiVersion `{REVIEW_API_VERSION}`, got `{0}`")]
+    ApiVersion(String),
+    #[error("expected kind `{REVIEW_KIND}`, got `{0}`")]
+    Kind(String),
+    #[error("the AdmissionReview has no `request`")]
+    NoRequest,
+    #[error("a {operation} request for {kind} must carry `{field}`")]
+    NoObject {
+        operation: &'static str,
+        kind: String,
+        field: &'static str,
+    },
+}
+
+/// The two fields checked before the rest, so that a wrong one is named as such.
+#[derive(Deserialize)]
+struct Head {
+    #[serde(rename = "apiVersion")]
+    api_version: Option<String>,
+    kind: Option<String>,
+}
+
+/// Reads an AdmissionReview `admission.k8s.io/v1` and returns its request.
+pub fn parse(body: &[u8]) -> Result<AdmissionRequest<DynamicObject>, BadReview> {
+    let head: Head = serde_json::from_slice(body).map_err(|e| BadReview::Json(e.to_string()))?;
+    let api_version = head.api_version.unwrap_or_default();
+    if api_version != REVIEW_API_VERSION {
+        return Err(BadReview::ApiVersion(api_version));
+    }
+    let kind = head.kind.unwrap_or_default();
+    if kind != REVIEW_KIND {
+        return Err(BadReview::Kind(kind));
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let review: AdmissionReview<DynamicObject> =
+        serde_path_to_error::deserialize(&mut deserializer)
+            .map_err(|e| BadReview::Json(format!("at `{}`: {}", e.path(), e.inner())))?;
+    // The conversion copies the review's apiVersion and kind into the request, which the
+    // response echoes.
+    review.try_into().map_err(|_| BadReview::NoRequest)
+}
+
+/// An object as the cluster holds it, for the namespace view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CachedObject {
+    pub key: ObjectKey,
+    /// The object as JSON, ready for the engine.
+    pub json: String,
+}
+
+/// Which object: kind, namespace (empty for a Namespace) and name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ObjectKey {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+}
+
+impl ObjectKey {
+    /// `Kind/namespace/name`, as reports name objects.
+    pub fn id(&self) -> String {
+        if self.namespace.is_empty() {
+            format!("{}/{}", self.kind, self.name)
+        } else {
+            format!("{}/{}/{}", self.kind, self.namespace, self.name)
+        }
+    }
+}
+
+/// The rest of the cluster as a review needs it.
+pub trait NamespaceView: Send + Sync {
+    /// The objects of `namespace` and every Namespace object (their labels decide
+    /// NetworkPolicies' namespace selectors).
+    fn objects(&self, namespace: &str) -> Vec<CachedObject>;
+}
+
+/// How a review ended, for metrics and logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing found.
+    Allowed,
+    /// Allowed, with the findings as warnings.
+    Warned,
+    Denied,
+    /// Allowed silently; findings only logged and counted.
+    Audited,
+    /// Not a kind or operation the webhook judges (or cannot judge without `--watch`).
+    Skipped,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Allowed => "allowed",
+            Outcome::Warned => "warned",
+            Outcome::Denied => "denied",
+            Outcome::Audited => "audited",
+            Outcome::Skipped => "skipped",
+        }
+    }
+}
+
+/// The answer to one request, with what the server logs and counts.
+#[derive(Debug)]
+pub struct Verdict {
+    pub response: AdmissionResponse,
+    pub outcome: Outcome,
+    /// `Kind/namespace/name` of the object under review.
+    pub object: String,
+    /// The findings reported, suppressed ones left out.
+    pub findings: Vec<Finding>,
+}
+
+/// Judges AdmissionRequests with one catalogue, config and mode.
+pub struct Reviewer {
+    pub catalogue: Catalogue,
+    pub config: Config,
+    pub mode: Mode,
+    /// In `enforce` mode, the severity from which a finding denies.
+    pub deny_at: Option<Severity>,
+}
+
+/// The object under review, ready for the engine.
+struct Subject {
+    key: ObjectKey,
+    operation: Operation,
+    /// The object after the change (`None` for a DELETE).
+    after: Option<Input>,
+    /// The object before the change (UPDATE and DELETE).
+    before: Option<Input>,
+}
+
+impl Reviewer {
+    pub fn review(
+        &self,
+        request: &AdmissionRequest<DynamicObject>,
+        view: Option<&dyn NamespaceView>,
+    ) -> Result<Verdict, BadReview> {
+        let Some(subject) = subject(request)? else {
+            return Ok(skipped(request, Vec::new()));
+        };
+        let object = subject.key.id();
+        let (reported, notes) = match view {
+            Some(view) => (self.findings_in_namespace(&subject, view), Vec::new()),
+            None if subject.operation == Operation::Delete => {
+                let note = format!(
+                    "iredmail-ports runs without --watch: the DELETE of {object} was not judged, \
+                     it needs the rest of the namespace"
+                );
+                return Ok(skipped(request, vec![note]));
+            }
+            None => (self.findings_alone(&subject), vec![no_context_note()]),
+        };
+        let findings: Vec<Finding> = reported
+            .into_iter()
+            .filter(|f| f.suppressed.is_none())
+            .collect();
+        Ok(self.decide(request, &subject, object, findings, notes))
+    }
+
+    /// The object alone, with the rules that need nothing else.
+    fn findings_alone(&self, subject: &Subject) -> Vec<Finding> {
+        let inputs: Vec<Input> = subject.after.iter().cloned().collect();
+        check_selected(&inputs, &self.catalogue, &self.config, &object_rules).findings
+    }
+
+    /// The namespace with the change applied, minus what it already had.
+    fn findings_in_namespace(&self, subject: &Subject, view: &dyn NamespaceView) -> Vec<Finding> {
+        let others: Vec<Input> = view
+            .objects(&subject.key.namespace)
+            .into_iter()
+            .filter(|o| o.key != subject.key)
+            .map(|o| Input::Text {
+                name: o.key.id(),
+                text: o.json,
+            })
+            .collect();
+        let with = |own: &Option<Input>| {
+            let mut inputs = others.clone();
+            inputs.extend(own.iter().cloned());
+            check_selected(&inputs, &self.catalogue, &self.config, &|_| true).findings
+        };
+        let before: HashSet<FindingKey> = with(&subject.before).iter().map(key_of).collect();
+        let object = subject.key.id();
+        with(&subject.after)
+            .into_iter()
+            .filter(|f| {
+                let own = f.object.as_deref() == Some(object.as_str());
+                own || !before.contains(&key_of(f))
+            })
+            .collect()
+    }
+
+    fn decide(
+        &self,
+        request: &AdmissionRequest<DynamicObject>,
+        subject: &Subject,
+        object: String,
+        findings: Vec<Finding>,
+        notes: Vec<String>,
+    ) -> Verdict {
+        let mut response = AdmissionResponse::from(request);
+        let blocking = findings
+            .iter()
+            .filter(|f| self.blocks(f, &subject.operation))
+            .count();
+        let lines: Vec<String> = findings.iter().map(finding_line).collect();
+        let outcome = if blocking > 0 {
+            Outcome::Denied
+        } else if findings.is_empty() {
+            Outcome::Allowed
+        } else if self.mode == Mode::Audit {
+            Outcome::Audited
+        } else {
+            Outcome::Warned
+        };
+        let mut warnings = Vec::new();
+        match outcome {
+            Outcome::Denied => {
+                let message = denial(&object, blocking, self.deny_at, &lines);
+                response.allowed = false;
+                response.result = Status::failure(&message, "Forbidden").with_code(403);
+            }
+            Outcome::Warned => warnings.extend(lines),
+            Outcome::Allowed | Outcome::Audited | Outcome::Skipped => {}
+        }
+        if self.mode != Mode::Audit {
+            warnings.extend(notes);
+        }
+        response.warnings = (!warnings.is_empty()).then_some(warnings);
+        Verdict {
+            response,
+            outcome,
+            object,
+            findings,
+        }
+    }
+
+    /// Whether a finding denies the request: only in `enforce` mode, at or above the
+    /// threshold, and not for what a namespace lacks while it is being created.
+    fn blocks(&self, finding: &Finding, operation: &Operation) -> bool {
+        let absence_on_create =
+            *operation == Operation::Create && finding.rule.info().needs == Needs::Absence;
+        self.mode == Mode::Enforce
+            && self.deny_at.is_some_and(|t| finding.severity >= t)
+            && !absence_on_create
+    }
+}
+
+fn object_rules(info: &RuleInfo) -> bool {
+    info.needs == Needs::Object
+}
+
+/// The warning of every response without `--watch`.
+pub fn no_context_note() -> String {
+    let skipped: Vec<&str> = RULES
+        .iter()
+        .filter(|info| info.needs != Needs::Object)
+        .map(|info| info.id)
+        .collect();
+    format!(
+        "iredmail-ports runs without --watch: {} were not checked, they need the rest of the \
+         namespace",
+        skipped.join(", ")
+    )
+}
+
+/// One finding as a warning line or a line of the denial.
+pub fn finding_line(finding: &Finding) -> String {
+    match &finding.object {
+        Some(object) => format!(
+            "{} ({}) on {object}: {}",
+            finding.rule, finding.severity, finding.message
+        ),
+        None => format!(
+            "{} ({}): {}",
+            finding.rule, finding.severity, finding.message
+        ),
+    }
+}
+
+fn denial(object: &str, blocking: usize, deny_at: Option<Severity>, lines: &[String]) -> String {
+    let threshold = deny_at.map_or("error", Severity::as_str);
+    let plural = if blocking == 1 { "" } else { "s" };
+    let mut message = format!(
+        "{object} has {blocking} iredmail-ports finding{plural} at severity {threshold} or above:"
+    );
+    for line in lines {
+        message.push_str("\n- ");
+        message.push_str(line);
+    }
+    message
+}
+
+fn skipped(request: &AdmissionRequest<DynamicObject>, notes: Vec<String>) -> Verdict {
+    let mut response = AdmissionResponse::from(request);
+    response.warnings = (!notes.is_empty()).then_some(notes);
+    let namespace = request.namespace.clone().unwrap_or_default();
+    let object = ObjectKey {
+        kind: request.kind.kind.clone(),
+        namespace,
+        name: request.name.clone(),
+    }
+    .id();
+    Verdict {
+        response,
+        outcome: Outcome::Skipped,
+        object,
+        findings: Vec::new(),
+    }
+}
+
+/// What identifies a finding across the two runs of a namespace; the location is left
+/// out, as the object under review is not at the same place in both.
+type FindingKey = (Rule, Option<String>, Option<u16>, Option<Protocol>, String);
+
+fn key_of(finding: &Finding) -> FindingKey {
+    (
+        finding.rule,
+        finding.object.clone(),
+        finding.port,
+        finding.protocol,
+        finding.message.clone(),
+    )
+}
+
+/// The object under review, or `None` when the webhook does not judge this request.
+fn subject(request: &AdmissionRequest<DynamicObject>) -> Result<Option<Subject>, BadReview> {
+    let kind = &request.kind;
+    if !JUDGED.contains(&(kind.group.as_str(), kind.kind.as_str())) {
+        return Ok(None);
+    }
+    let missing = |operation: &'static str, field: &'static str| BadReview::NoObject {
+        operation,
+        kind: kind.kind.clone(),
+        field,
+    };
+    let (object, old) = match request.operation {
+        Operation::Create => (
+            Some(request.object.as_ref().ok_or(missing("CREATE", "object"))?),
+            None,
+        ),
+        Operation::Update => (
+            Some(request.object.as_ref().ok_or(missing("UPDATE", "object"))?),
+            request.old_object.as_ref(),
+        ),
+        // Only a NetworkPolicy's removal can widen what reaches a port; removing a
+        // Service or a workload must stay possible (an uninstall deletes them all).
+        Operation::Delete if kind.kind == "NetworkPolicy" => (
+            None,
+            Some(
+                request
+                    .old_object
+                    .as_ref()
+                    .ok_or(missing("DELETE", "oldObject"))?,
+            ),
+        ),
+        Operation::Delete | Operation::Connect => return Ok(None),
+    };
+    let key = key_for(request, object.or(old));
+    let input = |o: &DynamicObject| Input::Text {
+        name: key.id(),
+        text: object_json(o, request, &key),
+    };
+    Ok(Some(Subject {
+        operation: request.operation.clone(),
+        after: object.map(input),
+        before: old.map(input),
+        key,
+    }))
+}
+
+fn key_for(request: &AdmissionRequest<DynamicObject>, object: Option<&DynamicObject>) -> ObjectKey {
+    let metadata = object.map(|o| &o.metadata);
+    let non_empty = |s: &Option<String>| s.clone().filter(|s| !s.is_empty());
+    let namespace = metadata
+        .and_then(|m| non_empty(&m.namespace))
+        .or_else(|| non_empty(&request.namespace))
+        .unwrap_or_else(|| DEFAULT_NAMESPACE.to_string());
+    // A Pod a ReplicaSet creates has only `generateName` when it is admitted.
+    let name = metadata
+        .and_then(|m| non_empty(&m.name))
+        .or_else(|| Some(request.name.clone()).filter(|n| !n.is_empty()))
+        .or_else(|| metadata.and_then(|m| non_empty(&m.generate_name)))
+        .unwrap_or_default();
+    ObjectKey {
+        kind: request.kind.kind.clone(),
+        namespace,
+        name,
+    }
+}
+
+/// The object as the engine reads it: with its kind, namespace and name filled in as the
+/// API server will store it, and without `managedFields`, which say nothing about ports.
+fn object_json(
+    object: &DynamicObject,
+    request: &AdmissionRequest<DynamicObject>,
+    key: &ObjectKey,
+) -> String {
+    let mut object = object.clone();
+    if object.types.is_none() {
+        let gvk = &request.kind;
+        let api_version = if gvk.group.is_empty() {
+            gvk.version.clone()
+        } else {
+            format!("{}/{}", gvk.group, gvk.version)
+        };
+        object.types = Some(TypeMeta {
+            api_version,
+            kind: gvk.kind.clone(),
+        });
+    }
+    object.metadata.namespace = Some(key.namespace.clone());
+    object.metadata.name = Some(key.name.clone());
+    object.metadata.managed_fields = None;
+    // A DynamicObject is a JSON value with string keys: serializing it cannot fail, and
+    // an empty text would only make the engine report the object as unreadable.
+    serde_json::to_string_pretty(&object).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    /// A namespace view from a fixed list, as the `--watch` cache would hold it.
+    struct Fixed(Vec<CachedObject>);
+
+    impl NamespaceView for Fixed {
+        fn objects(&self, namespace: &str) -> Vec<CachedObject> {
+            self.0
+                .iter()
+                .filter(|o| o.key.namespace == namespace || o.key.namespace.is_empty())
+                .cloned()
+                .collect()
+        }
+    }
+
+    fn cached(object: &Value) -> CachedObject {
+        let text = |field: &str| object["metadata"][field].as_str().unwrap_or_default();
+        CachedObject {
+            key: ObjectKey {
+                kind: object["kind"].as_str().unwrap_or_default().to_string(),
+                namespace: text("namespace").to_string(),
+                name: text("name").to_string(),
+            },
+            json: object.to_string(),
+        }
+    }
+
+    fn reviewer() -> Reviewer {
+        Reviewer {
+            catalogue: Catalogue::embedded_default().expect("embedded catalogue"),
+            config: Config::default(),
+            mode: Mode::Enforce,
+            deny_at: Some(Severity::Error),
+        }
+    }
+
+    fn mail_service(kind: &str) -> Value {
+        let ports: Vec<Value> = [25, 587, 143, 443]
+            .iter()
+            .map(|p| json!({"port": p, "targetPort": p}))
+            .collect();
+        json!({"apiVersion": "v1", "kind": "Service",
+               "metadata": {"name": "iredmail", "namespace": "mail"},
+               "spec": {"type": kind, "selector": {"app": "iredmail"}, "ports": ports}})
+    }
+
+    fn request(operation: &str, object: &Value, old: &Value) -> AdmissionRequest<DynamicObject> {
+        let review = json!({"apiVersion": REVIEW_API_VERSION, "kind": REVIEW_KIND,
+            "request": {"uid": "u-1", "kind": {"group": "", "version": "v1", "kind": "Service"},
+                        "resource": {"group": "", "version": "v1", "resource": "services"},
+                        "name": "iredmail", "namespace": "mail", "operation": operation,
+                        "userInfo": {}, "object": object, "oldObject": old, "dryRun": false}});
+        parse(review.to_string().as_bytes()).expect("a valid review")
+    }
+
+    fn rules_of(verdict: &Verdict) -> Vec<(Rule, Option<u16>)> {
+        verdict.findings.iter().map(|f| (f.rule, f.port)).collect()
+    }
+
+    #[test]
+    fn what_a_namespace_lacks_while_it_is_created_warns_but_does_not_deny() {
+        let alone = mail_service("ClusterIP");
+        let verdict = reviewer()
+            .review(
+                &request("CREATE", &alone, &Value::Null),
+                Some(&Fixed(vec![])),
+            )
+            .expect("review");
+        assert_eq!(verdict.outcome, Outcome::Warned);
+        assert_eq!(
+            rules_of(&verdict),
+            [
+                (Rule::MissingPort, Some(25)),
+                (Rule::MissingPort, Some(587)),
+                (Rule::MissingPort, Some(143)),
+                (Rule::MissingPort, Some(443)),
+            ]
+        );
+        assert!(verdict.response.allowed);
+    }
+
+    #[test]
+    fn an_update_that_takes_a_required_port_away_is_denied() {
+        let before = mail_service("LoadBalancer");
+        let after = mail_service("ClusterIP");
+        let view = Fixed(vec![cached(&before)]);
+        let verdict = reviewer()
+            .review(&request("UPDATE", &after, &before), Some(&view))
+            .expect("review");
+        assert_eq!(verdict.outcome, Outcome::Denied);
+        assert_eq!(rules_of(&verdict).len(), 4);
+        assert!(!verdict.response.allowed);
+        assert_eq!(verdict.response.result.code, 403);
+    }
+
+    #[test]
+    fn an_update_that_changes_nothing_port_related_passes_even_in_a_broken_namespace() {
+        // The namespace already lacks 587, 143 and 443; relabelling the Service changes
+        // none of it.
+        let mut before = mail_service("LoadBalancer");
+        before["spec"]["ports"] = json!([{"port": 25, "targetPort": 25}]);
+        let mut after = before.clone();
+        after["metadata"]["labels"] = json!({"team": "mail"});
+        let view = Fixed(vec![cached(&before)]);
+        let verdict = reviewer()
+            .review(&request("UPDATE", &after, &before), Some(&view))
+            .expect("review");
+        assert_eq!(verdict.outcome, Outcome::Allowed, "{:?}", verdict.findings);
+    }
+
+    #[test]
+    fn without_a_view_only_the_rules_that_judge_an_object_alone_run() {
+        let note = no_context_note();
+        assert_eq!(
+            note,
+            "iredmail-ports runs without --watch: missing-port, network-policy-missing, \
+             network-policy-too-open were not checked, they need the rest of the namespace"
+        );
+        let alone = mail_service("ClusterIP");
+        let verdict = reviewer()
+            .review(&request("CREATE", &alone, &Value::Null), None)
+            .expect("review");
+        assert_eq!(verdict.outcome, Outcome::Allowed);
+        assert_eq!(verdict.response.warnings, Some(vec![note]));
+    }
+}

@@ -1,0 +1,306 @@
+//! The HTTPS server: routes, limits, readiness and shutdown.
+//!
+//! `POST /validate` answers AdmissionReviews; `/healthz`, `/readyz` and `/metrics` are for
+//! the kubelet and Prometheus. HTTP/1.1 and HTTP/2 are offered by ALPN. A body over 3 MiB
+//! gets 413, an unreadable review 400, a review slower than `--request-timeout` 503: the
+//! API server then applies the webhook's `failurePolicy`, and the listener stays up.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum_server::Handle;
+use kube::core::admission::Operation;
+use tokio::signal::unix::{Signal, SignalKind, signal};
+
+use super::cache::{self, Cache};
+use super::metrics::{self, Metrics};
+use super::review::{self, NamespaceView, Outcome, Reviewer, Verdict};
+use super::tls::CertFiles;
+use super::{BODY_LIMIT, Mode, ServeError, Settings};
+
+/// What every handler shares.
+struct Shared {
+    reviewer: Reviewer,
+    cache: Option<Arc<Cache>>,
+    metrics: Arc<Metrics>,
+    request_timeout: Duration,
+    /// Set once the `--watch` caches have synced (at once without `--watch`).
+    synced: AtomicBool,
+    /// Set on SIGTERM: the kubelet should stop sending traffic.
+    stopping: AtomicBool,
+}
+
+/// Serves until SIGTERM or SIGINT, then lets the reviews in flight finish.
+pub async fn serve(settings: Settings) -> Result<(), ServeError> {
+    // kube and axum-server share one rustls built with ring only; another crate may have
+    // installed it already, which is just as good.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let files = CertFiles {
+        cert: settings.tls_cert.clone(),
+        key: settings.tls_key.clone(),
+    };
+    let tls = files.load().await?;
+    let metrics = Arc::new(Metrics::new());
+    let cache = match settings.watch {
+        true => Some(Arc::new(Cache::start(&cache::client().await?))),
+        false => None,
+    };
+    let shared = Arc::new(Shared {
+        reviewer: Reviewer {
+            catalogue: settings.catalogue,
+            config: settings.config,
+            mode: settings.mode,
+            deny_at: settings.deny_at,
+        },
+        synced: AtomicBool::new(cache.is_none()),
+        cache,
+        metrics: metrics.clone(),
+        request_timeout: settings.request_timeout,
+        stopping: AtomicBool::new(false),
+    });
+    if shared.cache.is_some() {
+        tokio::spawn(follow_cache(shared.clone()));
+    }
+    tokio::spawn(files.reload_on_change(tls.clone(), settings.cert_poll_interval, metrics));
+
+    let handle: Handle<SocketAddr> = Handle::new();
+    let terminate = signal(SignalKind::terminate()).map_err(ServeError::Signal)?;
+    tokio::spawn(stop_on_signal(
+        terminate,
+        handle.clone(),
+        shared.clone(),
+        settings.shutdown_grace,
+    ));
+    tokio::spawn(log_address(handle.clone(), settings.mode, settings.watch));
+
+    axum_server::bind_rustls(settings.listen, tls)
+        .handle(handle)
+        .serve(router(shared).into_make_service())
+        .await
+        .map_err(|source| ServeError::Serve {
+            address: settings.listen,
+            source,
+        })?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn router(shared: Arc<Shared>) -> Router {
+    let validate = Router::new()
+        .route("/validate", post(validate))
+        .route_layer(middleware::from_fn_with_state(shared.clone(), limit_time))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT));
+    Router::new()
+        .merge(validate)
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(render_metrics))
+        .fallback(not_found)
+        .with_state(shared)
+}
+
+async fn validate(
+    State(shared): State<Arc<Shared>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let started = Instant::now();
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            let message = format!(
+                "the AdmissionReview is larger than {BODY_LIMIT} bytes (3 MiB), the API \
+                 server's own limit for a request"
+            );
+            return refuse(&shared, StatusCode::PAYLOAD_TOO_LARGE, message, started);
+        }
+        Err(rejection) => {
+            let message = format!("cannot read the request body: {}", rejection.body_text());
+            return refuse(&shared, rejection.status(), message, started);
+        }
+    };
+    let request = match review::parse(&body) {
+        Ok(request) => request,
+        Err(bad) => return refuse(&shared, StatusCode::BAD_REQUEST, bad.to_string(), started),
+    };
+    let uid = request.uid.clone();
+    let operation = operation_name(&request.operation);
+    let dry_run = request.dry_run;
+    // The engine is CPU work: off the async workers, so that a slow review cannot stall
+    // the others and the time limit can answer while it runs.
+    let worker = shared.clone();
+    let judged = tokio::task::spawn_blocking(move || {
+        let view = worker.cache.as_deref().map(|c| c as &dyn NamespaceView);
+        worker.reviewer.review(&request, view)
+    })
+    .await;
+    let verdict = match judged {
+        Ok(Ok(verdict)) => verdict,
+        Ok(Err(bad)) => return refuse(&shared, StatusCode::BAD_REQUEST, bad.to_string(), started),
+        Err(error) => {
+            tracing::error!(%uid, %error, "the review failed");
+            shared
+                .metrics
+                .record_request(operation, "error", dry_run, started.elapsed());
+            let message = "the review failed inside iredmail-ports; see its log";
+            return (StatusCode::INTERNAL_SERVER_ERROR, message).into_response();
+        }
+    };
+    let took = started.elapsed();
+    log_verdict(
+        &verdict,
+        &uid,
+        operation,
+        dry_run,
+        shared.reviewer.mode,
+        took,
+    );
+    shared
+        .metrics
+        .record_request(operation, verdict.outcome.as_str(), dry_run, took);
+    // A dry run changes nothing in the cluster; it is answered alike but its findings are
+    // not counted as if they had been admitted or refused.
+    if !dry_run {
+        shared.metrics.record_findings(&verdict.findings);
+    }
+    axum::Json(verdict.response.into_review()).into_response()
+}
+
+fn operation_name(operation: &Operation) -> &'static str {
+    match operation {
+        Operation::Create => "CREATE",
+        Operation::Update => "UPDATE",
+        Operation::Delete => "DELETE",
+        Operation::Connect => "CONNECT",
+    }
+}
+
+fn log_verdict(
+    verdict: &Verdict,
+    uid: &str,
+    operation: &str,
+    dry_run: bool,
+    mode: Mode,
+    took: Duration,
+) {
+    let took_ms = took.as_secs_f64() * 1000.0;
+    let result = verdict.outcome.as_str();
+    if matches!(verdict.outcome, Outcome::Allowed | Outcome::Skipped) {
+        tracing::debug!(uid, operation, object = %verdict.object, dry_run, mode = mode.as_str(), result, took_ms, "review");
+        return;
+    }
+    tracing::info!(uid, operation, object = %verdict.object, dry_run, mode = mode.as_str(), result, findings = verdict.findings.len(), took_ms, "review");
+    for finding in &verdict.findings {
+        tracing::info!(
+            uid,
+            rule = finding.rule.id(),
+            severity = finding.severity.as_str(),
+            object = finding.object.as_deref().unwrap_or_default(),
+            port = finding.port,
+            text = %finding.message,
+            "finding"
+        );
+    }
+}
+
+/// A request that is not a review the webhook can answer: a 4xx with the reason.
+fn refuse(shared: &Shared, status: StatusCode, message: String, started: Instant) -> Response {
+    tracing::warn!(status = status.as_u16(), reason = %message, "refused a request");
+    shared
+        .metrics
+        .record_request("unknown", "invalid", false, started.elapsed());
+    (status, message).into_response()
+}
+
+/// Answers 503 when a review (body included) takes longer than `--request-timeout`.
+async fn limit_time(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    match tokio::time::timeout(shared.request_timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            let seconds = shared.request_timeout.as_secs_f64();
+            tracing::warn!(seconds, "a review took longer than --request-timeout");
+            shared
+                .metrics
+                .record_request("unknown", "timeout", false, started.elapsed());
+            let message = format!("the review took longer than {seconds} s (--request-timeout)");
+            (StatusCode::SERVICE_UNAVAILABLE, message).into_response()
+        }
+    }
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
+    if shared.stopping.load(Ordering::Relaxed) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response();
+    }
+    if !shared.synced.load(Ordering::Relaxed) {
+        let message = "not ready: the --watch caches have not listed the cluster yet\n";
+        return (StatusCode::SERVICE_UNAVAILABLE, message).into_response();
+    }
+    "ready\n".into_response()
+}
+
+async fn render_metrics(State(shared): State<Arc<Shared>>) -> Response {
+    if let Some(cache) = &shared.cache {
+        shared.metrics.set_cached_objects(cache.len());
+    }
+    (
+        [(header::CONTENT_TYPE, metrics::CONTENT_TYPE)],
+        shared.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn not_found() -> (StatusCode, &'static str) {
+    (
+        StatusCode::NOT_FOUND,
+        "not found: the webhook answers POST /validate, and GET /healthz, /readyz, /metrics\n",
+    )
+}
+
+/// Marks the server ready once every reflector has listed its kind.
+async fn follow_cache(shared: Arc<Shared>) {
+    if let Some(cache) = &shared.cache {
+        cache.synced().await;
+        shared.synced.store(true, Ordering::Relaxed);
+        tracing::info!(objects = cache.len(), "the --watch caches have synced");
+    }
+}
+
+async fn stop_on_signal(
+    mut terminate: Signal,
+    handle: Handle<SocketAddr>,
+    shared: Arc<Shared>,
+    grace: Duration,
+) {
+    let name = tokio::select! {
+        _ = terminate.recv() => "SIGTERM",
+        _ = tokio::signal::ctrl_c() => "SIGINT",
+    };
+    shared.stopping.store(true, Ordering::Relaxed);
+    tracing::info!(
+        signal = name,
+        grace_seconds = grace.as_secs(),
+        "shutting down: no new connections, finishing the reviews in flight"
+    );
+    handle.graceful_shutdown(Some(grace));
+}
+
+async fn log_address(handle: Handle<SocketAddr>, mode: Mode, watch: bool) {
+    if let Some(address) = handle.listening().await {
+        tracing::info!(%address, mode = mode.as_str(), watch, "listening");
+    }
+}

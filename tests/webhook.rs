@@ -1,0 +1,1049 @@
+//! `iredmail-ports serve` end to end: the built binary on loopback with rcgen
+//! certificates, a rustls client, and AdmissionReview bodies as the API server sends them
+//! (tests/fixtures/webhook/). `--watch` runs against a small fake Kubernetes API on
+//! loopback that answers the reflectors' list, then holds their watch open.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+use serde_json::{Value, json};
+
+const NOTE: &str = "iredmail-ports runs without --watch: missing-port, network-policy-missing, \
+                    network-policy-too-open were not checked, they need the rest of the namespace";
+const MYSQL_LB: &str = "internal-port-exposed (error) on Service/mail/mariadb: MySQL/MariaDB 3306 \
+                        is reachable from outside the cluster through a LoadBalancer Service; \
+                        iRedMail keeps it on 127.0.0.1";
+
+// ---------------------------------------------------------------------------------------
+// Certificates, the server process, the client
+// ---------------------------------------------------------------------------------------
+
+/// A CA and the server certificate files it signed, in a temporary directory.
+struct Pki {
+    ca: CertifiedIssuer<'static, KeyPair>,
+    dir: tempfile::TempDir,
+}
+
+/// One server certificate: PEM files' content and the DER the client sees.
+struct Issued {
+    cert_pem: String,
+    key_pem: String,
+    der: Vec<u8>,
+}
+
+impl Pki {
+    fn new() -> Pki {
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "iredmail-ports test CA");
+        let ca = CertifiedIssuer::self_signed(params, KeyPair::generate().expect("CA key"))
+            .expect("CA certificate");
+        let pki = Pki {
+            ca,
+            dir: tempfile::tempdir().expect("temp dir"),
+        };
+        pki.install(&pki.issue());
+        pki
+    }
+
+    /// A new server certificate for localhost and 127.0.0.1, with a new key.
+    fn issue(&self) -> Issued {
+        let key = KeyPair::generate().expect("server key");
+        let names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
+        let cert = CertificateParams::new(names)
+            .expect("server params")
+            .signed_by(&key, &self.ca)
+            .expect("server certificate");
+        Issued {
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+            der: cert.der().to_vec(),
+        }
+    }
+
+    fn cert_path(&self) -> PathBuf {
+        self.dir.path().join("tls.crt")
+    }
+
+    fn key_path(&self) -> PathBuf {
+        self.dir.path().join("tls.key")
+    }
+
+    /// Writes the files as a rotation does: each replaced whole by a rename, one after
+    /// the other, so for a moment the key does not match the certificate.
+    fn install(&self, issued: &Issued) {
+        for (path, text) in [
+            (self.cert_path(), &issued.cert_pem),
+            (self.key_path(), &issued.key_pem),
+        ] {
+            let fresh = path.with_extension("new");
+            std::fs::write(&fresh, text).expect("write TLS file");
+            std::fs::rename(&fresh, &path).expect("rename TLS file");
+        }
+    }
+
+    fn ca_pem(&self) -> String {
+        self.ca.pem()
+    }
+}
+
+/// The `serve` process; killed when dropped.
+struct Webhook {
+    child: Child,
+    address: SocketAddr,
+    log: Arc<Mutex<Vec<String>>>,
+    client: reqwest::Client,
+    pki: Pki,
+}
+
+impl Webhook {
+    fn start(args: &[&str]) -> Webhook {
+        Webhook::start_with(Pki::new(), args, &[])
+    }
+
+    fn start_with(pki: Pki, args: &[&str], env: &[(&str, &Path)]) -> Webhook {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_iredmail-ports"));
+        command
+            .args(["serve", "--listen", "127.0.0.1:0", "--tls-cert"])
+            .arg(pki.cert_path())
+            .arg("--tls-key")
+            .arg(pki.key_path())
+            .args(args)
+            .env_remove("KUBERNETES_SERVICE_HOST")
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let mut child = command.spawn().expect("start iredmail-ports serve");
+        let stderr = child.stderr.take().expect("stderr");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (found, address) = mpsc::channel();
+        let lines = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(address) = listening_address(&line) {
+                    let _ = found.send(address);
+                }
+                lines.lock().expect("log lock").push(line);
+            }
+        });
+        let address = match address.recv_timeout(Duration::from_secs(30)) {
+            Ok(address) => address,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("serve did not listen: {:?}", log.lock().expect("log"));
+            }
+        };
+        let client = client(&pki.ca_pem(), |b| b);
+        Webhook {
+            child,
+            address,
+            log,
+            client,
+            pki,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("https://localhost:{}{path}", self.address.port())
+    }
+
+    /// Posts a body to /validate: the status and the body (JSON when it is JSON).
+    async fn post(&self, body: impl Into<reqwest::Body>) -> (u16, Value) {
+        post(&self.client, &self.url("/validate"), body).await
+    }
+
+    /// Posts a review and returns its `response`, checking the envelope and the uid.
+    async fn review(&self, review: &Value) -> Value {
+        let (status, body) = self.post(review.to_string()).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["apiVersion"], "admission.k8s.io/v1");
+        assert_eq!(body["kind"], "AdmissionReview");
+        let response = body["response"].clone();
+        assert_eq!(
+            response["uid"], review["request"]["uid"],
+            "the uid is echoed"
+        );
+        response
+    }
+
+    async fn get(&self, path: &str) -> (u16, String) {
+        let response = self.client.get(self.url(path)).send().await.expect("GET");
+        let status = response.status().as_u16();
+        (status, response.text().await.expect("body"))
+    }
+
+    /// The value of one metric line (`name{labels}`), if present.
+    async fn metric(&self, series: &str) -> Option<f64> {
+        let (status, text) = self.get("/metrics").await;
+        assert_eq!(status, 200);
+        text.lines()
+            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+    }
+
+    fn log_lines(&self) -> Vec<Value> {
+        self.log
+            .lock()
+            .expect("log lock")
+            .iter()
+            .map(|line| serde_json::from_str(line).expect("every log line is JSON"))
+            .collect()
+    }
+}
+
+impl Drop for Webhook {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn listening_address(line: &str) -> Option<SocketAddr> {
+    let value: Value = serde_json::from_str(line).ok()?;
+    if value["fields"]["message"] != "listening" {
+        return None;
+    }
+    value["fields"]["address"].as_str()?.parse().ok()
+}
+
+fn client(
+    ca_pem: &str,
+    tune: impl FnOnce(reqwest::ClientBuilder) -> reqwest::ClientBuilder,
+) -> reqwest::Client {
+    let ca = reqwest::Certificate::from_pem(ca_pem.as_bytes()).expect("CA for reqwest");
+    tune(
+        reqwest::Client::builder()
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(ca)
+            .timeout(Duration::from_secs(20)),
+    )
+    .build()
+    .expect("client")
+}
+
+async fn post(client: &reqwest::Client, url: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
+    let response = client
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("POST /validate");
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, body)
+}
+
+fn fixture(name: &str) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/webhook")
+        .join(name);
+    let text = std::fs::read_to_string(&path).expect("fixture");
+    serde_json::from_str(&text).expect("fixture JSON")
+}
+
+fn with_uid(mut review: Value, uid: &str) -> Value {
+    review["request"]["uid"] = json!(uid);
+    review
+}
+
+fn warnings(response: &Value) -> Vec<String> {
+    response["warnings"]
+        .as_array()
+        .map(|w| {
+            w.iter()
+                .filter_map(|s| s.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+// ---------------------------------------------------------------------------------------
+// Modes
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enforce_denies_with_the_findings_in_the_status_message() {
+    let webhook = Webhook::start(&["--mode", "enforce"]);
+    let response = webhook
+        .review(&fixture("create-service-loadbalancer-mysql.json"))
+        .await;
+    assert_eq!(response["allowed"], false);
+    assert_eq!(response["status"]["code"], 403);
+    assert_eq!(response["status"]["reason"], "Forbidden");
+    assert_eq!(
+        response["status"]["message"],
+        format!(
+            "Service/mail/mariadb has 1 iredmail-ports finding at severity error or above:\n- \
+             {MYSQL_LB}"
+        )
+    );
+    assert_eq!(warnings(&response), [NOTE]);
+
+    let response = webhook
+        .review(&fixture("create-deployment-hostport-ldap.json"))
+        .await;
+    assert_eq!(response["allowed"], false);
+    assert_eq!(
+        response["status"]["message"],
+        "Deployment/mail/openldap has 1 iredmail-ports finding at severity error or above:\n- \
+         internal-port-exposed (error) on Deployment/mail/openldap: OpenLDAP 389 is reachable \
+         from outside the cluster through a hostPort; the catalogue allows it no wider than \
+         `internal`"
+    );
+    assert_eq!(
+        webhook
+            .metric(r#"iredmail_ports_webhook_requests_total{operation="CREATE",result="denied",dry_run="false"}"#)
+            .await,
+        Some(2.0)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enforce_allows_a_clean_object_and_warns_below_the_threshold() {
+    let webhook = Webhook::start(&[]);
+    let clean = webhook
+        .review(&fixture("create-service-loadbalancer-mail.json"))
+        .await;
+    assert_eq!(clean["allowed"], true);
+    assert_eq!(warnings(&clean), [NOTE]);
+
+    // A Pod a ReplicaSet creates has only generateName; host-network is a warning.
+    let pod = webhook
+        .review(&fixture("create-pod-hostnetwork-generatename.json"))
+        .await;
+    assert_eq!(pod["allowed"], true);
+    assert_eq!(
+        warnings(&pod),
+        [
+            "host-network (warning) on Pod/mail/iredmail-7d9f8b6c5-: Pod/mail/iredmail-7d9f8b6c5- \
+             runs on the host's network: ports 25 reach the node's addresses directly, whatever \
+             Services or published ports say",
+            NOTE
+        ]
+    );
+
+    // --fail-on warning makes the same finding deny.
+    let strict = Webhook::start(&["--fail-on", "warning"]);
+    let pod = strict
+        .review(&fixture("create-pod-hostnetwork-generatename.json"))
+        .await;
+    assert_eq!(pod["allowed"], false);
+    assert!(
+        pod["status"]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with(
+                "Pod/mail/iredmail-7d9f8b6c5- has 1 iredmail-ports \
+                                            finding at severity warning or above:\n- host-network"
+            )),
+        "{pod}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn warn_allows_with_one_warning_per_finding() {
+    let webhook = Webhook::start(&["--mode", "warn"]);
+    let response = webhook
+        .review(&fixture("create-service-loadbalancer-mysql.json"))
+        .await;
+    assert_eq!(response["allowed"], true);
+    assert_eq!(warnings(&response), [MYSQL_LB, NOTE]);
+    assert_eq!(
+        webhook
+            .metric(r#"iredmail_ports_webhook_requests_total{operation="CREATE",result="warned",dry_run="false"}"#)
+            .await,
+        Some(1.0)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_allows_silently_and_only_logs_and_counts() {
+    let webhook = Webhook::start(&["--mode", "audit"]);
+    let response = webhook
+        .review(&fixture("create-service-loadbalancer-mysql.json"))
+        .await;
+    assert_eq!(response["allowed"], true);
+    assert_eq!(response["warnings"], Value::Null);
+    assert_eq!(
+        webhook
+            .metric(r#"iredmail_ports_webhook_findings_total{rule="internal-port-exposed",severity="error"}"#)
+            .await,
+        Some(1.0)
+    );
+    assert_eq!(
+        webhook
+            .metric(r#"iredmail_ports_webhook_requests_total{operation="CREATE",result="audited",dry_run="false"}"#)
+            .await,
+        Some(1.0)
+    );
+    let logged = webhook.log_lines();
+    let finding = logged
+        .iter()
+        .find(|line| line["fields"]["message"] == "finding")
+        .expect("a finding is logged");
+    assert_eq!(finding["level"], "INFO");
+    assert_eq!(
+        finding["fields"]["uid"],
+        "b3a1c2d4-0001-4e5f-8a9b-0c1d2e3f4a5b"
+    );
+    assert_eq!(finding["fields"]["rule"], "internal-port-exposed");
+    assert_eq!(finding["fields"]["object"], "Service/mail/mariadb");
+    assert_eq!(finding["fields"]["port"], 3306);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_is_answered_alike_without_counting_its_findings() {
+    let webhook = Webhook::start(&[]);
+    let mut dry = fixture("create-service-loadbalancer-mysql.json");
+    dry["request"]["dryRun"] = json!(true);
+    let dry_response = webhook.review(&dry).await;
+    let findings =
+        r#"iredmail_ports_webhook_findings_total{rule="internal-port-exposed",severity="error"}"#;
+    assert_eq!(webhook.metric(findings).await, None);
+    assert_eq!(
+        webhook
+            .metric(r#"iredmail_ports_webhook_requests_total{operation="CREATE",result="denied",dry_run="true"}"#)
+            .await,
+        Some(1.0)
+    );
+    let real_response = webhook
+        .review(&fixture("create-service-loadbalancer-mysql.json"))
+        .await;
+    assert_eq!(dry_response, real_response);
+    assert_eq!(webhook.metric(findings).await, Some(1.0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_is_judged_on_the_new_object() {
+    let webhook = Webhook::start(&[]);
+    let widened = webhook
+        .review(&fixture("update-service-mysql-to-loadbalancer.json"))
+        .await;
+    assert_eq!(widened["allowed"], false);
+    assert!(
+        widened["status"]["message"]
+            .as_str()
+            .is_some_and(|m| m.ends_with(MYSQL_LB)),
+        "{widened}"
+    );
+    let narrowed = webhook
+        .review(&fixture("update-service-mysql-to-clusterip.json"))
+        .await;
+    assert_eq!(narrowed["allowed"], true);
+    assert_eq!(warnings(&narrowed), [NOTE]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_watch_a_delete_and_other_kinds_are_let_through() {
+    let webhook = Webhook::start(&[]);
+    let delete = webhook
+        .review(&fixture("delete-networkpolicy-mariadb.json"))
+        .await;
+    assert_eq!(delete["allowed"], true);
+    assert_eq!(
+        warnings(&delete),
+        [
+            "iredmail-ports runs without --watch: the DELETE of NetworkPolicy/mail/mariadb-isolation \
+             was not judged, it needs the rest of the namespace"
+        ]
+    );
+    let configmap = webhook.review(&fixture("create-configmap.json")).await;
+    assert_eq!(configmap["allowed"], true);
+    assert_eq!(configmap["warnings"], Value::Null);
+    assert_eq!(
+        webhook
+            .metric(r#"iredmail_ports_webhook_requests_total{operation="CREATE",result="skipped",dry_run="false"}"#)
+            .await,
+        Some(1.0)
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Bad requests
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_get_a_4xx_with_the_reason_and_the_server_goes_on() {
+    let webhook = Webhook::start(&[]);
+    let good = fixture("create-service-loadbalancer-mysql.json");
+
+    let (status, body) = webhook.post("{\"apiVersion\": ").await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        body,
+        "the body is not a valid AdmissionReview: EOF while parsing a value at line 1 column 15"
+    );
+
+    let mut beta = good.clone();
+    beta["apiVersion"] = json!("admission.k8s.io/v1beta1");
+    let (status, body) = webhook.post(beta.to_string()).await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        body,
+        "expected apiVersion `admission.k8s.io/v1`, got `admission.k8s.io/v1beta1`"
+    );
+
+    let mut conversion = good.clone();
+    conversion["kind"] = json!("ConversionReview");
+    let (status, body) = webhook.post(conversion.to_string()).await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        body,
+        "expected kind `AdmissionReview`, got `ConversionReview`"
+    );
+
+    let mut no_request = good.clone();
+    no_request
+        .as_object_mut()
+        .expect("object")
+        .remove("request");
+    let (status, body) = webhook.post(no_request.to_string()).await;
+    assert_eq!(status, 400);
+    assert_eq!(body, "the AdmissionReview has no `request`");
+
+    let mut wrong_type = good.clone();
+    wrong_type["request"]["uid"] = json!(42);
+    let (status, body) = webhook.post(wrong_type.to_string()).await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        body,
+        "the body is not a valid AdmissionReview: at `request.uid`: invalid type: integer `42`, \
+         expected a string at line 1 column 80"
+    );
+
+    let mut no_object = good.clone();
+    no_object["request"]["object"] = Value::Null;
+    let (status, body) = webhook.post(no_object.to_string()).await;
+    assert_eq!(status, 400);
+    assert_eq!(body, "a CREATE request for Service must carry `object`");
+
+    // 4 MiB: more than the API server would ever send.
+    let mut oversize = good.clone();
+    oversize["request"]["object"]["metadata"]["annotations"] =
+        json!({"padding": "x".repeat(4 * 1024 * 1024)});
+    let (status, body) = webhook.post(oversize.to_string()).await;
+    assert_eq!(status, 413);
+    assert_eq!(
+        body,
+        "the AdmissionReview is larger than 3145728 bytes (3 MiB), the API server's own limit \
+         for a request"
+    );
+
+    let (status, _) = webhook.get("/validate").await;
+    assert_eq!(status, 405);
+    let (status, body) = webhook.get("/nothing-here").await;
+    assert_eq!(status, 404);
+    assert!(body.contains("POST /validate"), "{body}");
+
+    // The listener survived all of it.
+    let response = webhook.review(&good).await;
+    assert_eq!(response["allowed"], false);
+    assert_eq!(
+        webhook
+            .metric(r#"iredmail_ports_webhook_requests_total{operation="unknown",result="invalid",dry_run="false"}"#)
+            .await,
+        Some(7.0)
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Operations: protocols, probes, concurrency, certificate reload, shutdown
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http1_and_http2_are_both_served_and_the_probes_answer() {
+    let webhook = Webhook::start(&[]);
+    let review = fixture("create-service-loadbalancer-mail.json").to_string();
+    let h2 = webhook
+        .client
+        .post(webhook.url("/validate"))
+        .body(review.clone())
+        .send()
+        .await
+        .expect("h2 POST");
+    assert_eq!(h2.version(), reqwest::Version::HTTP_2, "ALPN picks h2");
+    assert_eq!(h2.status(), 200);
+    let h1_client = client(&webhook.pki.ca_pem(), |b| b.http1_only());
+    let h1 = h1_client
+        .post(webhook.url("/validate"))
+        .body(review)
+        .send()
+        .await
+        .expect("HTTP/1.1 POST");
+    assert_eq!(h1.version(), reqwest::Version::HTTP_11);
+    assert_eq!(h1.status(), 200);
+
+    assert_eq!(webhook.get("/healthz").await, (200, "ok\n".to_string()));
+    assert_eq!(webhook.get("/readyz").await, (200, "ready\n".to_string()));
+    let metrics = webhook
+        .client
+        .get(webhook.url("/metrics"))
+        .send()
+        .await
+        .expect("GET /metrics");
+    assert_eq!(
+        metrics.headers()["content-type"],
+        "application/openmetrics-text; version=1.0.0; charset=utf-8"
+    );
+    let text = metrics.text().await.expect("metrics text");
+    assert!(text.contains("# TYPE iredmail_ports_webhook_request_duration_seconds histogram"));
+    assert!(text.contains("iredmail_ports_webhook_request_duration_seconds_count 2"));
+    assert!(text.ends_with("# EOF\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_reviews_each_get_their_own_answer() {
+    let webhook = Arc::new(Webhook::start(&[]));
+    let bad = fixture("create-service-loadbalancer-mysql.json");
+    let good = fixture("create-service-loadbalancer-mail.json");
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let webhook = webhook.clone();
+        let (review, allowed) = if i % 2 == 0 {
+            (bad.clone(), false)
+        } else {
+            (good.clone(), true)
+        };
+        let review = with_uid(review, &format!("concurrent-{i}"));
+        tasks.push(tokio::spawn(async move {
+            let response = webhook.review(&review).await;
+            assert_eq!(response["allowed"], allowed, "{i}");
+        }));
+    }
+    for task in tasks {
+        task.await.expect("review task");
+    }
+    let series = |result: &str| {
+        format!(
+            r#"iredmail_ports_webhook_requests_total{{operation="CREATE",result="{result}",dry_run="false"}}"#
+        )
+    };
+    assert_eq!(webhook.metric(&series("denied")).await, Some(100.0));
+    assert_eq!(webhook.metric(&series("allowed")).await, Some(100.0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_certificate_is_served_without_failing_a_request() {
+    let webhook = Arc::new(Webhook::start(&["--cert-poll-interval", "1"]));
+    let first = peer_certificate(&webhook).await;
+
+    // Traffic on one keep-alive client for the whole rotation.
+    let stop = Arc::new(AtomicBool::new(false));
+    let answered = Arc::new(AtomicUsize::new(0));
+    let traffic = {
+        let (webhook, stop, answered) = (webhook.clone(), stop.clone(), answered.clone());
+        tokio::spawn(async move {
+            let review = fixture("create-service-loadbalancer-mysql.json");
+            while !stop.load(Ordering::Relaxed) {
+                let response = webhook.review(&review).await;
+                assert_eq!(response["allowed"], false);
+                answered.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let next = webhook.pki.issue();
+    webhook.pki.install(&next);
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let served = peer_certificate(&webhook).await;
+        if served == next.der {
+            break;
+        }
+        assert_eq!(
+            served, first,
+            "only the old or the new certificate is served"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "the new certificate was never served"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, Ordering::Relaxed);
+    traffic
+        .await
+        .expect("no request failed during the rotation");
+    assert!(answered.load(Ordering::Relaxed) > 10);
+    assert_eq!(
+        webhook
+            .metric(r#"iredmail_ports_webhook_certificate_reloads_total{result="success"}"#)
+            .await,
+        Some(1.0)
+    );
+}
+
+/// The certificate a new connection is served.
+async fn peer_certificate(webhook: &Webhook) -> Vec<u8> {
+    let fresh = client(&webhook.pki.ca_pem(), |b| {
+        b.tls_info(true).pool_max_idle_per_host(0)
+    });
+    let response = fresh
+        .get(webhook.url("/healthz"))
+        .send()
+        .await
+        .expect("GET /healthz");
+    let info = response
+        .extensions()
+        .get::<reqwest::tls::TlsInfo>()
+        .expect("TLS info");
+    info.peer_certificate().expect("a certificate").to_vec()
+}
+
+#[test]
+fn sigterm_lets_the_review_in_flight_finish() {
+    let mut webhook = Webhook::start(&[]);
+    let body = fixture("create-service-loadbalancer-mysql.json").to_string();
+    let (head, tail) = body.as_bytes().split_at(body.len() / 2);
+
+    let mut tls = tls_stream(&webhook);
+    let request_head = format!(
+        "POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n",
+        body.len()
+    );
+    tls.write_all(request_head.as_bytes()).expect("send head");
+    tls.write_all(head).expect("send half the body");
+    tls.flush().expect("flush");
+    std::thread::sleep(Duration::from_millis(300));
+
+    let status = Command::new("kill")
+        .args(["-TERM", &webhook.child.id().to_string()])
+        .status()
+        .expect("kill -TERM");
+    assert!(status.success());
+    // The listener closes at once; the review in flight goes on.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(webhook.address).is_ok() {
+        assert!(Instant::now() < deadline, "the listener stayed open");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    tls.write_all(tail).expect("send the rest of the body");
+    tls.flush().expect("flush");
+
+    let mut response = Vec::new();
+    let _ = tls.read_to_end(&mut response);
+    let response = String::from_utf8_lossy(&response);
+    assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
+    let json = response.split("\r\n\r\n").nth(1).expect("a body");
+    let review: Value = serde_json::from_str(json).expect("an AdmissionReview");
+    assert_eq!(
+        review["response"]["uid"],
+        "b3a1c2d4-0001-4e5f-8a9b-0c1d2e3f4a5b"
+    );
+    assert_eq!(review["response"]["allowed"], false);
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let exit = loop {
+        if let Some(exit) = webhook.child.try_wait().expect("wait") {
+            break exit;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "serve did not stop after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "{exit:?}");
+    let messages: Vec<String> = webhook
+        .log_lines()
+        .iter()
+        .filter_map(|l| l["fields"]["message"].as_str().map(String::from))
+        .collect();
+    assert!(messages.contains(
+        &"shutting down: no new connections, finishing the reviews in flight".to_string()
+    ));
+    assert_eq!(messages.last().map(String::as_str), Some("stopped"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_review_that_outlasts_the_request_timeout_gets_503_and_the_server_goes_on() {
+    let webhook = Webhook::start(&["--request-timeout", "1"]);
+    let body = fixture("create-service-loadbalancer-mysql.json").to_string();
+    let started = Instant::now();
+    // A client that stops halfway through its body holds the review open.
+    let response = tokio::task::block_in_place(|| {
+        let mut tls = tls_stream(&webhook);
+        let head = format!(
+            "POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        tls.write_all(head.as_bytes()).expect("send head");
+        tls.write_all(&body.as_bytes()[..100])
+            .expect("send some of the body");
+        tls.flush().expect("flush");
+        let mut response = Vec::new();
+        let _ = tls.read_to_end(&mut response);
+        String::from_utf8_lossy(&response).into_owned()
+    });
+    assert!(
+        response.starts_with("HTTP/1.1 503 Service Unavailable\r\n"),
+        "{response}"
+    );
+    assert!(
+        response.ends_with("\r\n\r\nthe review took longer than 1 s (--request-timeout)"),
+        "{response}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(
+        webhook
+            .metric(r#"iredmail_ports_webhook_requests_total{operation="unknown",result="timeout",dry_run="false"}"#)
+            .await,
+        Some(1.0)
+    );
+    let response = webhook
+        .review(&with_uid(body_value(&body), "after-timeout"))
+        .await;
+    assert_eq!(response["allowed"], false);
+}
+
+fn body_value(body: &str) -> Value {
+    serde_json::from_str(body).expect("JSON")
+}
+
+/// A blocking TLS connection to the server, HTTP/1.1 by ALPN.
+fn tls_stream(webhook: &Webhook) -> rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls::pki_types::CertificateDer::from(
+            webhook.pki.ca.der().to_vec(),
+        ))
+        .expect("CA root");
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let name = rustls::pki_types::ServerName::try_from("localhost").expect("server name");
+    let connection = rustls::ClientConnection::new(Arc::new(config), name).expect("TLS client");
+    let socket = TcpStream::connect(webhook.address).expect("connect");
+    socket
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    rustls::StreamOwned::new(connection, socket)
+}
+
+// ---------------------------------------------------------------------------------------
+// --watch against a fake Kubernetes API
+// ---------------------------------------------------------------------------------------
+
+/// The mail namespace as the fake API lists it: MariaDB behind a ClusterIP, isolated by a
+/// NetworkPolicy, and an old Policyd Service (removed-service) that nobody is changing.
+fn cluster_objects() -> BTreeMap<&'static str, (&'static str, Vec<Value>)> {
+    let meta = |name: &str| json!({"name": name, "namespace": "mail", "resourceVersion": "7", "uid": format!("uid-{name}")});
+    let mut objects = BTreeMap::new();
+    objects.insert(
+        "/api/v1/namespaces",
+        (
+            "NamespaceList",
+            vec![json!({"apiVersion": "v1", "kind": "Namespace",
+                "metadata": {"name": "mail", "resourceVersion": "7",
+                             "labels": {"kubernetes.io/metadata.name": "mail"}}})],
+        ),
+    );
+    objects.insert(
+        "/api/v1/services",
+        (
+            "ServiceList",
+            vec![
+                json!({"apiVersion": "v1", "kind": "Service", "metadata": meta("mariadb"),
+                    "spec": {"type": "ClusterIP", "selector": {"app": "mariadb"},
+                             "ports": [{"name": "mysql", "port": 3306, "targetPort": 3306, "protocol": "TCP"}]}}),
+                json!({"apiVersion": "v1", "kind": "Service", "metadata": meta("policyd"),
+                    "spec": {"type": "ClusterIP", "selector": {"app": "policyd"},
+                             "ports": [{"port": 10031, "protocol": "TCP"}]}}),
+            ],
+        ),
+    );
+    objects.insert(
+        "/apis/apps/v1/deployments",
+        (
+            "DeploymentList",
+            vec![json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta("mariadb"),
+                "spec": {"selector": {"matchLabels": {"app": "mariadb"}},
+                         "template": {"metadata": {"labels": {"app": "mariadb"}},
+                                      "spec": {"containers": [{"name": "mariadb", "image": "mariadb:11",
+                                               "ports": [{"containerPort": 3306}]}]}}}})],
+        ),
+    );
+    // A Pod its ReplicaSet owns: the cache leaves it out (the Deployment says the same).
+    objects.insert(
+        "/api/v1/pods",
+        (
+            "PodList",
+            vec![json!({"apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": "mariadb-5d8f-abcde", "namespace": "mail", "resourceVersion": "7",
+                             "labels": {"app": "mariadb"},
+                             "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                                 "name": "mariadb-5d8f", "uid": "uid-rs", "controller": true}]},
+                "spec": {"hostNetwork": true,
+                         "containers": [{"name": "mariadb", "image": "mariadb:11",
+                                         "ports": [{"containerPort": 3306}]}]}})],
+        ),
+    );
+    objects.insert(
+        "/apis/networking.k8s.io/v1/networkpolicies",
+        (
+            "NetworkPolicyList",
+            vec![fixture("delete-networkpolicy-mariadb.json")["request"]["oldObject"].clone()],
+        ),
+    );
+    for (path, kind) in [
+        ("/apis/networking.k8s.io/v1/ingresses", "IngressList"),
+        ("/apis/apps/v1/statefulsets", "StatefulSetList"),
+        ("/apis/apps/v1/daemonsets", "DaemonSetList"),
+        ("/apis/apps/v1/replicasets", "ReplicaSetList"),
+        ("/apis/batch/v1/jobs", "JobList"),
+        ("/apis/batch/v1/cronjobs", "CronJobList"),
+    ] {
+        objects.insert(path, (kind, Vec::new()));
+    }
+    objects
+}
+
+/// Serves `objects` as the API server does: a list, then a watch that stays open with no
+/// events. The first list of Namespaces waits `delay`, so that readiness can be seen
+/// following the caches.
+async fn fake_api(delay: Duration) -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
+    use axum::body::Body;
+    use axum::extract::Request;
+    use axum::response::IntoResponse;
+
+    let objects = Arc::new(cluster_objects());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let app = axum::Router::new().fallback(move |request: Request| {
+        let objects = objects.clone();
+        let record = record.clone();
+        async move {
+            let uri = request.uri().clone();
+            record.lock().expect("seen lock").push(uri.to_string());
+            let Some((kind, items)) = objects.get(uri.path()) else {
+                return (axum::http::StatusCode::NOT_FOUND, "{}").into_response();
+            };
+            if uri.query().is_some_and(|q| q.contains("watch=true")) {
+                let never = futures::stream::pending::<Result<axum::body::Bytes, std::io::Error>>();
+                return (
+                    [("content-type", "application/json")],
+                    Body::from_stream(never),
+                )
+                    .into_response();
+            }
+            if uri.path() == "/api/v1/namespaces" {
+                tokio::time::sleep(delay).await;
+            }
+            let list = json!({"apiVersion": "v1", "kind": kind,
+                              "metadata": {"resourceVersion": "7"}, "items": items});
+            ([("content-type", "application/json")], list.to_string()).into_response()
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind the fake API");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (address, seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_watch_the_namespace_decides_and_old_problems_do_not_block() {
+    let (api, seen) = fake_api(Duration::from_millis(1500)).await;
+    let pki = Pki::new();
+    let kubeconfig = pki.dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: \
+             http://{api}\nusers:\n- name: fake\n  user: {{}}\ncontexts:\n- name: fake\n  \
+             context:\n    cluster: fake\n    user: fake\ncurrent-context: fake\n"
+        ),
+    )
+    .expect("kubeconfig");
+    let webhook = Webhook::start_with(
+        pki,
+        &["--watch", "--fail-on", "warning"],
+        &[("KUBECONFIG", &kubeconfig)],
+    );
+
+    let (status, body) = webhook.get("/readyz").await;
+    assert_eq!(
+        (status, body.as_str()),
+        (
+            503,
+            "not ready: the --watch caches have not listed the cluster yet\n"
+        )
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while webhook.get("/readyz").await.0 != 200 {
+        assert!(
+            Instant::now() < deadline,
+            "never ready; the fake API saw {:?}",
+            seen.lock().expect("seen")
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Removing the policy opens MariaDB to the cluster: judged on the namespace.
+    let delete = webhook
+        .review(&fixture("delete-networkpolicy-mariadb.json"))
+        .await;
+    assert_eq!(delete["allowed"], false, "{delete}");
+    assert_eq!(
+        delete["status"]["message"],
+        "NetworkPolicy/mail/mariadb-isolation has 1 iredmail-ports finding at severity warning or \
+         above:\n- network-policy-missing (warning) on Service/mail/mariadb: MySQL/MariaDB 3306 is \
+         open to every pod in the cluster through a ClusterIP Service: no ingress NetworkPolicy \
+         selects Deployment/mail/mariadb; it belongs to the mail stack only"
+    );
+    assert_eq!(delete["warnings"], Value::Null, "no note with --watch");
+
+    // Opening it to any address replaces the cached policy.
+    let open = webhook
+        .review(&fixture("update-networkpolicy-mariadb-open.json"))
+        .await;
+    assert_eq!(open["allowed"], false, "{open}");
+    assert_eq!(
+        open["status"]["message"],
+        "NetworkPolicy/mail/mariadb-isolation has 1 iredmail-ports finding at severity warning or \
+         above:\n- network-policy-too-open (error) on NetworkPolicy/mail/mariadb-isolation: \
+         NetworkPolicy/mail/mariadb-isolation admits MySQL/MariaDB 3306 of \
+         Deployment/mail/mariadb from any address; it belongs to the mail stack only"
+    );
+
+    // The namespace already has a removed-service warning (Policyd) and the owned Pod on
+    // the host network is not in the cache: neither blocks an unrelated, clean change.
+    let clean = webhook
+        .review(&fixture("create-service-loadbalancer-mail.json"))
+        .await;
+    assert_eq!(clean["allowed"], true, "{clean}");
+    assert_eq!(clean["warnings"], Value::Null);
+
+    let cached = webhook
+        .metric("iredmail_ports_webhook_cached_objects")
+        .await;
+    assert_eq!(
+        cached,
+        Some(5.0),
+        "namespace, 2 services, deployment, policy"
+    );
+}
