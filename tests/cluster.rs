@@ -549,3 +549,16 @@ fn kubectl_runs_the_plugin_from_path() {
     ]);
     assert_eq!(clean.status.code(), Some(0));
 }
+
+#[test]
+fn a_namespace_and_all_namespaces_together_are_a_usage_error() {
+    let case = Case::new(cluster());
+    let output = case.cluster(&["-n", "mail", "-A"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("cannot be used with"), "{stderr}");
+    assert!(
+        case.api.requests().is_empty(),
+        "the cluster was asked before the usage error"
+    );
+}
