@@ -311,6 +311,7 @@ impl Reader {
         }
     }
 
+    /// One request, bounded by `--request-timeout` when it is set.
     async fn within<T>(
         &self,
         request: impl Future<Output = Result<T, kube::Error>>,

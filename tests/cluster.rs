@@ -371,6 +371,23 @@ fn an_exec_credential_plugin_supplies_the_token() {
     assert_eq!(output.status.code(), Some(1));
 }
 
+/// Client certificates (mutual TLS) from the kubeconfig authenticate as well.
+#[test]
+fn a_client_certificate_authenticates() {
+    let case = Case::new(Cluster {
+        client_certificates: true,
+        ..cluster()
+    });
+    case.api
+        .kubeconfig_for_user(case.home.path(), &case.api.client_certificate_user());
+    let output = case.cluster(&["--format", "json"]);
+    assert_eq!(findings(&output), MAIL_FINDINGS);
+    assert_eq!(output.status.code(), Some(1));
+    // The same server refuses a caller without one, in the handshake.
+    case.api.kubeconfig(case.home.path(), TOKEN);
+    assert_eq!(case.cluster(&[]).status.code(), Some(2));
+}
+
 #[test]
 fn a_rejected_token_stops_the_run_with_exit_code_2() {
     let case = Case::new(cluster());
@@ -548,4 +565,17 @@ fn kubectl_runs_the_plugin_from_path() {
         "never",
     ]);
     assert_eq!(clean.status.code(), Some(0));
+}
+
+#[test]
+fn a_namespace_and_all_namespaces_together_are_a_usage_error() {
+    let case = Case::new(cluster());
+    let output = case.cluster(&["-n", "mail", "-A"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("cannot be used with"), "{stderr}");
+    assert!(
+        case.api.requests().is_empty(),
+        "the cluster was asked before the usage error"
+    );
 }

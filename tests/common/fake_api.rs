@@ -4,6 +4,7 @@
 //! (`<Kind>List` with `metadata.resourceVersion`) in one namespace or all, with
 //! `labelSelector` (equality-based), `limit` and `metadata.continue` pagination, a 401
 //! `Status` for a wrong token and a 403 `Status` for the resources it is told to refuse.
+//! It can authenticate callers by client certificate (mutual TLS) instead of a token.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,7 +16,10 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum_server::tls_rustls::RustlsConfig;
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose,
+};
 use serde_json::{Value, json};
 
 pub const TOKEN: &str = "iredmail-ports-test-token";
@@ -100,12 +104,16 @@ pub struct Cluster {
     /// Roles and ClusterRoles of the caller: when there are any, a list none of them
     /// allows is forbidden, as RBAC does.
     pub roles: Vec<Value>,
+    /// Authenticate callers by a client certificate the CA signed, in the TLS handshake,
+    /// instead of a bearer token.
+    pub client_certificates: bool,
 }
 
 /// A running server; it stops when dropped.
 pub struct FakeApi {
     pub url: String,
     ca_pem: String,
+    client: Certified,
     requests: Arc<Mutex<Vec<String>>>,
     _runtime: tokio::runtime::Runtime,
 }
@@ -117,7 +125,8 @@ struct Shared {
 
 impl FakeApi {
     pub fn start(cluster: Cluster) -> FakeApi {
-        let (ca_pem, cert_pem, key_pem) = certificates();
+        let pki = Pki::new();
+        let tls = tls_config(&pki, cluster.client_certificates);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -132,15 +141,13 @@ impl FakeApi {
             requests: requests.clone(),
         });
         let app = Router::new().fallback(answer).with_state(shared);
-        let tls = runtime
-            .block_on(RustlsConfig::from_pem(cert_pem.into(), key_pem.into()))
-            .expect("TLS config");
         let _guard = runtime.enter();
         let server = axum_server::from_tcp_rustls(listener, tls).expect("the TLS server");
         runtime.spawn(server.serve(app.into_make_service()));
         FakeApi {
             url,
-            ca_pem,
+            ca_pem: pki.ca.pem(),
+            client: pki.client,
             requests,
             _runtime: runtime,
         }
@@ -156,6 +163,15 @@ impl FakeApi {
     /// the given bearer token.
     pub fn kubeconfig(&self, dir: &Path, token: &str) -> PathBuf {
         self.kubeconfig_for_user(dir, &format!("token: {token}"))
+    }
+
+    /// The kubeconfig `user:` lines of a client certificate the CA signed.
+    pub fn client_certificate_user(&self) -> String {
+        format!(
+            "client-certificate-data: {}\nclient-key-data: {}",
+            base64(self.client.cert.pem().as_bytes()),
+            base64(self.client.key.serialize_pem().as_bytes())
+        )
     }
 
     /// A kubeconfig as [`FakeApi::kubeconfig`] writes it, with the user's credentials given
@@ -190,22 +206,75 @@ current-context: fake
     }
 }
 
-/// A CA and a server certificate for 127.0.0.1 that it signed, as PEM.
-fn certificates() -> (String, String, String) {
-    let ca_key = KeyPair::generate().expect("CA key");
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "fake-kubernetes-ca");
-    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let ca_cert = ca_params.self_signed(&ca_key).expect("CA certificate");
-    let issuer = Issuer::new(ca_params, ca_key);
-    let key = KeyPair::generate().expect("server key");
-    let params = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
-        .expect("server params");
-    let cert = params.signed_by(&key, &issuer).expect("server certificate");
-    (ca_cert.pem(), cert.pem(), key.serialize_pem())
+/// A certificate with its key.
+struct Certified {
+    cert: rcgen::Certificate,
+    key: KeyPair,
+}
+
+/// A CA, and the server certificate for 127.0.0.1 and a client certificate it signed.
+struct Pki {
+    ca: rcgen::Certificate,
+    server: Certified,
+    client: Certified,
+}
+
+impl Pki {
+    fn new() -> Pki {
+        let ca_key = KeyPair::generate().expect("CA key");
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "fake-kubernetes-ca");
+        ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let ca_cert = ca_params.self_signed(&ca_key).expect("CA certificate");
+        let issuer = Issuer::new(ca_params, ca_key);
+        let sign = |mut params: CertificateParams, usage: ExtendedKeyUsagePurpose| {
+            params.extended_key_usages = vec![usage];
+            let key = KeyPair::generate().expect("key");
+            let cert = params.signed_by(&key, &issuer).expect("certificate");
+            Certified { cert, key }
+        };
+        let names = vec!["127.0.0.1".to_string(), "localhost".to_string()];
+        let server = sign(
+            CertificateParams::new(names).expect("server params"),
+            ExtendedKeyUsagePurpose::ServerAuth,
+        );
+        let mut client_params = CertificateParams::new(Vec::<String>::new()).expect("params");
+        client_params
+            .distinguished_name
+            .push(DnType::CommonName, "checker");
+        let client = sign(client_params, ExtendedKeyUsagePurpose::ClientAuth);
+        Pki {
+            ca: ca_cert,
+            server,
+            client,
+        }
+    }
+}
+
+/// The server's TLS: its certificate, HTTP/2 and HTTP/1.1, and when asked a client
+/// certificate from the CA.
+fn tls_config(pki: &Pki, client_certificates: bool) -> RustlsConfig {
+    let builder = rustls::ServerConfig::builder();
+    let builder = if client_certificates {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(pki.ca.der().clone()).expect("the CA");
+        let verifier = rustls::server::WebPkiClientVerifier::builder(Arc::new(roots))
+            .build()
+            .expect("client verifier");
+        builder.with_client_cert_verifier(verifier)
+    } else {
+        builder.with_no_client_auth()
+    };
+    let key = rustls::pki_types::PrivateKeyDer::try_from(pki.server.key.serialize_der())
+        .expect("server key");
+    let mut config = builder
+        .with_single_cert(vec![pki.server.cert.der().clone()], key)
+        .expect("server TLS config");
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    RustlsConfig::from_config(Arc::new(config))
 }
 
 fn base64(bytes: &[u8]) -> String {
@@ -238,7 +307,9 @@ async fn answer(
             .map_or(String::new(), |p| p.to_string()),
     );
     let bearer = format!("Bearer {TOKEN}");
-    if headers.get("authorization").and_then(|h| h.to_str().ok()) != Some(bearer.as_str()) {
+    let token = headers.get("authorization").and_then(|h| h.to_str().ok());
+    // A client certificate was checked in the handshake already.
+    if !shared.cluster.client_certificates && token != Some(bearer.as_str()) {
         return status(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized");
     }
     let segments: Vec<&str> = uri.path().split('/').filter(|s| !s.is_empty()).collect();
