@@ -269,6 +269,8 @@ fn graphviz_draws_the_examples_with_the_findings_in_red() {
         "2525→25/TCP external port-remapped",
         "8080/TCP cluster unknown-port",
         "10024/TCP cluster internal-port-exposed",
+        // An Ingress path, flagged by findings that name the published 443.
+        "443→20000/TCP /Microsoft-Server-ActiveSync external eas-insecure, eas-timeout",
     ] {
         assert!(red.iter().any(|e| e == expected), "{expected}: {red:#?}");
     }

@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::model::{Exposure, Inventory, Location, Protocol, Scope, Unit};
+use crate::model::{Exposure, Inventory, Location, Protocol, Scope, Unit, Via};
 use crate::rules::{Finding, Rule};
 
 /// Index of a node in [`Graph::nodes`]; it is also the node's identifier in the output.
@@ -65,11 +65,14 @@ pub struct Edge {
 }
 
 /// The port of an exposure as the edge shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct EdgePort {
     pub target: u16,
     pub protocol: Protocol,
     pub published: Published,
+    /// The HTTP path an Ingress or HTTPRoute routes to the port: one route may send
+    /// several paths to the same port, and only some of them may be findings.
+    pub path: Option<String>,
     pub scope: Scope,
 }
 
@@ -102,8 +105,8 @@ impl Edge {
         !self.flagged_by.is_empty()
     }
 
-    /// The edge's label, one entry per line: `2525→25/TCP external`, then the rules that
-    /// flag it. Empty for an object → workload edge. Renderers escape it.
+    /// The edge's label, one entry per line: `2525→25/TCP external` (`443→20000/TCP /SOGo
+    /// external` for an HTTP route), then the rules that flag it. Empty for an object → workload edge. Renderers escape it.
     pub fn label_lines(&self) -> Vec<String> {
         let Some(port) = &self.port else {
             return Vec::new();
@@ -113,8 +116,12 @@ impl Edge {
             Published::Other(published) => format!("{published}→"),
             Published::Auto => "auto→".into(),
         };
+        let path = port
+            .path
+            .as_deref()
+            .map_or_else(String::new, |path| format!(" {path}"));
         let mut lines = vec![format!(
-            "{published}{}/{} {}",
+            "{published}{}/{}{path} {}",
             port.target, port.protocol, port.scope
         )];
         if self.flagged() {
@@ -218,14 +225,18 @@ impl<'a> Flags<'a> {
         flags
     }
 
-    /// The rules of the findings about this exposure: same object, port and protocol, and
-    /// the same line when the finding names one (an object may expose one port twice).
+    /// The rules of the findings about this exposure: same object and protocol, the
+    /// container port or the published one (the EAS rules name 443, the port clients
+    /// use), and the same line when the finding names one (an object may expose one port
+    /// twice).
     fn of(&self, exposure: &Exposure) -> Vec<Rule> {
-        let key = (exposure.object.as_str(), exposure.target, exposure.protocol);
-        let mut rules: BTreeSet<Rule> = self
-            .by_port
-            .get(&key)
-            .into_iter()
+        let ports = std::iter::once(exposure.target)
+            .chain(exposure.published.filter(|p| *p != exposure.target));
+        let mut rules: BTreeSet<Rule> = ports
+            .filter_map(|port| {
+                self.by_port
+                    .get(&(exposure.object.as_str(), port, exposure.protocol))
+            })
             .flatten()
             .filter(|(location, _)| location.is_none() || *location == exposure.location.as_ref())
             .map(|(_, rule)| *rule)
@@ -354,6 +365,10 @@ fn edge_port(exposure: &Exposure) -> EdgePort {
             None => Published::Auto,
             Some(published) if published == exposure.target => Published::Same,
             Some(published) => Published::Other(published),
+        },
+        path: match &exposure.via {
+            Via::HttpRoute { path, .. } => Some(path.clone()),
+            _ => None,
         },
         scope: exposure.scope,
     }
