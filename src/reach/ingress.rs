@@ -41,20 +41,19 @@ const NGINX_DEFAULT_TIMEOUT: u32 = 60;
 
 /// Adds the routes and exposures of every Ingress, Traefik route and ingress-nginx port
 /// ConfigMap. Services and workloads must already be in the inventory.
-pub fn add(objects: &[KubeObject], inventory: &mut Inventory) {
-    let services = Services::index(objects, inventory);
+pub fn add(objects: &[KubeObject], services: &Services, inventory: &mut Inventory) {
     let traefik = TraefikObjects::index(objects);
     for object in objects {
         match &object.typed {
-            Typed::Ingress(ingress) => add_ingress(object, ingress, &services, &traefik, inventory),
+            Typed::Ingress(ingress) => add_ingress(object, ingress, services, &traefik, inventory),
             Typed::TraefikRoute { tcp: false, route } => {
-                add_ingress_route(object, route, &services, &traefik, inventory);
+                add_ingress_route(object, route, services, &traefik, inventory);
             }
             Typed::TraefikRoute { tcp: true, route } => {
-                add_ingress_route_tcp(object, route, &services, inventory);
+                add_ingress_route_tcp(object, route, services, inventory);
             }
             Typed::ControllerPorts(protocol, ports) => {
-                add_controller_ports(object, *protocol, ports, &services, inventory);
+                add_controller_ports(object, *protocol, ports, services, inventory);
             }
             _ => {}
         }
