@@ -324,6 +324,19 @@ fn findings_of(objects: &str) -> Vec<(String, String, u32, String)> {
 }
 
 #[test]
+fn alb_action_backends_are_not_routes() {
+    let inventory = inventory_of(
+        "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: i\n  namespace: mail\n  annotations:\n    alb.ingress.kubernetes.io/actions.ssl-redirect: '{\"Type\": \"redirect\", \"RedirectConfig\": {\"Protocol\": \"HTTPS\", \"Port\": \"443\", \"StatusCode\": \"HTTP_301\"}}'\nspec:\n  ingressClassName: alb\n  rules:\n    - http:\n        paths:\n          - {path: /, pathType: Prefix, backend: {service: {name: ssl-redirect, port: {name: use-annotation}}}}\n          - {path: /SOGo, pathType: Prefix, backend: {service: {name: sogo, port: {number: 20000}}}}",
+    );
+    let paths: Vec<&str> = inventory
+        .routes
+        .iter()
+        .map(|r| r.path.value.as_str())
+        .collect();
+    assert_eq!(paths, ["/SOGo"]);
+}
+
+#[test]
 fn eas_to_another_backend_says_where_it_goes() {
     let findings = findings_of(
         "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: i, namespace: mail}\nspec:\n  tls: [{}]\n  rules:\n    - http:\n        paths:\n          - path: /Microsoft-Server-ActiveSync\n            pathType: Exact\n            backend: {service: {name: web-alt, port: {number: 80}}}",

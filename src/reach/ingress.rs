@@ -36,6 +36,9 @@ use PathPart::{I, K};
 
 const NGINX: &str = "nginx.ingress.kubernetes.io/";
 const TRAEFIK: &str = "traefik.ingress.kubernetes.io/";
+/// The port name by which an Ingress backend refers to an AWS Load Balancer Controller
+/// action annotation.
+const ALB_ACTION: &str = "use-annotation";
 /// ingress-nginx's default `proxy-read-timeout` and `proxy-send-timeout`, in seconds.
 const NGINX_DEFAULT_TIMEOUT: u32 = 60;
 
@@ -339,6 +342,13 @@ fn add_ingress_path(
         [item_path, &[key("backend")]].concat()
     };
     let resolved = match &backend.service {
+        // An AWS Load Balancer Controller action (a redirect, a fixed response) named in
+        // an annotation: not a Service, and not a finding (DESIGN.md, vendor annotations).
+        Some(service)
+            if service.port.as_ref().and_then(|p| p.name.as_deref()) == Some(ALB_ACTION) =>
+        {
+            return;
+        }
         Some(service) => {
             let port = service.port.as_ref().and_then(|p| {
                 p.number
