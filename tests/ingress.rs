@@ -150,6 +150,11 @@ const EXPOSURES: &[(&str, &str, Exposed)] = &[
         &[("IngressRoute/mail/r", Some(443), 20000)],
     ),
     (
+        "a TraefikService (weighted) is not a Kubernetes Service",
+        "apiVersion: traefik.io/v1alpha1\nkind: IngressRoute\nmetadata: {name: r, namespace: mail}\nspec:\n  routes: [{match: \"PathPrefix(`/`)\", services: [{name: canary, kind: TraefikService}]}]",
+        &[],
+    ),
+    (
         "Traefik IngressRouteTCP with TLS passthrough: the entry point's port is unknown",
         "apiVersion: traefik.io/v1alpha1\nkind: IngressRouteTCP\nmetadata: {name: r, namespace: mail}\nspec:\n  entryPoints: [websecure]\n  routes: [{match: \"HostSNI(`*`)\", services: [{name: web, port: 443}]}]\n  tls: {passthrough: true}",
         &[("IngressRouteTCP/mail/r", None, 443)],

@@ -30,6 +30,7 @@ use super::route::{
 };
 use crate::load::crd::{ControllerPorts, IngressRoute, seconds_of};
 use crate::load::kubernetes::{KubeObject, Typed};
+use crate::load::yaml::PathSegment;
 use crate::model::{Inventory, Location, Protocol, Via};
 
 use PathPart::{I, K};
@@ -332,7 +333,7 @@ fn add_ingress_path(
     path: PathMatch,
     fallback: bool,
     backend: &IngressBackend,
-    item_path: &[crate::load::yaml::PathSegment],
+    item_path: &[PathSegment],
     services: &Services,
     inventory: &mut Inventory,
 ) {
@@ -579,20 +580,25 @@ fn add_ingress_route(
             hosts.into_iter().map(Some).collect()
         };
         for (j, service) in rule.services.iter().enumerate() {
-            let Some(port) = traefik_port(service.port.as_ref()) else {
-                let path = [rule_path.as_slice(), &[key("services")]].concat();
-                let mut p = path;
-                p.push(crate::load::yaml::PathSegment::Index(j));
-                inventory.invalid.push(invalid(
-                    object,
-                    &p,
-                    "a Traefik Service needs a `port`".into(),
-                ));
-                continue;
-            };
+            // A TraefikService (weighted, mirroring, api@internal) is not a Kubernetes
+            // Service and has no port.
             if service.kind.as_deref().is_some_and(|k| k != "Service") {
                 continue;
             }
+            let Some(port) = traefik_port(service.port.as_ref()) else {
+                let path = [
+                    rule_path.as_slice(),
+                    &[key("services")],
+                    &[PathSegment::Index(j)],
+                ]
+                .concat();
+                inventory.invalid.push(invalid(
+                    object,
+                    &path,
+                    "a Kubernetes Service needs a `port`".into(),
+                ));
+                continue;
+            };
             let namespace = service.namespace.as_deref().unwrap_or(&object.namespace);
             let backend = services.resolve(inventory, namespace, &service.name, &port);
             let timeout = service.servers_transport.as_ref().and_then(|name| {
