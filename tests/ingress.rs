@@ -150,6 +150,11 @@ const EXPOSURES: &[(&str, &str, Exposed)] = &[
         &[("IngressRoute/mail/r", Some(443), 20000)],
     ),
     (
+        "a TraefikService (weighted) is not a Kubernetes Service",
+        "apiVersion: traefik.io/v1alpha1\nkind: IngressRoute\nmetadata: {name: r, namespace: mail}\nspec:\n  routes: [{match: \"PathPrefix(`/`)\", services: [{name: canary, kind: TraefikService}]}]",
+        &[],
+    ),
+    (
         "Traefik IngressRouteTCP with TLS passthrough: the entry point's port is unknown",
         "apiVersion: traefik.io/v1alpha1\nkind: IngressRouteTCP\nmetadata: {name: r, namespace: mail}\nspec:\n  entryPoints: [websecure]\n  routes: [{match: \"HostSNI(`*`)\", services: [{name: web, port: 443}]}]\n  tls: {passthrough: true}",
         &[("IngressRouteTCP/mail/r", None, 443)],
@@ -321,6 +326,43 @@ fn findings_of(objects: &str) -> Vec<(String, String, u32, String)> {
             )
         })
         .collect()
+}
+
+#[test]
+fn only_front_ends_of_sogo_are_judged_for_activesync() {
+    let plain = |ns: &str, service: &str| {
+        format!(
+            "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {{name: plain, namespace: {ns}}}\nspec:\n  ingressClassName: nginx\n  rules:\n    - http: {{paths: [{{path: /, pathType: Prefix, backend: {{service: {{name: {service}, port: {{number: 8080}}}}}}}}]}}"
+        )
+    };
+    let blog = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: blog, namespace: blog}\nspec:\n  selector: {matchLabels: {app: blog}}\n  template:\n    metadata: {labels: {app: blog}}\n    spec:\n      containers: [{name: nginx, image: nginx:1.27, ports: [{containerPort: 8080}]}]\n---\napiVersion: v1\nkind: Service\nmetadata: {name: blog, namespace: blog}\nspec:\n  selector: {app: blog}\n  ports: [{port: 8080}]";
+    // A generic nginx in a namespace without SOGo serves no ActiveSync.
+    assert!(findings_of(&format!("{blog}\n---\n{}", plain("blog", "blog"))).is_empty());
+    // The front end beside SOGo does: plain HTTP and the 60 s default are findings.
+    let rules: Vec<String> = findings_of(&plain("mail", "web"))
+        .into_iter()
+        .map(|(rule, object, _, _)| format!("{rule} {object}"))
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            "eas-insecure Ingress/mail/plain",
+            "eas-timeout Ingress/mail/plain"
+        ]
+    );
+}
+
+#[test]
+fn alb_action_backends_are_not_routes() {
+    let inventory = inventory_of(
+        "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: i\n  namespace: mail\n  annotations:\n    alb.ingress.kubernetes.io/actions.ssl-redirect: '{\"Type\": \"redirect\", \"RedirectConfig\": {\"Protocol\": \"HTTPS\", \"Port\": \"443\", \"StatusCode\": \"HTTP_301\"}}'\nspec:\n  ingressClassName: alb\n  rules:\n    - http:\n        paths:\n          - {path: /, pathType: Prefix, backend: {service: {name: ssl-redirect, port: {name: use-annotation}}}}\n          - {path: /SOGo, pathType: Prefix, backend: {service: {name: sogo, port: {number: 20000}}}}",
+    );
+    let paths: Vec<&str> = inventory
+        .routes
+        .iter()
+        .map(|r| r.path.value.as_str())
+        .collect();
+    assert_eq!(paths, ["/SOGo"]);
 }
 
 #[test]

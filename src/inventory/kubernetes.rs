@@ -93,8 +93,10 @@ pub fn add(objects: &[KubeObject], inventory: &mut Inventory) {
             add_service(object, service, inventory);
         }
     }
-    crate::reach::ingress::add(objects, inventory);
-    crate::reach::gateway::add(objects, inventory);
+    // Routes resolve their backends through the Services' exposures made above.
+    let services = crate::reach::route::Services::index(objects, inventory);
+    crate::reach::ingress::add(objects, &services, inventory);
+    crate::reach::gateway::add(objects, &services, inventory);
 }
 
 /// Records a namespace with its labels; the API server adds `kubernetes.io/metadata.name`

@@ -29,8 +29,7 @@ use PathPart::{I, K};
 
 /// Adds the routes and exposures of every Gateway API route attached to a Gateway of
 /// the input. Services and workloads must already be in the inventory.
-pub fn add(objects: &[KubeObject], inventory: &mut Inventory) {
-    let services = Services::index(objects, inventory);
+pub fn add(objects: &[KubeObject], services: &Services, inventory: &mut Inventory) {
     let gateways: HashMap<(&str, &str), (&KubeObject, &Gateway)> = objects
         .iter()
         .filter_map(|o| match &o.typed {
@@ -56,7 +55,7 @@ pub fn add(objects: &[KubeObject], inventory: &mut Inventory) {
     }
     for object in objects {
         if let Typed::GatewayRoute(kind, route) = &object.typed {
-            add_route(object, *kind, route, &gateways, &services, inventory);
+            add_route(object, *kind, route, &gateways, services, inventory);
         }
     }
 }

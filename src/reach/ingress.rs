@@ -30,31 +30,34 @@ use super::route::{
 };
 use crate::load::crd::{ControllerPorts, IngressRoute, seconds_of};
 use crate::load::kubernetes::{KubeObject, Typed};
+use crate::load::yaml::PathSegment;
 use crate::model::{Inventory, Location, Protocol, Via};
 
 use PathPart::{I, K};
 
 const NGINX: &str = "nginx.ingress.kubernetes.io/";
 const TRAEFIK: &str = "traefik.ingress.kubernetes.io/";
+/// The port name by which an Ingress backend refers to an AWS Load Balancer Controller
+/// action annotation.
+const ALB_ACTION: &str = "use-annotation";
 /// ingress-nginx's default `proxy-read-timeout` and `proxy-send-timeout`, in seconds.
 const NGINX_DEFAULT_TIMEOUT: u32 = 60;
 
 /// Adds the routes and exposures of every Ingress, Traefik route and ingress-nginx port
 /// ConfigMap. Services and workloads must already be in the inventory.
-pub fn add(objects: &[KubeObject], inventory: &mut Inventory) {
-    let services = Services::index(objects, inventory);
+pub fn add(objects: &[KubeObject], services: &Services, inventory: &mut Inventory) {
     let traefik = TraefikObjects::index(objects);
     for object in objects {
         match &object.typed {
-            Typed::Ingress(ingress) => add_ingress(object, ingress, &services, &traefik, inventory),
+            Typed::Ingress(ingress) => add_ingress(object, ingress, services, &traefik, inventory),
             Typed::TraefikRoute { tcp: false, route } => {
-                add_ingress_route(object, route, &services, &traefik, inventory);
+                add_ingress_route(object, route, services, &traefik, inventory);
             }
             Typed::TraefikRoute { tcp: true, route } => {
-                add_ingress_route_tcp(object, route, &services, inventory);
+                add_ingress_route_tcp(object, route, services, inventory);
             }
             Typed::ControllerPorts(protocol, ports) => {
-                add_controller_ports(object, *protocol, ports, &services, inventory);
+                add_controller_ports(object, *protocol, ports, services, inventory);
             }
             _ => {}
         }
@@ -330,7 +333,7 @@ fn add_ingress_path(
     path: PathMatch,
     fallback: bool,
     backend: &IngressBackend,
-    item_path: &[crate::load::yaml::PathSegment],
+    item_path: &[PathSegment],
     services: &Services,
     inventory: &mut Inventory,
 ) {
@@ -340,6 +343,13 @@ fn add_ingress_path(
         [item_path, &[key("backend")]].concat()
     };
     let resolved = match &backend.service {
+        // An AWS Load Balancer Controller action (a redirect, a fixed response) named in
+        // an annotation: not a Service, and not a finding (DESIGN.md, vendor annotations).
+        Some(service)
+            if service.port.as_ref().and_then(|p| p.name.as_deref()) == Some(ALB_ACTION) =>
+        {
+            return;
+        }
         Some(service) => {
             let port = service.port.as_ref().and_then(|p| {
                 p.number
@@ -570,20 +580,25 @@ fn add_ingress_route(
             hosts.into_iter().map(Some).collect()
         };
         for (j, service) in rule.services.iter().enumerate() {
-            let Some(port) = traefik_port(service.port.as_ref()) else {
-                let path = [rule_path.as_slice(), &[key("services")]].concat();
-                let mut p = path;
-                p.push(crate::load::yaml::PathSegment::Index(j));
-                inventory.invalid.push(invalid(
-                    object,
-                    &p,
-                    "a Traefik Service needs a `port`".into(),
-                ));
-                continue;
-            };
+            // A TraefikService (weighted, mirroring, api@internal) is not a Kubernetes
+            // Service and has no port.
             if service.kind.as_deref().is_some_and(|k| k != "Service") {
                 continue;
             }
+            let Some(port) = traefik_port(service.port.as_ref()) else {
+                let path = [
+                    rule_path.as_slice(),
+                    &[key("services")],
+                    &[PathSegment::Index(j)],
+                ]
+                .concat();
+                inventory.invalid.push(invalid(
+                    object,
+                    &path,
+                    "a Kubernetes Service needs a `port`".into(),
+                ));
+                continue;
+            };
             let namespace = service.namespace.as_deref().unwrap_or(&object.namespace);
             let backend = services.resolve(inventory, namespace, &service.name, &port);
             let timeout = service.servers_transport.as_ref().and_then(|name| {

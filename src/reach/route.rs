@@ -163,6 +163,7 @@ impl<'a> Services<'a> {
             .exposures
             .iter()
             .enumerate()
+            .filter(|(_, e)| e.object.starts_with("Service/"))
             .filter_map(|(i, e)| Some((e.location.clone()?, i)))
             .collect();
         let by_name = objects

@@ -320,15 +320,38 @@ fn units_publishing_https<'a>(
         .collect()
 }
 
-/// Winning routes that serve the path to SOGo or the web front end.
+/// Winning routes that serve the path to SOGo, or to a web front end that fronts SOGo:
+/// iRedMail's own image, or a front end beside a SOGo of the same deployment. A generic
+/// nginx elsewhere in the cluster serves no ActiveSync, and is not judged.
 fn serving_routes<'a>(
     inventory: &'a Inventory,
     catalogue: &Catalogue,
     path: &HttpPath,
 ) -> Vec<&'a HttpRoute> {
+    let sogo_units: BTreeSet<&Unit> = sogo_deployments(inventory, catalogue, path)
+        .into_iter()
+        .map(|(unit, _)| unit)
+        .collect();
+    let fronts_sogo = |w: &Workload, target: Option<u16>| {
+        let Some(backend) = recognise(catalogue, path, w, target) else {
+            return false;
+        };
+        backend.id == SOGO
+            || sogo_units.contains(&w.unit)
+            || w.images
+                .iter()
+                .any(|image| catalogue.images.iter().any(|i| image.contains(i.as_str())))
+    };
     winning_routes(inventory, &path.path)
         .into_iter()
-        .filter(|r| matches!(served_by(inventory, catalogue, path, r), Served::Allowed))
+        .filter(|r| {
+            r.backend.as_ref().is_some_and(|b| {
+                b.workloads
+                    .iter()
+                    .filter_map(|id| inventory.workloads.get(*id))
+                    .any(|w| fronts_sogo(w, b.target))
+            })
+        })
         .collect()
 }
 
