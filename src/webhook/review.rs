@@ -588,8 +588,9 @@ mod tests {
         let note = no_context_note();
         assert_eq!(
             note,
-            "iredmail-ports runs without --watch: missing-port, network-policy-missing, \
-             network-policy-too-open were not checked, they need the rest of the namespace"
+            "iredmail-ports runs without --watch: missing-port, eas-unreachable, eas-insecure, \
+             eas-timeout, network-policy-missing, network-policy-too-open were not checked, \
+             they need the rest of the namespace"
         );
         let alone = mail_service("ClusterIP");
         let verdict = reviewer()
