@@ -261,6 +261,8 @@ fn default_values_render_a_hardened_webhook_deployment() {
             "/tls/tls.key",
             "--mode",
             "enforce",
+            "--request-timeout",
+            "4",
             "--watch"
         ]
     );
@@ -496,6 +498,8 @@ fn overrides_reach_the_manifests() {
         [
             "--mode",
             "audit",
+            "--request-timeout",
+            "9",
             "--catalogue",
             "/etc/iredmail-ports/catalogue/catalogue.yaml",
             "--config",

@@ -15,8 +15,9 @@ use std::time::{Duration, Instant};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use serde_json::{Value, json};
 
-const NOTE: &str = "iredmail-ports runs without --watch: missing-port, network-policy-missing, \
-                    network-policy-too-open were not checked, they need the rest of the namespace";
+const NOTE: &str = "iredmail-ports runs without --watch: missing-port, eas-unreachable, \
+                    eas-insecure, eas-timeout, network-policy-missing, network-policy-too-open \
+                    were not checked, they need the rest of the namespace";
 const MYSQL_LB: &str = "internal-port-exposed (error) on Service/mail/mariadb: MySQL/MariaDB 3306 \
                         is reachable from outside the cluster through a LoadBalancer Service; \
                         iRedMail keeps it on 127.0.0.1";
