@@ -7,6 +7,9 @@
 //! matchCondition runs in cel-python, the Dockerfile is read by BuildKit's parser (PyPI
 //! `dockerfile`). All of them come from the same venv.
 
+#[path = "common/tools.rs"]
+mod tools;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -15,6 +18,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 
 use serde_json::{Value, json};
+use tools::tools_bin;
 
 const RELEASE: &str = "ipw";
 const NAMESPACE: &str = "iredmail-ports-system";
@@ -25,20 +29,6 @@ const SERVICE_DNS: &str = "ipw-iredmail-ports.iredmail-ports-system.svc";
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The venv's bin directory, installing the tools on first use.
-fn tools_bin() -> PathBuf {
-    let output = Command::new("bash")
-        .arg(root().join("scripts/python-tools.sh"))
-        .output()
-        .expect("run scripts/python-tools.sh");
-    assert!(
-        output.status.success(),
-        "scripts/python-tools.sh failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    PathBuf::from(String::from_utf8_lossy(&output.stdout).trim())
 }
 
 fn helm(args: &[&str]) -> Output {

@@ -12,10 +12,14 @@
 //! `cargo install` (about 7 minutes on 2 cores), too slow for every `cargo test`: its test
 //! is ignored, run it with `cargo test --test precommit -- --ignored`.
 
+#[path = "common/tools.rs"]
+mod tools;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use tempfile::TempDir;
+use tools::tools_bin;
 
 const HOOKS_FILE: &str = ".pre-commit-hooks.yaml";
 
@@ -88,28 +92,6 @@ check:
 
 fn manifest_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The bin directory of the tools virtualenv, made by `scripts/python-tools.sh`.
-fn tools_bin() -> PathBuf {
-    let script = manifest_dir().join("scripts").join("python-tools.sh");
-    let output = Command::new("bash")
-        .arg(&script)
-        .output()
-        .expect("bash runs scripts/python-tools.sh");
-    assert!(
-        output.status.success(),
-        "scripts/python-tools.sh failed ({}):\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let bin = PathBuf::from(String::from_utf8(output.stdout).expect("UTF-8 path").trim());
-    assert!(
-        bin.join("pre-commit").is_file(),
-        "no pre-commit in {}",
-        bin.display()
-    );
-    bin
 }
 
 /// A command isolated from the user's git and pre-commit set-up: no global or system git
