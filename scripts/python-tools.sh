@@ -18,7 +18,9 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 venv="${IREDMAIL_PORTS_TOOLS_VENV:-$root/target/python-tools}"
 stamp="$venv/.installed-v4"
 if [ ! -f "$stamp" ]; then
-  exec 9>"$root/target/.python-tools.lock" 2>/dev/null || { mkdir -p "$root/target"; exec 9>"$root/target/.python-tools.lock"; }
+  # A fresh clone has no target/ yet.
+  mkdir -p "$root/target"
+  exec 9>"$root/target/.python-tools.lock"
   flock 9
   if [ ! -f "$stamp" ]; then
     python3 -m venv "$venv" >&2
