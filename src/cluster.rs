@@ -99,6 +99,7 @@ struct Kind {
 }
 
 const GATEWAY_GROUP: &str = "gateway.networking.k8s.io";
+const TRAEFIK_GROUP: &str = "traefik.io";
 
 /// In this order: controllers before Pods, so Pods they own can be skipped.
 const KINDS: &[Kind] = &[
@@ -111,18 +112,15 @@ const KINDS: &[Kind] = &[
     builtin("apps", "StatefulSet", true),
     builtin("apps", "DaemonSet", true),
     builtin("", "Pod", true),
-    Kind {
-        group: GATEWAY_GROUP,
-        kind: "Gateway",
-        selected: true,
-        optional: true,
-    },
-    Kind {
-        group: GATEWAY_GROUP,
-        kind: "HTTPRoute",
-        selected: true,
-        optional: true,
-    },
+    custom(GATEWAY_GROUP, "Gateway", true),
+    custom(GATEWAY_GROUP, "HTTPRoute", true),
+    custom(GATEWAY_GROUP, "TLSRoute", true),
+    custom(GATEWAY_GROUP, "TCPRoute", true),
+    custom(TRAEFIK_GROUP, "IngressRoute", true),
+    custom(TRAEFIK_GROUP, "IngressRouteTCP", true),
+    // Context for the routes: which redirect to HTTPS, how long a proxied request may last.
+    custom(TRAEFIK_GROUP, "Middleware", false),
+    custom(TRAEFIK_GROUP, "ServersTransport", false),
 ];
 
 const fn builtin(group: &'static str, kind: &'static str, selected: bool) -> Kind {
@@ -131,6 +129,16 @@ const fn builtin(group: &'static str, kind: &'static str, selected: bool) -> Kin
         kind,
         selected,
         optional: false,
+    }
+}
+
+/// A kind from a CRD: read where the cluster serves it.
+const fn custom(group: &'static str, kind: &'static str, selected: bool) -> Kind {
+    Kind {
+        group,
+        kind,
+        selected,
+        optional: true,
     }
 }
 

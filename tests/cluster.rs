@@ -335,6 +335,29 @@ fn gateway_api_kinds_are_read_where_discovery_shows_them() {
 }
 
 #[test]
+fn traefik_routes_are_read_where_discovery_shows_them() {
+    let case = Case::new(Cluster {
+        traefik: true,
+        ..cluster()
+    });
+    let output = case.cluster(&["--format", "json"]);
+    // The route's service entry (line 12 of the object's YAML) publishes MariaDB.
+    let route = "IngressRouteTCP/mail/mariadb:12:5 error internal-port-exposed 3306 \
+                 IngressRouteTCP/mail/mariadb";
+    let expected: Vec<&str> = std::iter::once(route)
+        .chain(MAIL_FINDINGS.iter().copied())
+        .collect();
+    assert_eq!(findings(&output), expected);
+    // The nine objects of the first test, and the IngressRouteTCP.
+    assert_eq!(summary(&output)["objects"], 10);
+    let lists = lists(&case.api);
+    for plural in ["ingressroutes", "ingressroutetcps", "middlewares"] {
+        let url = format!("/apis/traefik.io/v1alpha1/namespaces/mail/{plural}?&limit=500");
+        assert!(lists.contains(&url), "{url} not in {lists:?}");
+    }
+}
+
+#[test]
 fn the_kubectl_plugin_binary_runs_the_cluster_command() {
     let case = Case::new(cluster());
     let kubeconfig = case.kubeconfig.as_str();

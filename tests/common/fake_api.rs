@@ -50,6 +50,7 @@ const fn resource(
 }
 
 const GATEWAY_GROUP: &str = "gateway.networking.k8s.io";
+const TRAEFIK_GROUP: &str = "traefik.io";
 
 /// The resources of a small cluster, including some iredmail-ports does not read.
 const RESOURCES: &[Resource] = &[
@@ -86,6 +87,21 @@ const RESOURCES: &[Resource] = &[
     resource(GATEWAY_GROUP, "v1", "gateways", "Gateway", true),
     resource(GATEWAY_GROUP, "v1", "httproutes", "HTTPRoute", true),
     resource(GATEWAY_GROUP, "v1", "gatewayclasses", "GatewayClass", false),
+    resource(
+        TRAEFIK_GROUP,
+        "v1alpha1",
+        "ingressroutes",
+        "IngressRoute",
+        true,
+    ),
+    resource(
+        TRAEFIK_GROUP,
+        "v1alpha1",
+        "ingressroutetcps",
+        "IngressRouteTCP",
+        true,
+    ),
+    resource(TRAEFIK_GROUP, "v1alpha1", "middlewares", "Middleware", true),
 ];
 
 /// What the cluster holds and how it answers.
@@ -97,6 +113,8 @@ pub struct Cluster {
     pub forbidden: Vec<&'static str>,
     /// Whether the Gateway API CRDs are installed.
     pub gateway_api: bool,
+    /// Whether Traefik's CRDs (traefik.io) are installed.
+    pub traefik: bool,
     /// Plurals this server does not serve at all (an old or trimmed API server).
     pub unserved: Vec<&'static str>,
     /// Plurals whose lists answer only after this delay.
@@ -330,6 +348,7 @@ fn served(cluster: &Cluster) -> impl Iterator<Item = &'static Resource> + '_ {
     RESOURCES
         .iter()
         .filter(|r| cluster.gateway_api || r.group != GATEWAY_GROUP)
+        .filter(|r| cluster.traefik || r.group != TRAEFIK_GROUP)
         .filter(|r| !cluster.unserved.contains(&r.plural))
 }
 
