@@ -23,10 +23,6 @@ use std::time::{Duration, Instant};
 use iredmail_ports::report::Format;
 use iredmail_ports::{Catalogue, Config, Input, Report, check, inventory, load, rules};
 
-// The same allocator as the binary, so the figures are the binary's.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Timed runs after the warm-up.
 const RUNS: usize = 5;
 /// Namespaces the Kubernetes files are spread over.

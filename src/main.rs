@@ -17,11 +17,6 @@ use iredmail_ports::cluster::{self, ClusterQuery};
 use iredmail_ports::rules::Rule;
 use iredmail_ports::{Catalogue, Config, Input, Report, check, check_with_problems};
 
-// Parsing allocates and frees many small nodes on several threads, where glibc's malloc
-// cost a quarter of the CPU time.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// The name kubectl looks for on PATH to run `kubectl iredmail-ports`.
 const KUBECTL_PLUGIN_NAME: &str = "kubectl-iredmail_ports";
 

@@ -29,9 +29,6 @@ pub fn build(mut loaded: Loaded) -> Inventory {
         compose::add(project, &mut inventory);
     }
     crate::reach::apply(&mut inventory);
-    // The parsed documents are millions of small allocations: free them on the thread
-    // pool while the rules run, instead of making the caller wait.
-    rayon::spawn(move || drop(loaded));
     inventory
 }
 
