@@ -12,7 +12,7 @@ use crate::model::{Inventory, Scope};
 
 /// Builds the inventory from everything loaded. Problems found while reading stay in it,
 /// so the `invalid-input` rule reports them beside the rest.
-pub fn build(mut loaded: Loaded) -> Inventory {
+pub fn build(loaded: Loaded) -> Inventory {
     let mut inventory = Inventory {
         files: loaded.files,
         objects: loaded.kube.len()
@@ -21,7 +21,7 @@ pub fn build(mut loaded: Loaded) -> Inventory {
                 .iter()
                 .map(|p| p.services.len())
                 .sum::<usize>(),
-        invalid: std::mem::take(&mut loaded.problems),
+        invalid: loaded.problems,
         ..Inventory::default()
     };
     kubernetes::add(&loaded.kube, &mut inventory);

@@ -17,8 +17,8 @@
 use std::collections::HashMap;
 
 use super::route::{
-    HttpRoute, Https, PathKind, PathMatch, PathPart, PlainHttp, PortRef, Services, Timeout, at,
-    expose, expose_route, host_covered, invalid, key,
+    HttpRoute, Https, PathKind, PathMatch, PathPart, PlainHttp, PortRef, RouteBackend, Services,
+    Timeout, at, expose, expose_route, host_covered, invalid, key,
 };
 use crate::load::crd::{Gateway, GatewayListener, Route, RouteRule, parse_duration};
 use crate::load::kubernetes::{KubeObject, RouteKind, Typed};
@@ -253,36 +253,11 @@ fn add_http_rule(
     if paths.is_empty() {
         paths.push((PathMatch::prefix("/"), rule_path(i)));
     }
-    let mut backends = Vec::new();
-    for (k, reference) in rule.backend_refs.iter().enumerate() {
-        if reference
-            .kind
-            .as_deref()
-            .is_some_and(|kind| kind != "Service")
-        {
-            continue;
-        }
-        let Some(port) = reference.port else {
-            let path = [
-                rule_path(i).as_slice(),
-                &[key("backendRefs"), PathSegment::Index(k)],
-            ]
-            .concat();
-            inventory.invalid.push(invalid(
-                object,
-                &path,
-                "a Service backendRef needs a `port`".into(),
-            ));
-            continue;
-        };
-        let namespace = reference.namespace.as_deref().unwrap_or(&object.namespace);
-        backends.push(Some(services.resolve(
-            inventory,
-            namespace,
-            &reference.name,
-            &PortRef::Number(port),
-        )));
-    }
+    let mut backends: Vec<Option<RouteBackend>> =
+        service_backends(object, i, rule, services, inventory)
+            .into_iter()
+            .map(|(backend, _)| Some(backend))
+            .collect();
     if backends.is_empty() {
         if !redirects {
             return;
@@ -340,6 +315,32 @@ fn add_l4_rule(
         if passthrough { ", TLS passthrough" } else { "" },
         attachment.gateway.id()
     );
+    for (mut backend, path) in service_backends(object, i, rule, services, inventory) {
+        if kind == RouteKind::Udp {
+            backend.protocol = Protocol::Udp;
+        }
+        expose(
+            inventory,
+            &object.id(),
+            &backend,
+            Some(attachment.port),
+            Via::ControllerRoute { by: by.clone() },
+            object.location(&path),
+        );
+    }
+}
+
+/// The rule's backendRefs that name a Service, resolved to the pods behind them, each with
+/// its field path. A Service backendRef without a `port` is `invalid-input`; other kinds
+/// of backend are not Kubernetes Services and are skipped.
+fn service_backends(
+    object: &KubeObject,
+    i: usize,
+    rule: &RouteRule,
+    services: &Services,
+    inventory: &mut Inventory,
+) -> Vec<(RouteBackend, Vec<PathSegment>)> {
+    let mut backends = Vec::new();
     for (k, reference) in rule.backend_refs.iter().enumerate() {
         if reference
             .kind
@@ -362,24 +363,15 @@ fn add_l4_rule(
             continue;
         };
         let namespace = reference.namespace.as_deref().unwrap_or(&object.namespace);
-        let mut backend = services.resolve(
+        let backend = services.resolve(
             inventory,
             namespace,
             &reference.name,
             &PortRef::Number(port),
         );
-        if kind == RouteKind::Udp {
-            backend.protocol = Protocol::Udp;
-        }
-        expose(
-            inventory,
-            &object.id(),
-            &backend,
-            Some(attachment.port),
-            Via::ControllerRoute { by: by.clone() },
-            object.location(&path),
-        );
+        backends.push((backend, path));
     }
+    backends
 }
 
 #[cfg(test)]
