@@ -13,7 +13,6 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, DynamicObject, ListParams};
 use kube::config::{InferConfigError, KubeConfigOptions, Kubeconfig, KubeconfigError};
 use kube::core::TypeMeta;
@@ -22,6 +21,7 @@ use kube::{Client, Config};
 use thiserror::Error;
 
 use crate::load::Input;
+use crate::load::kubernetes::strip_bookkeeping;
 use crate::model::{Impact, InvalidInput, Location};
 
 /// Which cluster to read and what of it; the `cluster` command's flags.
@@ -144,9 +144,6 @@ const fn custom(group: &'static str, kind: &'static str, selected: bool) -> Kind
 
 /// Objects per page: what kubectl asks for.
 const PAGE_SIZE: u32 = 500;
-
-/// The annotation `kubectl apply` keeps a copy of the object in.
-const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 /// Reads the cluster on a runtime of its own, for callers that are not async.
 pub fn read_blocking(query: &ClusterQuery) -> Result<Snapshot, ClusterError> {
@@ -523,22 +520,11 @@ fn into_input(mut object: DynamicObject) -> Result<Input, InvalidInput> {
     }
 }
 
-/// Drops `managedFields` and the last-applied annotation: they only record how the
-/// object was written, and repeat it.
-fn strip_bookkeeping(metadata: &mut ObjectMeta) {
-    metadata.managed_fields = None;
-    if let Some(annotations) = &mut metadata.annotations {
-        annotations.remove(LAST_APPLIED);
-        if annotations.is_empty() {
-            metadata.annotations = None;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::{self, kubernetes::Typed};
+    use crate::load;
+    use crate::load::kubernetes::{LAST_APPLIED, Typed};
     use serde_json::Value;
 
     fn object(json: Value) -> DynamicObject {

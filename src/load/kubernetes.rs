@@ -11,6 +11,7 @@ use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet}
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Namespace, Pod, PodSpec, ReplicationController, Service};
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::de::DeserializeOwned;
 
 use super::crd;
@@ -35,6 +36,22 @@ pub struct KubeObject {
 /// say why.
 pub const IGNORE_ANNOTATION: &str = "iredmail-ports.io/ignore";
 pub const IGNORE_REASON_ANNOTATION: &str = "iredmail-ports.io/ignore-reason";
+
+/// The annotation `kubectl apply` keeps a copy of the object in.
+pub const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// Drops `managedFields` and the last-applied annotation from an object read from the API
+/// server: they only record how the object was written, repeat it, and say nothing about
+/// ports.
+pub fn strip_bookkeeping(metadata: &mut ObjectMeta) {
+    metadata.managed_fields = None;
+    if let Some(annotations) = &mut metadata.annotations {
+        annotations.remove(LAST_APPLIED);
+        if annotations.is_empty() {
+            metadata.annotations = None;
+        }
+    }
+}
 
 /// The kinds iredmail-ports reads; other kinds are counted but not inspected.
 #[derive(Debug, Clone)]

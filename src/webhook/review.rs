@@ -13,7 +13,7 @@ use kube::core::admission::{AdmissionRequest, AdmissionResponse, AdmissionReview
 use kube::core::{DynamicObject, Status, TypeMeta};
 use serde::Deserialize;
 
-use crate::load::kubernetes::DEFAULT_NAMESPACE;
+use crate::load::kubernetes::{DEFAULT_NAMESPACE, strip_bookkeeping};
 use crate::model::Protocol;
 use crate::rules::{Finding, Needs, RULES, Rule, RuleInfo, Severity};
 use crate::webhook::Mode;
@@ -442,7 +442,8 @@ fn key_for(request: &AdmissionRequest<DynamicObject>, object: Option<&DynamicObj
 }
 
 /// The object as the engine reads it: with its kind, namespace and name filled in as the
-/// API server will store it, and without `managedFields`, which say nothing about ports.
+/// API server will store it, and without the bookkeeping fields, which say nothing about
+/// ports.
 fn object_json(
     object: &DynamicObject,
     request: &AdmissionRequest<DynamicObject>,
@@ -463,7 +464,7 @@ fn object_json(
     }
     object.metadata.namespace = Some(key.namespace.clone());
     object.metadata.name = Some(key.name.clone());
-    object.metadata.managed_fields = None;
+    strip_bookkeeping(&mut object.metadata);
     // A DynamicObject is a JSON value with string keys: serializing it cannot fail, and
     // an empty text would only make the engine report the object as unreadable.
     serde_json::to_string_pretty(&object).unwrap_or_default()
