@@ -8,8 +8,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::report::fingerprint::fingerprints;
-use crate::rules::{Finding, SuppressedBy, Suppression};
+use crate::model::{Finding, SuppressedBy, Suppression, fingerprints};
 
 /// The version of the baseline file's shape.
 const BASELINE_VERSION: u32 = 1;

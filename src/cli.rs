@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::model::Severity;
 use crate::report::Format;
-use crate::rules::Severity;
 use crate::schema::SchemaKind;
 
 #[derive(Debug, Parser)]

@@ -20,9 +20,9 @@ use kube::discovery::{ApiResource, Discovery, Scope as ApiScope};
 use kube::{Client, Config};
 use thiserror::Error;
 
-use crate::load::Input;
+use crate::load::kinds::{JUDGED_KINDS, JudgedKind, Origin};
 use crate::load::kubernetes::strip_bookkeeping;
-use crate::model::{Impact, InvalidInput, Location};
+use crate::model::{InvalidInput, Location};
 
 /// Which cluster to read and what of it; the `cluster` command's flags.
 #[derive(Debug, Clone, Default)]
@@ -39,10 +39,11 @@ pub struct ClusterQuery {
     pub request_timeout: Option<Duration>,
 }
 
-/// What was read: one input per object, and a note for each kind that could not be.
+/// What was read: every object as the API server sent it (without its bookkeeping
+/// fields), and a note for each kind that could not be.
 #[derive(Debug, Default)]
 pub struct Snapshot {
-    pub inputs: Vec<Input>,
+    pub objects: Vec<serde_json::Value>,
     pub problems: Vec<InvalidInput>,
 }
 
@@ -87,61 +88,6 @@ fn seconds(duration: Duration) -> String {
     }
 }
 
-/// A kind iredmail-ports reads from the cluster.
-struct Kind {
-    group: &'static str,
-    kind: &'static str,
-    /// Whether `--selector` narrows it. NetworkPolicies and Namespaces are context: without
-    /// them the selected objects would look wider open than they are.
-    selected: bool,
-    /// Only where discovery shows it (a CRD); its absence is no problem.
-    optional: bool,
-}
-
-const GATEWAY_GROUP: &str = "gateway.networking.k8s.io";
-const TRAEFIK_GROUP: &str = "traefik.io";
-
-/// In this order: controllers before Pods, so Pods they own can be skipped.
-const KINDS: &[Kind] = &[
-    builtin("", "Namespace", false),
-    builtin("", "Service", true),
-    builtin("discovery.k8s.io", "EndpointSlice", true),
-    builtin("networking.k8s.io", "NetworkPolicy", false),
-    builtin("networking.k8s.io", "Ingress", true),
-    builtin("apps", "Deployment", true),
-    builtin("apps", "StatefulSet", true),
-    builtin("apps", "DaemonSet", true),
-    builtin("", "Pod", true),
-    custom(GATEWAY_GROUP, "Gateway", true),
-    custom(GATEWAY_GROUP, "HTTPRoute", true),
-    custom(GATEWAY_GROUP, "TLSRoute", true),
-    custom(GATEWAY_GROUP, "TCPRoute", true),
-    custom(TRAEFIK_GROUP, "IngressRoute", true),
-    custom(TRAEFIK_GROUP, "IngressRouteTCP", true),
-    // Context for the routes: which redirect to HTTPS, how long a proxied request may last.
-    custom(TRAEFIK_GROUP, "Middleware", false),
-    custom(TRAEFIK_GROUP, "ServersTransport", false),
-];
-
-const fn builtin(group: &'static str, kind: &'static str, selected: bool) -> Kind {
-    Kind {
-        group,
-        kind,
-        selected,
-        optional: false,
-    }
-}
-
-/// A kind from a CRD: read where the cluster serves it.
-const fn custom(group: &'static str, kind: &'static str, selected: bool) -> Kind {
-    Kind {
-        group,
-        kind,
-        selected,
-        optional: true,
-    }
-}
-
 /// Objects per page: what kubectl asks for.
 const PAGE_SIZE: u32 = 500;
 
@@ -154,7 +100,7 @@ pub fn read_blocking(query: &ClusterQuery) -> Result<Snapshot, ClusterError> {
         .block_on(read(query))
 }
 
-/// Reads every kind of [`KINDS`] the cluster serves, in the namespaces the query names.
+/// Reads every kind of [`JUDGED_KINDS`] the cluster serves, in the namespaces the query names.
 pub async fn read(query: &ClusterQuery) -> Result<Snapshot, ClusterError> {
     let config = client_config(query).await?;
     let namespace = if query.all_namespaces {
@@ -219,12 +165,12 @@ impl Reader {
         let discovery = self.discover().await?;
         let mut snapshot = Snapshot::default();
         let mut objects = Vec::new();
-        for kind in KINDS {
+        for kind in JUDGED_KINDS {
             let Some(resource) = discovery
                 .get(kind.group)
                 .and_then(|group| group.recommended_kind(kind.kind))
             else {
-                if !kind.optional {
+                if kind.origin == Origin::BuiltIn {
                     snapshot.problems.push(not_served(kind));
                 }
                 continue;
@@ -243,7 +189,7 @@ impl Reader {
                 }
                 // Gone between discovery and the list (a CRD just removed).
                 Err(Failure::Api(kube::Error::Api(status))) if status.code == 404 => {
-                    if !kind.optional {
+                    if kind.origin == Origin::BuiltIn {
                         snapshot.problems.push(not_served(kind));
                     }
                 }
@@ -254,13 +200,13 @@ impl Reader {
                 }
             }
         }
-        let controllers = controllers(&objects);
+        let listed = listed(&objects);
         for object in objects {
-            if is_owned_by_listed_controller(&object, &controllers) {
+            if is_owned_by_listed_controller(&object, &listed) {
                 continue;
             }
-            match into_input(object) {
-                Ok(input) => snapshot.inputs.push(input),
+            match into_value(object) {
+                Ok(value) => snapshot.objects.push(value),
                 Err(problem) => snapshot.problems.push(problem),
             }
         }
@@ -270,7 +216,7 @@ impl Reader {
     /// Asks the API server which of the groups iredmail-ports reads it serves, in which
     /// versions.
     async fn discover(&self) -> Result<Discovery, ClusterError> {
-        let groups: BTreeSet<&str> = KINDS.iter().map(|k| k.group).collect();
+        let groups: BTreeSet<&str> = JUDGED_KINDS.iter().map(|k| k.group).collect();
         let groups: Vec<&str> = groups.into_iter().collect();
         let discovery = Discovery::new(self.client.clone()).filter(&groups).run();
         self.within(discovery)
@@ -292,12 +238,31 @@ impl Reader {
         &self,
         api: &Api<DynamicObject>,
         resource: &ApiResource,
-        kind: &Kind,
+        kind: &JudgedKind,
     ) -> Result<Vec<DynamicObject>, Failure> {
         let mut params = ListParams::default().limit(PAGE_SIZE);
-        if let (true, Some(selector)) = (kind.selected, &self.selector) {
+        if let (true, Some(selector)) = (kind.narrowed_by_selector(), &self.selector) {
             params = params.labels(selector);
         }
+        let Some(names) = kind.only_named else {
+            return self.list_pages(api, resource, params).await;
+        };
+        // Only these names matter (ingress-nginx's port ConfigMaps): ask for each by name,
+        // so that no other ConfigMap's data is read.
+        let mut objects = Vec::new();
+        for name in names {
+            let by_name = params.clone().fields(&format!("metadata.name={name}"));
+            objects.append(&mut self.list_pages(api, resource, by_name).await?);
+        }
+        Ok(objects)
+    }
+
+    async fn list_pages(
+        &self,
+        api: &Api<DynamicObject>,
+        resource: &ApiResource,
+        mut params: ListParams,
+    ) -> Result<Vec<DynamicObject>, Failure> {
         let mut objects = Vec::new();
         loop {
             let page = self.within(api.list(&params)).await?;
@@ -396,7 +361,7 @@ fn forbidden(
 }
 
 /// A built-in kind that discovery does not show (a very old or trimmed API server).
-fn not_served(kind: &Kind) -> InvalidInput {
+fn not_served(kind: &JudgedKind) -> InvalidInput {
     let group = if kind.group.is_empty() {
         "the core API group"
     } else {
@@ -417,114 +382,69 @@ fn not_served(kind: &Kind) -> InvalidInput {
 }
 
 fn not_read(url: &str, message: String) -> InvalidInput {
-    InvalidInput {
-        object: None,
-        message,
-        location: Location {
-            path: url.to_string(),
-            line: 1,
-            column: 1,
-            template: None,
-        },
-        impact: Impact::NotListed,
-    }
+    InvalidInput::not_listed(Location::start_of(url), message)
 }
 
-/// The controllers read, as `(kind, namespace, name)`.
-fn controllers(objects: &[DynamicObject]) -> BTreeSet<(String, String, String)> {
+/// Every object read, as `(kind, namespace, name)`: the owners a controlled object may name.
+fn listed(objects: &[DynamicObject]) -> BTreeSet<(String, String, String)> {
     objects
         .iter()
         .filter_map(|object| {
-            let kind = object.types.as_ref()?.kind.clone();
-            matches!(kind.as_str(), "Deployment" | "StatefulSet" | "DaemonSet").then(|| {
-                (
-                    kind,
-                    object.metadata.namespace.clone().unwrap_or_default(),
-                    object.metadata.name.clone().unwrap_or_default(),
-                )
-            })
+            Some((
+                object.types.as_ref()?.kind.clone(),
+                object.metadata.namespace.clone().unwrap_or_default(),
+                object.metadata.name.clone().unwrap_or_default(),
+            ))
         })
         .collect()
 }
 
-/// A Pod a listed controller runs is judged through the controller's template, once.
-/// A Deployment's Pods belong to a ReplicaSet that the Deployment controller names
-/// `<deployment>-<pod-template-hash>`, and the Pods carry that hash as a label.
+/// An object whose controller was read too (a Deployment's ReplicaSets, their Pods, a
+/// CronJob's Jobs) is judged through the controller's template, once.
 fn is_owned_by_listed_controller(
     object: &DynamicObject,
-    controllers: &BTreeSet<(String, String, String)>,
+    listed: &BTreeSet<(String, String, String)>,
 ) -> bool {
-    if object.types.as_ref().is_none_or(|t| t.kind != "Pod") {
-        return false;
-    }
     let namespace = object.metadata.namespace.clone().unwrap_or_default();
-    let Some(owner) = object
+    object
         .metadata
         .owner_references
         .iter()
         .flatten()
-        .find(|owner| owner.controller == Some(true))
-    else {
-        return false;
-    };
-    let controller = match owner.kind.as_str() {
-        "StatefulSet" | "DaemonSet" => (owner.kind.clone(), owner.name.clone()),
-        "ReplicaSet" => {
-            let hash = object
-                .metadata
-                .labels
-                .as_ref()
-                .and_then(|labels| labels.get("pod-template-hash"));
-            let deployment = hash.and_then(|hash| {
-                owner
-                    .name
-                    .strip_suffix(hash.as_str())
-                    .and_then(|rest| rest.strip_suffix('-'))
-            });
-            match deployment {
-                Some(deployment) => ("Deployment".to_string(), deployment.to_string()),
-                None => return false,
-            }
-        }
-        _ => return false,
-    };
-    controllers.contains(&(controller.0, namespace, controller.1))
+        .filter(|owner| owner.controller == Some(true))
+        .any(|owner| listed.contains(&(owner.kind.clone(), namespace.clone(), owner.name.clone())))
 }
 
-/// One object as the text of a YAML document named `Kind/namespace/name`.
-fn into_input(mut object: DynamicObject) -> Result<Input, InvalidInput> {
+/// One object as the engine reads it: its JSON, without the bookkeeping fields.
+fn into_value(mut object: DynamicObject) -> Result<serde_json::Value, InvalidInput> {
     strip_bookkeeping(&mut object.metadata);
+    serde_json::to_value(&object).map_err(|error| {
+        let id = object_id(&object);
+        InvalidInput::unread(
+            Location::start_of(id.clone()),
+            format!("cannot read the object the API server sent: {error}"),
+        )
+        .of_object(id)
+    })
+}
+
+fn object_id(object: &DynamicObject) -> String {
     let kind = object
         .types
         .as_ref()
-        .map(|t| t.kind.clone())
+        .map(|t| t.kind.as_str())
         .unwrap_or_default();
-    let name = object.metadata.name.clone().unwrap_or_default();
-    let name = match &object.metadata.namespace {
+    let name = object.metadata.name.as_deref().unwrap_or_default();
+    match &object.metadata.namespace {
         Some(namespace) => format!("{kind}/{namespace}/{name}"),
         None => format!("{kind}/{name}"),
-    };
-    match serde_saphyr::to_string(&object) {
-        Ok(text) => Ok(Input::Text { name, text }),
-        Err(error) => Err(InvalidInput {
-            object: Some(name.clone()),
-            message: format!("cannot render the object as YAML: {error}"),
-            location: Location {
-                path: name,
-                line: 1,
-                column: 1,
-                template: None,
-            },
-            impact: Impact::Unread,
-        }),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load;
-    use crate::load::kubernetes::{LAST_APPLIED, Typed};
+    use crate::load::kubernetes::{LAST_APPLIED, Typed, object_from_live};
     use serde_json::Value;
 
     fn object(json: Value) -> DynamicObject {
@@ -532,7 +452,7 @@ mod tests {
     }
 
     #[test]
-    fn an_object_keeps_every_value_through_its_yaml_text() {
+    fn an_object_keeps_every_value_and_loses_its_bookkeeping() {
         let service = object(serde_json::json!({
             "apiVersion": "v1", "kind": "Service",
             "metadata": {
@@ -543,17 +463,15 @@ mod tests {
             },
             "spec": {"type": "LoadBalancer", "ports": [{"port": 3306, "targetPort": "mysql"}]}
         }));
-        let Ok(Input::Text { name, text }) = into_input(service) else {
-            panic!("not a text input");
-        };
-        assert_eq!(name, "Service/mail/db");
+        let value = into_value(service).expect("a JSON object");
+        let text = value.to_string();
         assert!(
             !text.contains("managedFields") && !text.contains(LAST_APPLIED),
             "{text}"
         );
-        let loaded = load::load(&[Input::Text { name, text }]);
-        assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
-        let Typed::Service(service) = &loaded.kube[0].typed else {
+        let object = object_from_live(&value).expect("a typed Service");
+        assert_eq!(object.id(), "Service/mail/db");
+        let Typed::Service(service) = &object.typed else {
             panic!("not a Service");
         };
         let labels = service.metadata.labels.clone().unwrap_or_default();
@@ -573,43 +491,33 @@ mod tests {
         assert_eq!(annotations.len(), 1);
     }
 
-    fn pod(owner_kind: &str, owner: &str, hash: Option<&str>) -> DynamicObject {
-        let mut labels = serde_json::Map::new();
-        if let Some(hash) = hash {
-            labels.insert("pod-template-hash".into(), hash.into());
-        }
+    fn owned(kind: &str, owner_kind: &str, owner: &str) -> DynamicObject {
         object(serde_json::json!({
-            "apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": "p", "namespace": "mail", "labels": labels,
+            "apiVersion": "v1", "kind": kind,
+            "metadata": {"name": "p", "namespace": "mail",
                 "ownerReferences": [{"apiVersion": "apps/v1", "kind": owner_kind, "name": owner,
                     "uid": "1", "controller": true}]},
-            "spec": {"containers": []}
         }))
     }
 
     #[test]
-    fn pods_of_listed_controllers_are_skipped_and_others_kept() {
+    fn objects_whose_controller_was_read_are_skipped_and_others_kept() {
         let listed: BTreeSet<(String, String, String)> = [
             ("Deployment", "mail", "postfix"),
+            ("ReplicaSet", "mail", "postfix-5d9c7b"),
             ("StatefulSet", "mail", "mariadb"),
+            ("CronJob", "mail", "backup"),
         ]
         .into_iter()
         .map(|(k, n, m)| (k.into(), n.into(), m.into()))
         .collect();
-        let skipped = |pod: &DynamicObject| is_owned_by_listed_controller(pod, &listed);
-        assert!(skipped(&pod(
-            "ReplicaSet",
-            "postfix-5d9c7b",
-            Some("5d9c7b")
-        )));
-        assert!(skipped(&pod("StatefulSet", "mariadb", None)));
-        // A ReplicaSet of an unlisted Deployment, a bare ReplicaSet, a Job's Pod.
-        assert!(!skipped(&pod(
-            "ReplicaSet",
-            "dovecot-5d9c7b",
-            Some("5d9c7b")
-        )));
-        assert!(!skipped(&pod("ReplicaSet", "postfix-5d9c7b", None)));
-        assert!(!skipped(&pod("Job", "postfix", None)));
+        let skipped = |object: &DynamicObject| is_owned_by_listed_controller(object, &listed);
+        assert!(skipped(&owned("ReplicaSet", "Deployment", "postfix")));
+        assert!(skipped(&owned("Pod", "ReplicaSet", "postfix-5d9c7b")));
+        assert!(skipped(&owned("Pod", "StatefulSet", "mariadb")));
+        assert!(skipped(&owned("Job", "CronJob", "backup")));
+        // Owners that were not read (another namespace's, or filtered out): kept.
+        assert!(!skipped(&owned("Pod", "ReplicaSet", "dovecot-5d9c7b")));
+        assert!(!skipped(&owned("Pod", "Job", "postfix")));
     }
 }

@@ -3,7 +3,7 @@
 //! upward from the checked paths, or given with `--config`. Schema:
 //! `schemas/config.schema.json`, generated from these types.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use globset::{Glob, GlobMatcher};
@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use crate::baseline::Baseline;
 use crate::catalogue::{Catalogue, PortEntry, Status};
 use crate::load::yaml;
-use crate::model::{InlineSuppression, Protocol, Scope};
-use crate::rules::{Finding, Rule, Severity, SuppressedBy, Suppression};
+use crate::model::{Finding, Rule, Severity, SuppressedBy, Suppression};
+use crate::model::{InlineSuppression, PathSegment, Protocol, Scope};
 
 /// File names looked for, in each directory from the checked path up to the root.
 pub const CONFIG_FILE_NAMES: &[&str] = &[".iredmail-ports.yaml", ".iredmail-ports.yml"];
@@ -114,11 +114,8 @@ impl Config {
             }));
         for (list, index, field, glob) in globs {
             if let Err(error) = Glob::new(glob) {
-                let mut path = vec![
-                    yaml::PathSegment::Key(list.into()),
-                    yaml::PathSegment::Index(index),
-                ];
-                path.extend(field.map(|f| yaml::PathSegment::Key(f.into())));
+                let mut path = vec![PathSegment::Key(list.into()), PathSegment::Index(index)];
+                path.extend(field.map(|f| PathSegment::Key(f.into())));
                 let (line, column) = root.position_of(&path);
                 return Err(invalid(line, column, format!("`{glob}`: {error}")));
             }
@@ -142,29 +139,22 @@ impl Config {
         })
     }
 
-    /// Whether a file is excluded from the check.
-    pub fn excludes(&self, path: &Path) -> bool {
-        !self.exclude.is_empty()
-            && self
-                .exclude
-                .iter()
-                .filter_map(|g| matcher(g))
-                .any(|m| self.path_matches(&m, path))
+    /// The `exclude:` globs, compiled once for a whole run.
+    pub fn excludes(&self) -> Excludes {
+        Excludes {
+            matchers: self.exclude.iter().filter_map(|g| matcher(g)).collect(),
+            base: canonical(&self.base_dir),
+        }
     }
 
     /// A glob matches the path as given, or relative to the config's directory.
     fn path_matches(&self, matcher: &GlobMatcher, path: &Path) -> bool {
-        if matcher.is_match(path) {
-            return true;
+        matcher.is_match(path) || {
+            let base = canonical(&self.base_dir);
+            canonical(path)
+                .strip_prefix(&base)
+                .is_ok_and(|relative| matcher.is_match(relative))
         }
-        let absolute = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
-        let base = self
-            .base_dir
-            .canonicalize()
-            .unwrap_or_else(|_| self.base_dir.clone());
-        absolute
-            .strip_prefix(&base)
-            .is_ok_and(|relative| matcher.is_match(relative))
     }
 
     /// The catalogue with this site's allowed ports added (or their scope widened).
@@ -208,6 +198,13 @@ impl Config {
                 (e, object, path)
             })
             .collect();
+        let mut by_object: HashMap<&str, Vec<&InlineSuppression>> = HashMap::new();
+        for suppression in inline {
+            by_object
+                .entry(suppression.object.as_str())
+                .or_default()
+                .push(suppression);
+        }
         for finding in findings.iter_mut() {
             if let Some(severity) = self.severity.get(&finding.rule) {
                 finding.severity = *severity;
@@ -215,7 +212,7 @@ impl Config {
             if finding.suppressed.is_some() {
                 continue;
             }
-            finding.suppressed = inline_suppression(finding, inline).or_else(|| {
+            finding.suppressed = inline_suppression(finding, &by_object).or_else(|| {
                 ignores
                     .iter()
                     .find(|(entry, object, path)| self.ignore_matches(finding, entry, object, path))
@@ -249,11 +246,14 @@ impl Config {
 }
 
 /// An object's own suppression covers its findings of the named rules (and ports).
-fn inline_suppression(finding: &Finding, inline: &[InlineSuppression]) -> Option<Suppression> {
+fn inline_suppression(
+    finding: &Finding,
+    inline: &HashMap<&str, Vec<&InlineSuppression>>,
+) -> Option<Suppression> {
     let object = finding.object.as_deref()?;
     inline
+        .get(object)?
         .iter()
-        .filter(|s| s.object == object)
         .find(|s| {
             s.ignore.entries.iter().any(|(rule, port)| {
                 *rule == finding.rule && port.is_none_or(|p| finding.port == Some(p))
@@ -263,6 +263,33 @@ fn inline_suppression(finding: &Finding, inline: &[InlineSuppression]) -> Option
             by: s.by,
             reason: s.ignore.reason.clone(),
         })
+}
+
+/// The files a config excludes, ready to test every walked path.
+#[derive(Debug, Clone, Default)]
+pub struct Excludes {
+    matchers: Vec<GlobMatcher>,
+    base: PathBuf,
+}
+
+impl Excludes {
+    /// Whether a file is excluded: a glob matches it as given, or relative to the config
+    /// file's directory.
+    pub fn contains(&self, path: &Path) -> bool {
+        if self.matchers.is_empty() {
+            return false;
+        }
+        if self.matchers.iter().any(|m| m.is_match(path)) {
+            return true;
+        }
+        canonical(path)
+            .strip_prefix(&self.base)
+            .is_ok_and(|relative| self.matchers.iter().any(|m| m.is_match(relative)))
+    }
+}
+
+fn canonical(path: &Path) -> PathBuf {
+    path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
 }
 
 fn matcher(glob: &str) -> Option<GlobMatcher> {

@@ -14,8 +14,8 @@ use iredmail_ports::cli::{
     KubectlPlugin, ReportArgs, ServeArgs,
 };
 use iredmail_ports::cluster::{self, ClusterQuery};
-use iredmail_ports::rules::Rule;
-use iredmail_ports::{Catalogue, Config, Input, Report, check, check_with_problems};
+use iredmail_ports::model::Rule;
+use iredmail_ports::{Catalogue, Config, Engine, Input, Report, Rules};
 
 /// The name kubectl looks for on PATH to run `kubectl iredmail-ports`.
 const KUBECTL_PLUGIN_NAME: &str = "kubectl-iredmail_ports";
@@ -114,7 +114,7 @@ fn run_check(args: CheckArgs) -> Result<ExitCode> {
     let catalogue = load_catalogue(&args.report.catalogue)?;
     let inputs = inputs(&args);
     let config = load_config(&args.report, config_start(&args))?;
-    let report = check(&inputs, &catalogue, &config);
+    let report = Engine::new(&catalogue, config).check(&inputs);
     write_report(&report, &args.report)
 }
 
@@ -131,7 +131,11 @@ fn run_cluster(args: ClusterArgs) -> Result<ExitCode> {
         request_timeout: args.request_timeout.0,
     };
     let snapshot = cluster::read_blocking(&query)?;
-    let report = check_with_problems(&snapshot.inputs, snapshot.problems, &catalogue, &config);
+    let report = Engine::new(&catalogue, config).check_live(
+        &snapshot.objects,
+        snapshot.problems,
+        Rules::All,
+    );
     write_report(&report, &args.report)
 }
 

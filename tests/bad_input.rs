@@ -16,7 +16,7 @@ use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use iredmail_ports::rules::{Finding, Rule};
+use iredmail_ports::model::{Finding, Rule};
 use iredmail_ports::{Catalogue, Config, Input, check};
 use tempfile::TempDir;
 

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use iredmail_ports::rules::Finding;
+use iredmail_ports::model::Finding;
 use iredmail_ports::{Catalogue, Config, Input, check};
 
 fn fixture_cases() -> Vec<PathBuf> {

@@ -6,8 +6,8 @@
 //! and `https` 443) and SOGo (`http` 20000), each with a ClusterIP Service whose ports are
 //! named like the container ports, and a Service `web-alt` whose port 80 targets `http`.
 
+use iredmail_ports::model::{Https, PlainHttp};
 use iredmail_ports::model::{Inventory, Scope, Via};
-use iredmail_ports::reach::route::{Https, PlainHttp};
 use iredmail_ports::{Catalogue, Config, Input, check, inventory, load};
 
 const BASE: &str = r#"

@@ -5,8 +5,8 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use iredmail_ports::model::Rule;
 use iredmail_ports::report::Format;
-use iredmail_ports::rules::RULES;
 use iredmail_ports::{Catalogue, Config, Input, Report, check};
 use serde_json::Value;
 
@@ -67,8 +67,8 @@ fn sarif_lists_every_rule_with_its_documentation() {
     let rules = log["runs"][0]["tool"]["driver"]["rules"]
         .as_array()
         .expect("rules");
-    assert_eq!(rules.len(), RULES.len());
-    for (rule, info) in rules.iter().zip(RULES) {
+    assert_eq!(rules.len(), Rule::ALL.len());
+    for (rule, info) in rules.iter().zip(Rule::ALL.map(Rule::info)) {
         assert_eq!(rule["id"], info.id);
         assert_eq!(rule["shortDescription"]["text"], info.summary);
         assert_eq!(rule["help"]["markdown"], info.explanation);
@@ -204,7 +204,7 @@ fn sarif_locations_are_relative_or_absent() {
             }
         }
         let index = result["ruleIndex"].as_u64().expect("ruleIndex") as usize;
-        assert_eq!(RULES[index].id, result["ruleId"]);
+        assert_eq!(Rule::ALL[index].id(), result["ruleId"]);
     }
     assert_eq!(without_location, 1);
 }
@@ -291,7 +291,7 @@ fn junit_has_a_suite_per_file_and_a_failure_per_finding() {
         root.attribute("failures"),
         Some(report.findings.len().to_string().as_str())
     );
-    let rule_ids: BTreeSet<&str> = RULES.iter().map(|r| r.id).collect();
+    let rule_ids: BTreeSet<&str> = Rule::ALL.iter().map(|r| r.id()).collect();
     for failure in &failures {
         assert!(rule_ids.contains(failure.attribute("type").expect("type")));
         let text = failure.text().expect("text");

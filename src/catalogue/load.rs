@@ -5,7 +5,8 @@
 use std::path::Path;
 
 use super::{Catalogue, Status};
-use crate::load::yaml::{self, PathSegment, SettingsError, path_to_string};
+use crate::load::yaml::{self, SettingsError, path_to_string};
+use crate::model::PathSegment;
 
 const DEFAULT: &str = include_str!("../../policies/iredmail.yaml");
 const IMPLICIT_TLS: &str = include_str!("../../policies/iredmail-implicit-tls.yaml");

@@ -4,12 +4,11 @@
 //! `expose` stays on the project's networks; `network_mode: host` puts every listener on
 //! the host, where Compose also ignores `ports:`.
 
-use super::host_address_scope;
 use crate::load::compose::{ComposeProject, ComposeService};
 use crate::model::{
-    Exposure, InlineSuppression, Inventory, Isolation, Listener, Scope, Unit, Via, Workload,
+    Exposure, InlineSuppression, Inventory, Isolation, Listener, Scope, SuppressedBy, Unit, Via,
+    Workload,
 };
-use crate::rules::SuppressedBy;
 
 pub fn add(project: &ComposeProject, inventory: &mut Inventory) {
     for service in &project.services {
@@ -58,7 +57,7 @@ fn add_service(project: &ComposeProject, service: &ComposeService, inventory: &m
                     published,
                     target,
                     port.spec.protocol,
-                    host_address_scope(port.spec.host_ip),
+                    Scope::of_host_address(port.spec.host_ip),
                     via,
                     Some(port.location.clone()),
                 ));

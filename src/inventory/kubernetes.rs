@@ -9,15 +9,13 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::{Container, Service, ServicePort};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::host_address_scope;
 use crate::load::kubernetes::{KubeObject, PodTemplate, Typed};
-use crate::load::yaml::PathSegment;
+use crate::model::PathSegment;
 use crate::model::{
-    Exposure, Impact, InlineSuppression, InvalidInput, Inventory, Isolation, Listener, Protocol,
-    Scope, Unit, Via, Workload, WorkloadId,
+    Exposure, InlineSuppression, Inventory, Isolation, Listener, PodIndex, Protocol, Scope,
+    Selector, SuppressedBy, Unit, Via, Workload, WorkloadId,
 };
-use crate::reach::networkpolicy::Policy;
-use crate::rules::SuppressedBy;
+use crate::reach;
 
 /// Annotations by which the big clouds make a LoadBalancer internal to the VPC, with the
 /// values that mean "internal".
@@ -73,14 +71,14 @@ pub fn add(objects: &[KubeObject], inventory: &mut Inventory) {
         if object.kind != "Namespace" {
             add_namespace(&object.namespace, None, inventory);
         }
-        match &object.typed {
-            Typed::Namespace(namespace) => {
-                add_namespace(&object.name, namespace.metadata.labels.as_ref(), inventory);
-            }
-            Typed::NetworkPolicy(policy) => {
-                inventory.policies.push(Policy::from_object(object, policy));
-            }
-            _ => {}
+        if let Typed::Namespace(namespace) = &object.typed {
+            add_namespace(&object.name, namespace.metadata.labels.as_ref(), inventory);
+        }
+    }
+    for object in objects {
+        if let Typed::NetworkPolicy(policy) = &object.typed {
+            let policy = reach::networkpolicy::policy_of(object, policy, &inventory.namespaces);
+            inventory.policies.push(policy);
         }
     }
     for object in objects {
@@ -88,15 +86,16 @@ pub fn add(objects: &[KubeObject], inventory: &mut Inventory) {
             add_workload(object, template, inventory);
         }
     }
+    inventory.pods = PodIndex::build(&inventory.workloads);
     for object in objects {
         if let Typed::Service(service) = &object.typed {
             add_service(object, service, inventory);
         }
     }
     // Routes resolve their backends through the Services' exposures made above.
-    let services = crate::reach::route::Services::index(objects, inventory);
-    crate::reach::ingress::add(objects, &services, inventory);
-    crate::reach::gateway::add(objects, &services, inventory);
+    let services = reach::route::Services::index(objects, inventory);
+    reach::ingress::add(objects, &services, inventory);
+    reach::gateway::add(objects, &services, inventory);
 }
 
 /// Records a namespace with its labels; the API server adds `kubernetes.io/metadata.name`
@@ -109,24 +108,27 @@ fn add_namespace(name: &str, labels: Option<&BTreeMap<String, String>>, inventor
     }
 }
 
-fn key(name: &str) -> PathSegment {
-    PathSegment::Key(name.to_string())
-}
-
 fn path(base: &[PathSegment], rest: &[PathSegment]) -> Vec<PathSegment> {
     base.iter().chain(rest).cloned().collect()
 }
 
 fn add_workload(object: &KubeObject, template: &PodTemplate, inventory: &mut Inventory) {
     let unit = Unit::Namespace(object.namespace.clone());
-    let host_network = (template.spec.host_network == Some(true))
-        .then(|| object.location(&path(&template.spec_path, &[key("hostNetwork")])));
+    let host_network = (template.spec.host_network == Some(true)).then(|| {
+        object.location(&path(
+            &template.spec_path,
+            &[PathSegment::key("hostNetwork")],
+        ))
+    });
     let containers = containers(template);
     let mut listeners = Vec::new();
     let mut exposures = Vec::new();
     for (container_path, container) in &containers {
         for (index, port) in container.ports.iter().flatten().enumerate() {
-            let port_path = path(container_path, &[key("ports"), PathSegment::Index(index)]);
+            let port_path = path(
+                container_path,
+                &[PathSegment::key("ports"), PathSegment::Index(index)],
+            );
             let Some(number) = valid_port(
                 object,
                 &port_path,
@@ -137,7 +139,7 @@ fn add_workload(object: &KubeObject, template: &PodTemplate, inventory: &mut Inv
                 continue;
             };
             let protocol = protocol_of(object, &port_path, port.protocol.as_deref(), inventory);
-            let location = object.location(&path(&port_path, &[key("containerPort")]));
+            let location = object.location(&path(&port_path, &[PathSegment::key("containerPort")]));
             listeners.push(Listener {
                 port: number,
                 protocol,
@@ -158,10 +160,12 @@ fn add_workload(object: &KubeObject, template: &PodTemplate, inventory: &mut Inv
                     published: Some(host_port),
                     target: number,
                     protocol,
-                    scope: host_address_scope(host_ip),
+                    scope: Scope::of_host_address(host_ip),
                     via: Via::HostPort,
                     isolation: Isolation::NotApplicable,
-                    location: Some(object.location(&path(&port_path, &[key("hostPort")]))),
+                    location: Some(
+                        object.location(&path(&port_path, &[PathSegment::key("hostPort")])),
+                    ),
                 });
             }
             if host_network.is_some() {
@@ -194,7 +198,7 @@ fn add_workload(object: &KubeObject, template: &PodTemplate, inventory: &mut Inv
             .collect(),
         listeners,
         host_network,
-        location: Some(object.location(&[key("kind")])),
+        location: Some(object.location(&[PathSegment::key("kind")])),
     });
     inventory.exposures.extend(exposures);
 }
@@ -205,7 +209,7 @@ fn containers(template: &PodTemplate) -> Vec<(Vec<PathSegment>, &Container)> {
         (
             path(
                 &template.spec_path,
-                &[key("containers"), PathSegment::Index(i)],
+                &[PathSegment::key("containers"), PathSegment::Index(i)],
             ),
             c,
         )
@@ -220,7 +224,7 @@ fn containers(template: &PodTemplate) -> Vec<(Vec<PathSegment>, &Container)> {
             (
                 path(
                     &template.spec_path,
-                    &[key("initContainers"), PathSegment::Index(i)],
+                    &[PathSegment::key("initContainers"), PathSegment::Index(i)],
                 ),
                 c,
             )
@@ -239,16 +243,10 @@ fn valid_port(
     match u16::try_from(value) {
         Ok(port) if port != 0 => Some(port),
         _ => {
-            let field_path = path(item_path, &[key(field)]);
-            inventory.invalid.push(InvalidInput {
-                object: Some(object.id()),
-                message: format!(
-                    "`{}`: {value} is not a port (1-65535)",
-                    crate::load::yaml::path_to_string(&field_path)
-                ),
-                location: object.location(&field_path),
-                impact: Impact::Unread,
-            });
+            let field_path = path(item_path, &[PathSegment::key(field)]);
+            inventory
+                .invalid
+                .push(object.problem_at(&field_path, format!("{value} is not a port (1-65535)")));
             None
         }
     }
@@ -268,16 +266,11 @@ fn protocol_of(
         "UDP" => Protocol::Udp,
         "SCTP" => Protocol::Sctp,
         other => {
-            let field_path = path(item_path, &[key("protocol")]);
-            inventory.invalid.push(InvalidInput {
-                object: Some(object.id()),
-                message: format!(
-                    "`{}`: unsupported protocol `{other}` (TCP, UDP or SCTP)",
-                    crate::load::yaml::path_to_string(&field_path)
-                ),
-                location: object.location(&field_path),
-                impact: Impact::Unread,
-            });
+            let field_path = path(item_path, &[PathSegment::key("protocol")]);
+            inventory.invalid.push(object.problem_at(
+                &field_path,
+                format!("unsupported protocol `{other}` (TCP, UDP or SCTP)"),
+            ));
             Protocol::Tcp
         }
     }
@@ -299,7 +292,11 @@ fn add_service(object: &KubeObject, service: &Service, inventory: &mut Inventory
         .as_ref()
         .is_some_and(|ips| !ips.is_empty());
     for (index, port) in spec.ports.iter().flatten().enumerate() {
-        let item_path = [key("spec"), key("ports"), PathSegment::Index(index)];
+        let item_path = [
+            PathSegment::key("spec"),
+            PathSegment::key("ports"),
+            PathSegment::Index(index),
+        ];
         let Some(number) = valid_port(object, &item_path, "port", port.port, inventory) else {
             continue;
         };
@@ -317,7 +314,7 @@ fn add_service(object: &KubeObject, service: &Service, inventory: &mut Inventory
             scope,
             via,
             isolation: Isolation::NotApplicable,
-            location: Some(object.location(&path(&item_path, &[key("port")]))),
+            location: Some(object.location(&path(&item_path, &[PathSegment::key("port")]))),
         });
     }
 }
@@ -368,15 +365,11 @@ fn selected_workloads(
     let Some(selector) = selector.filter(|s| !s.is_empty()) else {
         return Vec::new();
     };
-    let unit = Unit::Namespace(object.namespace.clone());
-    inventory
-        .workloads
-        .iter()
-        .enumerate()
-        .filter(|(_, w)| w.unit == unit)
-        .filter(|(_, w)| selector.iter().all(|(k, v)| w.labels.get(k) == Some(v)))
-        .map(|(id, _)| id)
-        .collect()
+    let selector = Selector {
+        labels: selector.clone(),
+        expressions: Vec::new(),
+    };
+    inventory.select(&object.namespace, &selector)
 }
 
 /// The container port a Service port sends to. A named `targetPort` resolves to the

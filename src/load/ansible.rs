@@ -210,12 +210,7 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn at(&self, line: u32, column: u32) -> Location {
-        Location {
-            path: self.file.to_string(),
-            line,
-            column,
-            template: None,
-        }
+        Location::new(self.file, line, column)
     }
 
     fn problem(&mut self, message: String, line: u32, column: u32) {
@@ -224,12 +219,8 @@ impl Reader<'_> {
 
     fn record(&mut self, message: String, line: u32, column: u32, impact: Impact) {
         let location = self.at(line, column);
-        self.problems.push(InvalidInput {
-            object: None,
-            message,
-            location,
-            impact,
-        });
+        self.problems
+            .push(InvalidInput::new(location, message, impact));
     }
 
     /// An expression that cannot be rendered: a note naming it and what is therefore not
@@ -333,8 +324,7 @@ impl Reader<'_> {
             .and_then(|ns| render_text(&ns, vars).ok());
         if let Some(namespace) = namespace {
             for object in &mut self.deployed.kube[first..] {
-                let own = object.node.get("metadata").and_then(|m| m.get("namespace"));
-                if own.is_none() && object.kind != "Namespace" {
+                if !object.names_its_namespace && object.kind != "Namespace" {
                     object.namespace = namespace.clone();
                 }
             }
@@ -497,17 +487,10 @@ impl Reader<'_> {
             kubernetes::objects_from_document(root, &file, template, objects, self.problems);
             return;
         }
-        self.problems.push(InvalidInput {
-            object: None,
-            message: "a document a k8s task applies has no `apiVersion` and `kind`".into(),
-            location: Location {
-                path: file,
-                line: root.line,
-                column: root.column,
-                template: template.map(str::to_string),
-            },
-            impact: Impact::Unread,
-        });
+        self.problems.push(InvalidInput::unread(
+            Location::new(file, root.line, root.column).in_template(template.map(str::to_string)),
+            "a document a k8s task applies has no `apiVersion` and `kind`",
+        ));
     }
 
     /// `community.docker.docker_container` as a Compose service of the play's project:
@@ -815,17 +798,10 @@ fn render_line(line: &str, vars: &Vars) -> Result<String, Unresolved> {
 }
 
 fn yaml_problem(path: &str, error: &YamlError) -> InvalidInput {
-    InvalidInput {
-        object: None,
-        message: format!("invalid YAML: {}", error.message),
-        location: Location {
-            path: path.to_string(),
-            line: error.line,
-            column: error.column,
-            template: None,
-        },
-        impact: Impact::Unread,
-    }
+    InvalidInput::unread(
+        Location::new(path, error.line, error.column),
+        format!("invalid YAML: {}", error.message),
+    )
 }
 
 /// A `published_ports` item: Docker's short syntax, or a bare container port.
@@ -966,6 +942,8 @@ fn relocate(root: &mut Node, position: impl Fn(u32, u32) -> (u32, u32)) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::load::kubernetes::Typed;
+    use crate::model::PathSegment;
 
     fn parse(text: &str) -> Node {
         yaml::parse_stream(text).documents[0]
@@ -1004,15 +982,17 @@ mod tests {
         assert!(problems.is_empty(), "{problems:?}");
         let object = &deployed.kube[0];
         assert_eq!(object.id(), "Service/default/db");
-        let ports = object
-            .node
-            .get("spec")
-            .and_then(|s| s.get("ports"))
-            .and_then(Node::as_seq)
-            .expect("ports");
-        assert_eq!((ports[0].line, ports[0].column), (11, 17));
-        let port = ports[0].get("port").map(|p| p.value.clone());
-        assert_eq!(port, Some(Value::Int(3306)));
+        let port = object.location(&[
+            PathSegment::key("spec"),
+            PathSegment::key("ports"),
+            PathSegment::Index(0),
+        ]);
+        assert_eq!((port.line, port.column), (11, 17));
+        let Typed::Service(service) = &object.typed else {
+            panic!("a Service: {:?}", object.typed);
+        };
+        let ports = service.spec.as_ref().and_then(|s| s.ports.as_ref());
+        assert_eq!(ports.map(|p| p[0].port), Some(3306));
     }
 
     #[test]
@@ -1022,7 +1002,8 @@ mod tests {
         assert!(problems.is_empty(), "{problems:?}");
         let object = &deployed.kube[0];
         assert_eq!(object.id(), "Service/mail/db");
-        assert_eq!((object.node.line, object.node.column), (3, 5));
+        let root = object.location(&[]);
+        assert_eq!((root.line, root.column), (3, 5));
     }
 
     #[test]

@@ -12,8 +12,9 @@ use super::compose_ports::{
     LongSyntax, PortRange, PortSpec, from_integer, from_long_syntax, parse_short_syntax,
 };
 use super::interpolate::{Environment, interpolate_tree};
-use super::yaml::{Node, PathSegment, Value, path_to_string};
-use crate::model::{Ignore, Impact, InvalidInput, Location, Protocol};
+use super::yaml::{Node, Value, path_to_string};
+use crate::model::PathSegment;
+use crate::model::{Ignore, InvalidInput, Location, Protocol};
 
 /// A Compose project: one file, or several merged.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,21 +80,10 @@ pub fn read_compose_file(
     file: &str,
     env: &Environment,
 ) -> Result<ComposeFile, Vec<InvalidInput>> {
-    let at = |line: u32, column: u32| Location {
-        path: file.to_string(),
-        line,
-        column,
-        template: None,
-    };
+    let at = |line: u32, column: u32| Location::new(file, line, column);
     let mut root = root.clone();
-    interpolate_tree(&mut root, env).map_err(|e| {
-        vec![InvalidInput {
-            object: None,
-            message: e.message,
-            location: at(e.line, e.column),
-            impact: Impact::Unread,
-        }]
-    })?;
+    interpolate_tree(&mut root, env)
+        .map_err(|e| vec![InvalidInput::unread(at(e.line, e.column), e.message)])?;
     validate_against_schema(&root, file)?;
     let mut problems = Vec::new();
     let mut services = Vec::new();
@@ -120,17 +110,10 @@ pub fn read_compose_file(
 
 fn validate_against_schema(root: &Node, file: &str) -> Result<(), Vec<InvalidInput>> {
     let validator = COMPOSE_SCHEMA.as_ref().map_err(|e| {
-        vec![InvalidInput {
-            object: None,
-            message: format!("the vendored compose-spec schema does not load: {e}"),
-            location: Location {
-                path: file.to_string(),
-                line: 1,
-                column: 1,
-                template: None,
-            },
-            impact: Impact::Unread,
-        }]
+        vec![InvalidInput::unread(
+            Location::start_of(file),
+            format!("the vendored compose-spec schema does not load: {e}"),
+        )]
     })?;
     let instance = root.to_json();
     let problems: Vec<InvalidInput> = validator
@@ -161,17 +144,7 @@ fn validate_against_schema(root: &Node, file: &str) -> Result<(), Vec<InvalidInp
             } else {
                 format!("`{field}` does not match the compose-spec schema: {error}")
             };
-            InvalidInput {
-                object: None,
-                message,
-                location: Location {
-                    path: file.to_string(),
-                    line,
-                    column,
-                    template: None,
-                },
-                impact: Impact::Unread,
-            }
+            InvalidInput::unread(Location::new(file, line, column), message)
         })
         .collect();
     if problems.is_empty() {
@@ -187,12 +160,7 @@ fn read_service(
     location: Location,
     file: &str,
 ) -> Result<ComposeService, Vec<InvalidInput>> {
-    let at = |node: &Node| Location {
-        path: file.to_string(),
-        line: node.line,
-        column: node.column,
-        template: None,
-    };
+    let at = |node: &Node| Location::new(file, node.line, node.column);
     let mut problems = Vec::new();
     let mut ports = Vec::new();
     for item in node.get("ports").and_then(Node::as_seq).unwrap_or_default() {
@@ -225,12 +193,7 @@ fn read_service(
     let host_network = node
         .entry("network_mode")
         .filter(|e| e.value.as_str() == Some("host"))
-        .map(|e| Location {
-            path: file.to_string(),
-            line: e.key_line,
-            column: e.key_column,
-            template: None,
-        });
+        .map(|e| Location::new(file, e.key_line, e.key_column));
     let ignore = compose_ignore(node, file).map_err(|message| {
         let location = node
             .entry(IGNORE_EXTENSION)
@@ -274,22 +237,12 @@ fn compose_ignore(service: &Node, file: &str) -> Result<Option<Ignore>, String> 
     Ok(Some(Ignore {
         entries,
         reason,
-        location: Location {
-            path: file.to_string(),
-            line: entry.key_line,
-            column: entry.key_column,
-            template: None,
-        },
+        location: Location::new(file, entry.key_line, entry.key_column),
     }))
 }
 
 fn service_problem(service: &str, message: String, location: Location) -> InvalidInput {
-    InvalidInput {
-        object: None,
-        message: format!("service `{service}`: {message}"),
-        location,
-        impact: Impact::Unread,
-    }
+    InvalidInput::unread(location, format!("service `{service}`: {message}"))
 }
 
 /// Compose labels are a mapping or a list of `key=value`.

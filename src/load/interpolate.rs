@@ -8,7 +8,7 @@ use std::path::Path;
 
 use super::source::read_file;
 use super::yaml::{Node, Value};
-use crate::model::{Impact, InvalidInput, Location};
+use crate::model::{InvalidInput, Location};
 
 /// Deepest `${A:-${B:-…}}` nesting accepted; real files nest one or two levels.
 const MAX_INTERPOLATION_DEPTH: usize = 16;
@@ -32,17 +32,10 @@ impl Environment {
         let dot_env = match std::fs::metadata(&path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
             Ok(meta) if !meta.is_file() => {
-                return Err(InvalidInput {
-                    object: None,
-                    message: "`.env` is not a regular file".into(),
-                    location: Location {
-                        path: path.display().to_string(),
-                        line: 1,
-                        column: 1,
-                        template: None,
-                    },
-                    impact: Impact::Unread,
-                });
+                return Err(InvalidInput::unread(
+                    Location::start_of(path.display().to_string()),
+                    "`.env` is not a regular file",
+                ));
             }
             _ => read_file(&path)?.text,
         };

@@ -8,6 +8,7 @@ pub mod compose_ports;
 pub mod crd;
 pub mod interpolate;
 pub mod jinja;
+pub mod kinds;
 pub mod kubernetes;
 pub mod source;
 pub mod walk;
@@ -25,7 +26,7 @@ use self::kubernetes::KubeObject;
 use self::source::SourceText;
 use self::walk::Candidate;
 use self::yaml::Node;
-use crate::model::{Impact, InvalidInput, Location};
+use crate::model::{InvalidInput, Location};
 
 /// What to check.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -209,20 +210,11 @@ fn stdin_candidate() -> Candidate {
 }
 
 fn unrecognised(path: &str) -> InvalidInput {
-    InvalidInput {
-        object: None,
-        message: "not a Kubernetes manifest, a Compose file or an Ansible playbook: no document \
-                  has `apiVersion` and `kind`, nor a `services:` mapping, nor a list of plays \
-                  or tasks"
-            .into(),
-        location: Location {
-            path: path.to_string(),
-            line: 1,
-            column: 1,
-            template: None,
-        },
-        impact: Impact::Unread,
-    }
+    InvalidInput::unread(
+        Location::start_of(path),
+        "not a Kubernetes manifest, a Compose file or an Ansible playbook: no document has \
+         `apiVersion` and `kind`, nor a `services:` mapping, nor a list of plays or tasks",
+    )
 }
 
 /// Parses a file and decides by content what it holds.
@@ -234,17 +226,10 @@ fn classify(candidate: Candidate, source: SourceText) -> ReadFile {
         match document {
             Ok(document) if document.root.value == yaml::Value::Null => {}
             Ok(document) => documents.push(document),
-            Err(error) => problems.push(InvalidInput {
-                object: None,
-                message: format!("invalid YAML: {}", error.message),
-                location: Location {
-                    path: source.path.clone(),
-                    line: error.line,
-                    column: error.column,
-                    template: None,
-                },
-                impact: Impact::Unread,
-            }),
+            Err(error) => problems.push(InvalidInput::unread(
+                Location::new(source.path.clone(), error.line, error.column),
+                format!("invalid YAML: {}", error.message),
+            )),
         }
     }
     let content = if documents.iter().any(|d| kubernetes::is_kubernetes(&d.root)) {
@@ -259,18 +244,15 @@ fn classify(candidate: Candidate, source: SourceText) -> ReadFile {
                     &mut problems,
                 );
             } else {
-                problems.push(InvalidInput {
-                    object: None,
-                    message: "a document in a Kubernetes stream has no `apiVersion` and `kind`"
-                        .into(),
-                    location: Location {
-                        path: source.path.clone(),
-                        line: document.root.line,
-                        column: document.root.column,
-                        template: document.template.clone(),
-                    },
-                    impact: Impact::Unread,
-                });
+                problems.push(InvalidInput::unread(
+                    Location::new(
+                        source.path.clone(),
+                        document.root.line,
+                        document.root.column,
+                    )
+                    .in_template(document.template.clone()),
+                    "a document in a Kubernetes stream has no `apiVersion` and `kind`",
+                ));
             }
         }
         Content::Kubernetes(objects)

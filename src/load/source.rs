@@ -3,7 +3,7 @@
 use std::io::Read;
 use std::path::Path;
 
-use crate::model::{Impact, InvalidInput, Location};
+use crate::model::{InvalidInput, Location};
 
 /// Largest input read. Real manifests are kilobytes; a bigger file is refused before it
 /// is read, so memory stays bounded whatever is checked.
@@ -86,15 +86,12 @@ fn too_large(size: u64) -> String {
 }
 
 fn problem(path: &str, line: usize, column: usize, message: String) -> InvalidInput {
-    InvalidInput {
-        object: None,
+    InvalidInput::unread(
+        Location::new(
+            path,
+            u32::try_from(line).unwrap_or(u32::MAX),
+            u32::try_from(column).unwrap_or(u32::MAX),
+        ),
         message,
-        location: Location {
-            path: path.to_string(),
-            line: u32::try_from(line).unwrap_or(u32::MAX),
-            column: u32::try_from(column).unwrap_or(u32::MAX),
-            template: None,
-        },
-        impact: Impact::Unread,
-    }
+    )
 }

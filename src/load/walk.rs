@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::model::{Impact, InvalidInput, Location};
+use crate::model::{InvalidInput, Location};
 
 /// A file to read, and whether the user named it (an unrecognised file the user named is
 /// an error; one found by walking a directory is simply not ours).
@@ -75,17 +75,10 @@ fn has_manifest_extension(path: &Path) -> bool {
 /// A walk error (symlink loop, unreadable directory) names the path it hit.
 fn walk_problem(root: &Path, error: &ignore::Error) -> InvalidInput {
     let path = error_path(error).unwrap_or(root);
-    InvalidInput {
-        object: None,
-        message: format!("cannot walk: {}", describe_walk_error(error)),
-        location: Location {
-            path: path.display().to_string(),
-            line: 1,
-            column: 1,
-            template: None,
-        },
-        impact: Impact::Unread,
-    }
+    InvalidInput::unread(
+        Location::start_of(path.display().to_string()),
+        format!("cannot walk: {}", describe_walk_error(error)),
+    )
 }
 
 fn error_path(error: &ignore::Error) -> Option<&Path> {

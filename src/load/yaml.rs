@@ -10,6 +10,8 @@ use std::collections::{HashMap, HashSet};
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 
+use crate::model::PathSegment;
+
 /// Deepest nesting accepted; real manifests stay far below it.
 pub const MAX_DEPTH: usize = 128;
 /// Most nodes one file may expand to, aliases included (the billion-laughs guard).
@@ -59,11 +61,22 @@ pub struct YamlError {
     pub message: String,
 }
 
-/// One step of a field path, as serde and JSON Schema report them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PathSegment {
-    Key(String),
+/// One step of a field path written in code, borrowed: `field_path(&[Key("spec"), Index(0)])`.
+#[derive(Debug, Clone, Copy)]
+pub enum Step<'a> {
+    Key(&'a str),
     Index(usize),
+}
+
+/// The field path the steps spell.
+pub fn field_path(steps: &[Step]) -> Vec<PathSegment> {
+    steps
+        .iter()
+        .map(|step| match step {
+            Step::Key(name) => PathSegment::key(name),
+            Step::Index(i) => PathSegment::Index(*i),
+        })
+        .collect()
 }
 
 impl Node {
@@ -120,6 +133,33 @@ impl Node {
         }
     }
 
+    /// A tree from a JSON value that has no text (an object from the API server): every
+    /// node at 1:1. Its locations are field paths instead (see [`Location::in_live_object`](crate::model::Location::in_live_object)).
+    pub fn from_json(value: &serde_json::Value) -> Node {
+        use serde_json::Value as J;
+        let value = match value {
+            J::Null => Value::Null,
+            J::Bool(b) => Value::Bool(*b),
+            J::Number(n) => match n.as_i64() {
+                Some(i) => Value::Int(i),
+                None => Value::Float(n.as_f64().unwrap_or_default()),
+            },
+            J::String(s) => Value::String(s.clone()),
+            J::Array(items) => Value::Seq(items.iter().map(Node::from_json).collect()),
+            J::Object(map) => Value::Map(
+                map.iter()
+                    .map(|(key, value)| Entry {
+                        key: key.clone(),
+                        key_line: 1,
+                        key_column: 1,
+                        value: Node::from_json(value),
+                    })
+                    .collect(),
+            ),
+        };
+        Node::new(value, 1, 1)
+    }
+
     /// Converts to JSON so typed structs (k8s-openapi, the catalogue) and JSON Schema can
     /// read it. Depth is bounded by [`MAX_DEPTH`], so the recursion is too.
     pub fn to_json(&self) -> serde_json::Value {
@@ -164,6 +204,117 @@ impl Node {
         }
         position
     }
+}
+
+/// Where each field of a document starts, without the values: what an object keeps once
+/// it is typed, so the YAML tree (every string of the file) can be dropped. Nodes are in
+/// pre-order; a node's children follow it, and `span` skips to its next sibling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Positions {
+    nodes: Vec<Position>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Position {
+    /// FNV-1a of the mapping key that leads here; 0 for a sequence item or the root.
+    key: u64,
+    /// Where the field starts: the key of a mapping entry, the item of a sequence.
+    line: u32,
+    column: u32,
+    /// This node and all below it.
+    span: u32,
+    /// Whether the children are mapping entries (looked up by key) or sequence items.
+    is_map: bool,
+}
+
+impl Positions {
+    pub fn of(root: &Node) -> Positions {
+        let mut nodes = Vec::new();
+        push_positions(root, 0, root.line, root.column, &mut nodes);
+        Positions { nodes }
+    }
+
+    /// The line and column of a field, or of the deepest part of its path that exists, as
+    /// [`Node::position_of`] gives them.
+    pub fn position_of(&self, path: &[PathSegment]) -> (u32, u32) {
+        let Some(root) = self.nodes.first() else {
+            return (1, 1);
+        };
+        let mut at = 0usize;
+        let mut position = (root.line, root.column);
+        for segment in path {
+            match self.child(at, segment) {
+                Some(child) => {
+                    at = child;
+                    position = (self.nodes[child].line, self.nodes[child].column);
+                }
+                None => break,
+            }
+        }
+        position
+    }
+
+    fn child(&self, parent: usize, segment: &PathSegment) -> Option<usize> {
+        let node = self.nodes.get(parent)?;
+        let end = parent + node.span as usize;
+        let mut child = parent + 1;
+        let mut index = 0usize;
+        while child < end {
+            let found = match segment {
+                PathSegment::Key(key) => node.is_map && self.nodes[child].key == fnv1a(key),
+                PathSegment::Index(wanted) => !node.is_map && index == *wanted,
+            };
+            if found {
+                return Some(child);
+            }
+            child += self.nodes[child].span.max(1) as usize;
+            index += 1;
+        }
+        None
+    }
+}
+
+fn push_positions(node: &Node, key: u64, line: u32, column: u32, out: &mut Vec<Position>) {
+    let at = out.len();
+    out.push(Position {
+        key,
+        line,
+        column,
+        span: 1,
+        is_map: matches!(node.value, Value::Map(_)),
+    });
+    match &node.value {
+        Value::Map(entries) => {
+            for entry in entries {
+                push_positions(
+                    &entry.value,
+                    fnv1a(&entry.key),
+                    entry.key_line,
+                    entry.key_column,
+                    out,
+                );
+            }
+        }
+        Value::Seq(items) => {
+            for item in items {
+                push_positions(item, 0, item.line, item.column, out);
+            }
+        }
+        _ => {}
+    }
+    let span = u32::try_from(out.len() - at).unwrap_or(u32::MAX);
+    out[at].span = span;
+}
+
+/// 64-bit FNV-1a: keys are compared by hash, and two keys of one mapping that collide
+/// are not a concern at 64 bits.
+fn fnv1a(text: &str) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in text.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    hash
 }
 
 /// Renders a path the way Kubernetes users write it: `spec.ports[0].port`.
@@ -748,5 +899,28 @@ mod tests {
         let error = stream.documents[0].clone().unwrap_err();
         assert!(error.message.starts_with("nesting is"), "{}", error.message);
         assert_eq!(error.line, 1);
+    }
+
+    #[test]
+    fn positions_answer_as_the_tree_does() {
+        let text = "a:\n  b: [1, {c: 2}]\n  d:\n    - e: 3\n      f: 4\n";
+        let root = parse_stream(text).documents.remove(0).expect("valid").root;
+        let positions = Positions::of(&root);
+        let key = |k: &str| PathSegment::Key(k.into());
+        let paths = [
+            vec![],
+            vec![key("a")],
+            vec![key("a"), key("b"), PathSegment::Index(1), key("c")],
+            vec![key("a"), key("d"), PathSegment::Index(0), key("f")],
+            vec![key("a"), key("missing")],
+            vec![key("a"), key("b"), PathSegment::Index(7)],
+        ];
+        for path in paths {
+            assert_eq!(
+                positions.position_of(&path),
+                root.position_of(&path),
+                "{path:?}"
+            );
+        }
     }
 }

@@ -16,16 +16,17 @@
 
 use std::collections::HashMap;
 
-use super::route::{
-    HttpRoute, Https, PathKind, PathMatch, PathPart, PlainHttp, PortRef, RouteBackend, Services,
-    Timeout, at, expose, expose_route, host_covered, invalid, key,
-};
+use super::route::{PortRef, Services, expose, expose_route, host_covered};
 use crate::load::crd::{Gateway, GatewayListener, Route, RouteRule, parse_duration};
 use crate::load::kubernetes::{KubeObject, RouteKind, Typed};
-use crate::load::yaml::PathSegment;
-use crate::model::{Inventory, Protocol, Via};
+use crate::load::yaml::field_path;
+use crate::model::PathSegment;
+use crate::model::{
+    HttpRoute, Https, Inventory, PathKind, PathMatch, PlainHttp, Protocol, RouteBackend, Timeout,
+    Via,
+};
 
-use PathPart::{I, K};
+use crate::load::yaml::Step::{Index, Key};
 
 /// Adds the routes and exposures of every Gateway API route attached to a Gateway of
 /// the input. Services and workloads must already be in the inventory.
@@ -45,12 +46,10 @@ pub fn add(objects: &[KubeObject], services: &Services, inventory: &mut Inventor
             if u16::try_from(listener.port).is_ok_and(|p| p != 0) {
                 continue;
             }
-            let path = at(&[K("spec"), K("listeners"), I(i), K("port")]);
-            inventory.invalid.push(invalid(
-                object,
-                &path,
-                format!("{} is not a port (1-65535)", listener.port),
-            ));
+            let path = field_path(&[Key("spec"), Key("listeners"), Index(i), Key("port")]);
+            inventory.invalid.push(
+                object.problem_at(&path, format!("{} is not a port (1-65535)", listener.port)),
+            );
         }
     }
     for object in objects {
@@ -156,7 +155,7 @@ fn intersect_hosts(route: &[String], listener: Option<&str>) -> Option<Vec<Optio
 }
 
 fn rule_path(i: usize) -> Vec<PathSegment> {
-    at(&[K("spec"), K("rules"), I(i)])
+    field_path(&[Key("spec"), Key("rules"), Index(i)])
 }
 
 /// The shorter of a rule's `request` and `backendRequest` timeouts.
@@ -175,10 +174,13 @@ fn rule_timeout(
         let Some(value) = value else {
             continue;
         };
-        let path = [rule_path(i).as_slice(), &[key("timeouts"), key(field)]].concat();
+        let path = [
+            rule_path(i).as_slice(),
+            &[PathSegment::key("timeouts"), PathSegment::key(field)],
+        ]
+        .concat();
         let Some(seconds) = parse_duration(value) else {
-            inventory.invalid.push(invalid(
-                object,
+            inventory.invalid.push(object.problem_at(
                 &path,
                 format!("`{value}` is not a Gateway API duration (`1h`, `3540s`)"),
             ));
@@ -231,7 +233,13 @@ fn add_http_rule(
         .iter()
         .enumerate()
         .map(|(j, m)| {
-            let location = at(&[K("spec"), K("rules"), I(i), K("matches"), I(j)]);
+            let location = field_path(&[
+                Key("spec"),
+                Key("rules"),
+                Index(i),
+                Key("matches"),
+                Index(j),
+            ]);
             let Some(path) = &m.path else {
                 return (PathMatch::prefix("/"), location);
             };
@@ -247,7 +255,10 @@ fn add_http_rule(
                 },
                 _ => PathMatch::prefix(&value),
             };
-            (matcher, [location.as_slice(), &[key("path")]].concat())
+            (
+                matcher,
+                [location.as_slice(), &[PathSegment::key("path")]].concat(),
+            )
         })
         .collect();
     if paths.is_empty() {
@@ -351,15 +362,13 @@ fn service_backends(
         }
         let path = [
             rule_path(i).as_slice(),
-            &[key("backendRefs"), PathSegment::Index(k)],
+            &[PathSegment::key("backendRefs"), PathSegment::Index(k)],
         ]
         .concat();
         let Some(port) = reference.port else {
-            inventory.invalid.push(invalid(
-                object,
-                &path,
-                "a Service backendRef needs a `port`".into(),
-            ));
+            inventory
+                .invalid
+                .push(object.problem_at(&path, "a Service backendRef needs a `port`"));
             continue;
         };
         let namespace = reference.namespace.as_deref().unwrap_or(&object.namespace);

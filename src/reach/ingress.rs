@@ -24,16 +24,17 @@ use std::collections::{BTreeMap, HashMap};
 use k8s_openapi::api::networking::v1::{Ingress, IngressBackend};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::route::{
-    HttpRoute, Https, PathKind, PathMatch, PathPart, PlainHttp, PortRef, RouteBackend, Services,
-    Timeout, at, expose, expose_route, host_covered, invalid, key,
-};
+use super::route::{PortRef, Services, expose, expose_route, host_covered};
 use crate::load::crd::{ControllerPorts, IngressRoute, seconds_of};
 use crate::load::kubernetes::{KubeObject, Typed};
-use crate::load::yaml::PathSegment;
-use crate::model::{Inventory, Location, Protocol, Via};
+use crate::load::yaml::field_path;
+use crate::model::PathSegment;
+use crate::model::{
+    HttpRoute, Https, Inventory, Location, PathKind, PathMatch, PlainHttp, Protocol, RouteBackend,
+    Timeout, Via,
+};
 
-use PathPart::{I, K};
+use crate::load::yaml::Step::{Index, Key};
 
 const NGINX: &str = "nginx.ingress.kubernetes.io/";
 const TRAEFIK: &str = "traefik.ingress.kubernetes.io/";
@@ -186,16 +187,14 @@ fn nginx_timeout(
     let mut annotated = Vec::new();
     for which in ["proxy-read-timeout", "proxy-send-timeout"] {
         let name = format!("{NGINX}{which}");
-        let path = at(&[K("metadata"), K("annotations"), K(&name)]);
+        let path = field_path(&[Key("metadata"), Key("annotations"), Key(&name)]);
         let Some(value) = annotations.get(&name) else {
             continue;
         };
         let Some(seconds) = value.trim().parse::<u32>().ok() else {
-            inventory.invalid.push(invalid(
-                object,
-                &path,
-                format!("`{value}` is not a number of seconds"),
-            ));
+            inventory
+                .invalid
+                .push(object.problem_at(&path, format!("`{value}` is not a number of seconds")));
             continue;
         };
         annotated.push(which);
@@ -277,7 +276,7 @@ fn add_ingress(
     };
     let traits = traits_of(object, ingress, traefik, inventory);
     if let Some(backend) = &spec.default_backend {
-        let path = at(&[K("spec"), K("defaultBackend")]);
+        let path = field_path(&[Key("spec"), Key("defaultBackend")]);
         let route = PathMatch::prefix("/");
         add_ingress_path(
             object, &traits, None, route, true, backend, &path, services, inventory,
@@ -288,7 +287,14 @@ fn add_ingress(
             continue;
         };
         for (j, item) in http.paths.iter().enumerate() {
-            let item_path = at(&[K("spec"), K("rules"), I(i), K("http"), K("paths"), I(j)]);
+            let item_path = field_path(&[
+                Key("spec"),
+                Key("rules"),
+                Index(i),
+                Key("http"),
+                Key("paths"),
+                Index(j),
+            ]);
             let value = item.path.clone().unwrap_or_else(|| "/".into());
             let kind = match item.path_type.as_str() {
                 "Exact" => PathKind::Exact,
@@ -340,7 +346,7 @@ fn add_ingress_path(
     let backend_path: Vec<_> = if fallback {
         item_path.to_vec()
     } else {
-        [item_path, &[key("backend")]].concat()
+        [item_path, &[PathSegment::key("backend")]].concat()
     };
     let resolved = match &backend.service {
         // An AWS Load Balancer Controller action (a redirect, a fixed response) named in
@@ -357,10 +363,9 @@ fn add_ingress_path(
                     .or_else(|| p.name.clone().map(PortRef::Name))
             });
             let Some(port) = port else {
-                inventory.invalid.push(invalid(
-                    object,
+                inventory.invalid.push(object.problem_at(
                     &backend_path,
-                    "a Service backend needs `port.number` or `port.name`".into(),
+                    "a Service backend needs `port.number` or `port.name`",
                 ));
                 return;
             };
@@ -386,7 +391,7 @@ fn add_ingress_path(
     let location_path: Vec<_> = if fallback {
         item_path.to_vec()
     } else {
-        [item_path, &[key("path")]].concat()
+        [item_path, &[PathSegment::key("path")]].concat()
     };
     let location = object.location(&location_path);
     let (https, plain) = traits.serving(host);
@@ -441,10 +446,10 @@ impl TraefikObjects {
                         .and_then(seconds_of)
                         .filter(|s| *s > 0);
                     if let Some(seconds) = timeout {
-                        let path = at(&[
-                            K("spec"),
-                            K("forwardingTimeouts"),
-                            K("responseHeaderTimeout"),
+                        let path = field_path(&[
+                            Key("spec"),
+                            Key("forwardingTimeouts"),
+                            Key("responseHeaderTimeout"),
                         ]);
                         transports.insert(
                             (object.namespace.clone(), object.name.clone()),
@@ -553,8 +558,9 @@ fn add_ingress_route(
     let on_web = everywhere || points.iter().any(|p| p == "web");
     let on_secure = everywhere || points.iter().any(|p| p != "web");
     for (i, rule) in spec.routes.iter().enumerate() {
-        let rule_path = at(&[K("spec"), K("routes"), I(i)]);
-        let location = object.location(&[rule_path.as_slice(), &[key("match")]].concat());
+        let rule_path = field_path(&[Key("spec"), Key("routes"), Index(i)]);
+        let location =
+            object.location(&[rule_path.as_slice(), &[PathSegment::key("match")]].concat());
         let redirect = rule.middlewares.iter().any(|m| {
             traefik.redirects(m.namespace.as_deref().unwrap_or(&object.namespace), &m.name)
         });
@@ -588,15 +594,13 @@ fn add_ingress_route(
             let Some(port) = traefik_port(service.port.as_ref()) else {
                 let path = [
                     rule_path.as_slice(),
-                    &[key("services")],
+                    &[PathSegment::key("services")],
                     &[PathSegment::Index(j)],
                 ]
                 .concat();
-                inventory.invalid.push(invalid(
-                    object,
-                    &path,
-                    "a Kubernetes Service needs a `port`".into(),
-                ));
+                inventory
+                    .invalid
+                    .push(object.problem_at(&path, "a Kubernetes Service needs a `port`"));
                 continue;
             };
             let namespace = service.namespace.as_deref().unwrap_or(&object.namespace);
@@ -655,7 +659,12 @@ fn add_ingress_route_tcp(
         }
     );
     for (i, rule) in route.spec.routes.iter().enumerate() {
-        let location = object.location(&at(&[K("spec"), K("routes"), I(i), K("match")]));
+        let location = object.location(&field_path(&[
+            Key("spec"),
+            Key("routes"),
+            Index(i),
+            Key("match"),
+        ]));
         for service in &rule.services {
             let Some(port) = traefik_port(service.port.as_ref()) else {
                 continue;
@@ -685,18 +694,15 @@ fn add_controller_ports(
     inventory: &mut Inventory,
 ) {
     for (external, target) in &ports.data {
-        let path = at(&[K("data"), K(external)]);
+        let path = field_path(&[Key("data"), Key(external)]);
         let Some(published) = external.trim().parse::<u16>().ok().filter(|p| *p != 0) else {
-            inventory.invalid.push(invalid(
-                object,
-                &path,
-                format!("`{external}` is not a port (1-65535)"),
-            ));
+            inventory
+                .invalid
+                .push(object.problem_at(&path, format!("`{external}` is not a port (1-65535)")));
             continue;
         };
         let Some((namespace, name, port)) = parse_controller_target(target) else {
-            inventory.invalid.push(invalid(
-                object,
+            inventory.invalid.push(object.problem_at(
                 &path,
                 format!("`{target}` is not `namespace/service:port[:PROXY][:PROXY]`"),
             ));

@@ -1,5 +1,5 @@
-//! Who reaches a pod's port through NetworkPolicies, with the semantics the Kubernetes
-//! documentation defines:
+//! NetworkPolicy manifests → [`Policy`] data, and who reaches a pod's port through them,
+//! with the semantics the Kubernetes documentation defines:
 //!
 //! - a policy selects pods of its own namespace by `podSelector` (`matchLabels` and
 //!   `matchExpressions`: In, NotIn, Exists, DoesNotExist; `{}` selects every pod);
@@ -27,161 +27,108 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use crate::load::kubernetes::KubeObject;
-use crate::load::yaml::PathSegment;
-use crate::model::{Listener, Location, Protocol, Scope, Workload};
+use crate::load::yaml::{Step, field_path};
+use crate::model::PathSegment;
+use crate::model::{
+    Admits, Listener, Operator, Peer, Policy, PolicyPort, PolicyRule, PortMatch, Protocol,
+    Requirement, Scope, Selector,
+};
 
-/// An ingress NetworkPolicy with the locations of its rules and peers.
-#[derive(Debug, Clone)]
-pub struct Policy {
-    pub object: String,
-    pub namespace: String,
-    pub pod_selector: LabelSelector,
-    /// Whether the policy isolates the pods it selects for ingress.
-    pub isolates_ingress: bool,
-    pub rules: Vec<Rule>,
-    pub location: Location,
-}
+/// Labels of every namespace, by name.
+pub type Namespaces = BTreeMap<String, BTreeMap<String, String>>;
 
-/// One `spec.ingress[i]` rule.
-#[derive(Debug, Clone)]
-pub struct Rule {
-    pub ports: Vec<NetworkPolicyPort>,
-    /// `None`: the rule has no `from`, so every source is admitted.
-    pub from: Option<Vec<(NetworkPolicyPeer, Location)>>,
-    pub location: Location,
-}
-
-/// Who a peer admits, widest last.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Admits {
-    /// Pods of the policy's own namespace: the mail stack.
-    OwnNamespace,
-    /// Pods of some other namespaces, or a private address block.
-    OtherNamespaces,
-    /// Pods of every namespace.
-    EveryNamespace,
-    /// Any address (`0.0.0.0/0`, `::/0`, a public block, or a rule without `from`).
-    Anywhere,
-}
-
-impl Admits {
-    /// The scope a ClusterIP exposure has when this is the widest admitted peer.
-    pub fn cluster_ip_scope(self) -> Scope {
-        match self {
-            Admits::OwnNamespace => Scope::Internal,
-            _ => Scope::Cluster,
-        }
+/// Reads a NetworkPolicy, resolving which namespaces its peers' selectors match among
+/// `namespaces`.
+pub fn policy_of(object: &KubeObject, policy: &NetworkPolicy, namespaces: &Namespaces) -> Policy {
+    let spec = policy.spec.clone().unwrap_or_default();
+    let isolates_ingress = spec
+        .policy_types
+        .as_ref()
+        .is_none_or(|types| types.iter().any(|t| t == "Ingress"));
+    let rules = spec
+        .ingress
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+        .map(|(i, rule)| rule_of(object, i, rule, namespaces))
+        .collect();
+    Policy {
+        object: object.id(),
+        namespace: object.namespace.clone(),
+        pod_selector: selector_of(&spec.pod_selector.unwrap_or_default()),
+        isolates_ingress,
+        rules,
+        location: object.location(&[PathSegment::key("spec"), PathSegment::key("podSelector")]),
     }
 }
 
-fn key(name: &str) -> PathSegment {
-    PathSegment::Key(name.to_string())
-}
-
-impl Policy {
-    pub fn from_object(object: &KubeObject, policy: &NetworkPolicy) -> Policy {
-        let spec = policy.spec.clone().unwrap_or_default();
-        let isolates_ingress = spec
-            .policy_types
-            .as_ref()
-            .is_none_or(|types| types.iter().any(|t| t == "Ingress"));
-        let rules = spec
-            .ingress
-            .unwrap_or_default()
-            .into_iter()
-            .enumerate()
-            .map(|(i, rule)| rule_of(object, i, rule))
-            .collect();
-        Policy {
-            object: object.id(),
-            namespace: object.namespace.clone(),
-            pod_selector: spec.pod_selector.unwrap_or_default(),
-            isolates_ingress,
-            rules,
-            location: object.location(&[key("spec"), key("podSelector")]),
-        }
-    }
-
-    pub fn selects(&self, workload: &Workload, namespace: &str) -> bool {
-        self.isolates_ingress
-            && self.namespace == namespace
-            && selector_matches(&self.pod_selector, &workload.labels)
-    }
-}
-
-fn rule_of(object: &KubeObject, index: usize, rule: NetworkPolicyIngressRule) -> Rule {
-    let rule_path = [key("spec"), key("ingress"), PathSegment::Index(index)];
+fn rule_of(
+    object: &KubeObject,
+    index: usize,
+    rule: NetworkPolicyIngressRule,
+    namespaces: &Namespaces,
+) -> PolicyRule {
+    use Step::{Index, Key};
     let from = rule.from.filter(|peers| !peers.is_empty()).map(|peers| {
         peers
-            .into_iter()
+            .iter()
             .enumerate()
-            .map(|(j, peer)| {
-                let mut path = rule_path.to_vec();
-                path.extend([key("from"), PathSegment::Index(j)]);
-                (peer, object.location(&path))
+            .map(|(j, peer)| Peer {
+                admits: peer_admits(peer, &object.namespace, namespaces),
+                location: object.location(&field_path(&[
+                    Key("spec"),
+                    Key("ingress"),
+                    Index(index),
+                    Key("from"),
+                    Index(j),
+                ])),
             })
             .collect()
     });
-    Rule {
-        ports: rule.ports.unwrap_or_default(),
+    PolicyRule {
+        ports: rule.ports.iter().flatten().map(port_of).collect(),
         from,
-        location: object.location(&rule_path),
+        location: object.location(&field_path(&[Key("spec"), Key("ingress"), Index(index)])),
     }
 }
 
-/// Whether a label selector matches a set of labels. An empty selector matches all.
-pub fn selector_matches(selector: &LabelSelector, labels: &BTreeMap<String, String>) -> bool {
-    let labels_match = selector
-        .match_labels
-        .iter()
-        .flatten()
-        .all(|(k, v)| labels.get(k) == Some(v));
-    let expressions_match = selector.match_expressions.iter().flatten().all(|e| {
-        let values = e.values.as_deref().unwrap_or_default();
-        let value = labels.get(&e.key);
-        match e.operator.as_str() {
-            "In" => value.is_some_and(|v| values.contains(v)),
-            "NotIn" => value.is_none_or(|v| !values.contains(v)),
-            "Exists" => value.is_some(),
-            "DoesNotExist" => value.is_none(),
-            // The API server rejects other operators; an unknown one matches nothing.
-            _ => false,
-        }
-    });
-    labels_match && expressions_match
-}
-
-/// Whether a rule's `ports` admit a listener of a pod. Named ports resolve against that
-/// pod's own container ports, as the documentation says.
-pub fn rule_admits_port(rule: &Rule, listener: &Listener) -> bool {
-    rule.ports.is_empty() || rule.ports.iter().any(|p| port_matches(p, listener))
-}
-
-fn port_matches(port: &NetworkPolicyPort, listener: &Listener) -> bool {
+fn port_of(port: &NetworkPolicyPort) -> PolicyPort {
     let protocol = port
         .protocol
         .as_deref()
         .and_then(Protocol::parse)
         .unwrap_or(Protocol::Tcp);
-    if protocol != listener.protocol {
-        return false;
-    }
-    match &port.port {
-        None => true,
+    let port = match &port.port {
+        None => PortMatch::Every,
         Some(IntOrString::Int(start)) => {
             let end = port.end_port.unwrap_or(*start);
-            (*start..=end).contains(&i32::from(listener.port))
+            let clamp = |n: i32| u16::try_from(n.clamp(0, i32::from(u16::MAX))).unwrap_or(0);
+            PortMatch::Range(clamp(*start), clamp(end))
         }
-        Some(IntOrString::String(name)) => listener.name.as_deref() == Some(name.as_str()),
+        Some(IntOrString::String(name)) => PortMatch::Named(name.clone()),
+    };
+    PolicyPort { protocol, port }
+}
+
+/// A Kubernetes label selector as model data.
+pub fn selector_of(selector: &LabelSelector) -> Selector {
+    Selector {
+        labels: selector.match_labels.clone().unwrap_or_default(),
+        expressions: selector
+            .match_expressions
+            .iter()
+            .flatten()
+            .map(|e| Requirement {
+                key: e.key.clone(),
+                operator: Operator::parse(&e.operator),
+                values: e.values.clone().unwrap_or_default(),
+            })
+            .collect(),
     }
 }
 
 /// Who one peer admits, given the policy's namespace and the namespaces in the input.
-pub fn peer_admits(
-    peer: &NetworkPolicyPeer,
-    own_namespace: &str,
-    namespaces: &BTreeMap<String, BTreeMap<String, String>>,
-) -> Admits {
+fn peer_admits(peer: &NetworkPolicyPeer, own_namespace: &str, namespaces: &Namespaces) -> Admits {
     if let Some(block) = &peer.ip_block {
         return ip_block_admits(&block.cidr);
     }
@@ -189,29 +136,19 @@ pub fn peer_admits(
         // A podSelector alone selects pods of the policy's own namespace.
         return Admits::OwnNamespace;
     };
-    if is_empty(selector) {
+    let selector = selector_of(selector);
+    if selector.is_empty() {
         return Admits::EveryNamespace;
     }
     let others = namespaces
         .iter()
         .filter(|(name, _)| name.as_str() != own_namespace)
-        .any(|(_, labels)| selector_matches(selector, labels));
+        .any(|(_, labels)| selector.matches(labels));
     if others {
         Admits::OtherNamespaces
     } else {
         Admits::OwnNamespace
     }
-}
-
-fn is_empty(selector: &LabelSelector) -> bool {
-    selector
-        .match_labels
-        .as_ref()
-        .is_none_or(BTreeMap::is_empty)
-        && selector
-            .match_expressions
-            .as_ref()
-            .is_none_or(Vec::is_empty)
 }
 
 /// An address block: everything, a private network, or public addresses.
@@ -225,87 +162,39 @@ fn ip_block_admits(cidr: &str) -> Admits {
     if prefix == "0" {
         return Admits::Anywhere;
     }
-    match crate::inventory::host_address_scope(Some(address)) {
+    match Scope::of_host_address(Some(address)) {
         Scope::External => Admits::Anywhere,
         _ => Admits::OtherNamespaces,
     }
 }
 
-/// What reaches a listener of a pod: `None` when no ingress policy selects the pod
-/// (it is open to the whole cluster), otherwise the widest peer the selecting policies
-/// admit on that port, or `Some(None)` when they admit nobody.
-pub fn admitted(
-    policies: &[Policy],
-    namespaces: &BTreeMap<String, BTreeMap<String, String>>,
-    workload: &Workload,
-    namespace: &str,
-    listener: &Listener,
-) -> Option<Option<Admits>> {
-    let selecting: Vec<&Policy> = policies
-        .iter()
-        .filter(|p| p.selects(workload, namespace))
-        .collect();
+/// What reaches a listener of a pod, given the policies that select the pod: `None` when
+/// none does (it is open to the whole cluster), otherwise the widest peer they admit on
+/// that port, or `Some(None)` when they admit nobody.
+pub fn admitted(selecting: &[&Policy], listener: &Listener) -> Option<Option<Admits>> {
     if selecting.is_empty() {
         return None;
     }
     let widest = selecting
         .iter()
         .flat_map(|p| &p.rules)
-        .filter(|rule| rule_admits_port(rule, listener))
-        .map(|rule| match &rule.from {
-            None => Admits::Anywhere,
-            Some(peers) => peers
-                .iter()
-                .map(|(peer, _)| peer_admits(peer, namespace, namespaces))
-                .max()
-                .unwrap_or(Admits::Anywhere),
-        })
+        .filter(|rule| rule.admits_port(listener))
+        .map(PolicyRule::widest)
         .max();
     Some(widest)
 }
 
+/// The scope a ClusterIP exposure has when `admits` is the widest admitted peer.
+pub fn cluster_ip_scope(admits: Admits) -> Scope {
+    match admits {
+        Admits::OwnNamespace => Scope::Internal,
+        _ => Scope::Cluster,
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
-
     use super::*;
-
-    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
-
-    fn expression(key: &str, operator: &str, values: &[&str]) -> LabelSelector {
-        LabelSelector {
-            match_expressions: Some(vec![LabelSelectorRequirement {
-                key: key.into(),
-                operator: operator.into(),
-                values: Some(values.iter().map(|v| v.to_string()).collect()),
-            }]),
-            match_labels: None,
-        }
-    }
-
-    #[test]
-    fn match_expressions_follow_the_documented_operators() {
-        let pod = labels(&[("app", "dovecot"), ("tier", "mail")]);
-        let cases = [
-            (expression("app", "In", &["dovecot", "postfix"]), true),
-            (expression("app", "In", &["postfix"]), false),
-            (expression("app", "NotIn", &["postfix"]), true),
-            (expression("role", "NotIn", &["db"]), true),
-            (expression("tier", "Exists", &[]), true),
-            (expression("role", "Exists", &[]), false),
-            (expression("role", "DoesNotExist", &[]), true),
-            (expression("app", "DoesNotExist", &[]), false),
-        ];
-        for (selector, expected) in cases {
-            assert_eq!(selector_matches(&selector, &pod), expected, "{selector:?}");
-        }
-        assert!(selector_matches(&LabelSelector::default(), &pod));
-    }
 
     #[test]
     fn ip_blocks_widen_by_address() {

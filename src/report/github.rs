@@ -1,8 +1,8 @@
 //! `--format github`: GitHub Actions workflow commands, one per finding, which the runner
 //! turns into annotations on the pull request's "Files changed" tab.
 
-use super::{Report, file_path};
-use crate::rules::{Finding, Severity};
+use super::Report;
+use crate::model::{Finding, Severity, ci_path};
 
 pub fn render(report: &Report) -> String {
     report.findings.iter().map(command).collect()
@@ -14,7 +14,7 @@ fn command(finding: &Finding) -> String {
     let mut properties = Vec::new();
     let mut message = finding.message.clone();
     if let Some(location) = &finding.location {
-        match file_path(&location.path) {
+        match ci_path(&location.path) {
             Some(path) => {
                 properties.push(format!("file={}", escape_property(&path)));
                 properties.push(format!("line={}", location.line));

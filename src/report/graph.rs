@@ -12,8 +12,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::model::{Exposure, Inventory, Location, Protocol, Scope, Unit, Via};
-use crate::rules::{Finding, Rule};
+use crate::model::{Exposure, Finding, Inventory, Location, Protocol, Rule, Scope, Unit, Via};
 
 /// Index of a node in [`Graph::nodes`]; it is also the node's identifier in the output.
 pub type NodeId = usize;
@@ -379,7 +378,7 @@ mod tests {
     use super::*;
     use crate::catalogue::Catalogue;
     use crate::load::{Input, load};
-    use crate::rules::{SuppressedBy, Suppression};
+    use crate::model::{SuppressedBy, Suppression};
 
     /// The inventory and findings of one YAML text, as `check` builds them.
     fn checked(text: &str) -> (Inventory, Vec<Finding>) {

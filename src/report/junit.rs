@@ -11,8 +11,8 @@ use std::collections::HashMap;
 
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 
-use super::{Report, file_path};
-use crate::rules::Finding;
+use super::Report;
+use crate::model::{Finding, ci_path};
 
 /// The suite of a clean run, and of findings not tied to a file.
 const TOOL_SUITE: &str = "iredmail-ports";
@@ -58,7 +58,7 @@ fn by_file(findings: &[Finding]) -> Vec<(String, Vec<&Finding>)> {
 
 fn suite_name(finding: &Finding) -> String {
     match &finding.location {
-        Some(location) => file_path(&location.path).unwrap_or_else(|| "stdin".into()),
+        Some(location) => ci_path(&location.path).unwrap_or_else(|| "stdin".into()),
         None => TOOL_SUITE.into(),
     }
 }
@@ -124,7 +124,7 @@ fn case(file: &str, name: String, finding: &Finding) -> TestCase {
 fn failure_text(finding: &Finding) -> String {
     let place = match (&finding.location, &finding.object) {
         (Some(l), _) => {
-            let path = file_path(&l.path).unwrap_or_else(|| "stdin".into());
+            let path = ci_path(&l.path).unwrap_or_else(|| "stdin".into());
             format!("{path}:{}:{}", l.line, l.column)
         }
         (None, Some(object)) => object.clone(),

@@ -1,8 +1,8 @@
 //! `--format markdown`: a summary for `$GITHUB_STEP_SUMMARY` or a pull-request comment,
 //! a heading, the counts and a table of the findings.
 
-use super::{Report, file_path};
-use crate::rules::Finding;
+use super::Report;
+use crate::model::{Finding, ci_path};
 
 /// Where the rule pages live, for the links in the rule column.
 const RULE_DOCS: &str = "https://github.com/iredmail-ports/iredmail-ports/blob/main/docs/rules";
@@ -75,7 +75,7 @@ fn plural(n: usize, word: &str) -> String {
 fn row(finding: &Finding) -> String {
     let id = finding.rule.id();
     let location = finding.location.as_ref().map_or_else(String::new, |l| {
-        let path = file_path(&l.path).unwrap_or_else(|| "stdin".into());
+        let path = ci_path(&l.path).unwrap_or_else(|| "stdin".into());
         code(&format!("{path}:{}", l.line))
     });
     let object = finding.object.as_deref().map_or_else(String::new, code);

@@ -1,7 +1,6 @@
 //! Findings → report: the JSON-serializable [`Report`] and one file per output format.
 
 mod dot;
-pub mod fingerprint;
 mod github;
 pub mod graph;
 mod json;
@@ -12,13 +11,12 @@ mod sarif;
 mod text;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Component, Path};
 use std::sync::Arc;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::rules::{Finding, Severity};
+use crate::model::{Finding, Severity};
 
 /// The version of the JSON report's shape; bumped on any incompatible change.
 pub const REPORT_VERSION: u32 = 1;
@@ -155,55 +153,5 @@ impl Report {
             Format::Dot => dot::render(self),
             Format::Mermaid => mermaid::render(self),
         }
-    }
-}
-
-/// A finding's file as CI tools name it: relative to the current directory when it is
-/// inside it (CI runs from the repository root), with forward slashes and no `./`.
-/// `None` for standard input, which no tool can open.
-fn file_path(path: &str) -> Option<String> {
-    if path == "-" {
-        return None;
-    }
-    let path = Path::new(path);
-    let cwd = std::env::current_dir().ok();
-    let relative = cwd
-        .as_deref()
-        .and_then(|cwd| path.strip_prefix(cwd).ok())
-        .unwrap_or(path);
-    Some(slashed(relative))
-}
-
-/// The path with `/` between components whatever the platform, `.` components dropped.
-fn slashed(path: &Path) -> String {
-    let mut out = String::new();
-    for component in path.components() {
-        match component {
-            Component::Prefix(prefix) => out.push_str(&prefix.as_os_str().to_string_lossy()),
-            Component::RootDir => out.push('/'),
-            Component::CurDir => {}
-            Component::ParentDir | Component::Normal(_) => {
-                if !out.is_empty() && !out.ends_with('/') {
-                    out.push('/');
-                }
-                out.push_str(&component.as_os_str().to_string_lossy());
-            }
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn file_paths_lose_dot_components_and_the_current_directory() {
-        assert_eq!(file_path("./a/./b.yaml").as_deref(), Some("a/b.yaml"));
-        assert_eq!(file_path("-"), None);
-        let cwd = std::env::current_dir().expect("a current directory");
-        let inside = cwd.join("x").join("y.yaml");
-        let inside = inside.to_str().expect("UTF-8 path");
-        assert_eq!(file_path(inside).as_deref(), Some("x/y.yaml"));
     }
 }

@@ -10,9 +10,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::fingerprint::fingerprints;
-use super::{Report, file_path};
-use crate::rules::{Finding, RULES, RuleInfo, Severity, SuppressedBy};
+use super::Report;
+use crate::model::{Finding, Rule, RuleInfo, Severity, SuppressedBy, ci_path, fingerprints};
 
 const SCHEMA: &str =
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
@@ -171,7 +170,10 @@ fn driver(report: &Report) -> Driver {
         information_uri: INFORMATION_URI,
         // Every rule, not only those that fired: code scanning closes an alert when its
         // rule runs and no longer reports it.
-        rules: RULES.iter().map(descriptor).collect(),
+        rules: Rule::ALL
+            .iter()
+            .map(|rule| descriptor(rule.info()))
+            .collect(),
     }
 }
 
@@ -237,9 +239,9 @@ fn results(findings: &[Finding]) -> Vec<SarifResult> {
 fn result(finding: &Finding, fingerprint: String) -> SarifResult {
     SarifResult {
         rule_id: finding.rule.id(),
-        rule_index: RULES
+        rule_index: Rule::ALL
             .iter()
-            .position(|info| info.rule == finding.rule)
+            .position(|rule| *rule == finding.rule)
             .unwrap_or_default(),
         level: level(finding.severity),
         message: Text {
@@ -299,7 +301,7 @@ fn location(finding: &Finding) -> SarifLocation {
 /// percent-encoded; `stdin` for standard input; a `file://` URI outside the current
 /// directory.
 fn artifact_uri(path: &str) -> String {
-    let Some(path) = file_path(path) else {
+    let Some(path) = ci_path(path) else {
         return "stdin".into();
     };
     let encoded = percent_encode(&path);

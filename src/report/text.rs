@@ -5,7 +5,7 @@ use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 
 use super::Report;
 use crate::model::Location;
-use crate::rules::{Finding, Severity};
+use crate::model::{Finding, Severity};
 
 pub fn render(report: &Report, color: bool) -> String {
     let renderer = if color {

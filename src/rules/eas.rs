@@ -9,10 +9,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Finding, Rule};
 use crate::catalogue::{Catalogue, HttpPath, WebBackend};
-use crate::model::{Inventory, Location, Protocol, Scope, Unit, Workload};
-use crate::reach::route::{HttpRoute, Https, PlainHttp};
+use crate::model::{
+    Finding, HttpRoute, Https, Inventory, Location, PlainHttp, Protocol, Rule, Scope, Unit,
+    Workload,
+};
 
 /// The `web_backends` id that marks SOGo itself: a deployment that runs it must route
 /// the required paths.

@@ -1,10 +1,9 @@
 //! Exposure rules: a port reaching wider than the catalogue allows, a port the catalogue
 //! does not know, and workloads on the host's network.
 
-use super::{Finding, Rule, reach_phrase};
+use super::{for_exposure, reach_phrase};
 use crate::catalogue::{Catalogue, PortEntry};
-use crate::model::{Exposure, Inventory, Scope, Via};
-use crate::reach::route::PathMatch;
+use crate::model::{Exposure, Finding, Inventory, PathMatch, Rule, Scope, Via};
 
 /// `internal-port-exposed`: an exposure wider than the entry's widest scope. A plain
 /// ClusterIP is left to the NetworkPolicy rules: it is `cluster` only because nothing
@@ -17,7 +16,7 @@ pub fn internal_port_exposed(inventory: &Inventory, catalogue: &Catalogue) -> Ve
         .filter_map(|e| {
             let entry = catalogue.entry(e.target, e.protocol)?;
             (e.scope > entry.scope && !routes_a_published_path(e, entry, catalogue)).then(|| {
-                Finding::for_exposure(
+                for_exposure(
                     Rule::InternalPortExposed,
                     e,
                     Some(entry),
@@ -94,7 +93,7 @@ pub fn unknown_port(inventory: &Inventory, catalogue: &Catalogue) -> Vec<Finding
                 reach_phrase(e.scope, &e.unit),
                 e.via.describe()
             );
-            Finding::for_exposure(Rule::UnknownPort, e, None, message)
+            for_exposure(Rule::UnknownPort, e, None, message)
         })
         .collect()
 }

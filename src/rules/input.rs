@@ -1,9 +1,7 @@
 //! `invalid-input`: what the loaders could not read, reported beside everything else.
 
-use super::{Finding, Rule};
 use crate::catalogue::Catalogue;
-use crate::model::{Impact, Inventory};
-use crate::rules::Severity;
+use crate::model::{Finding, Impact, Inventory, Rule, Severity};
 
 pub fn invalid_input(inventory: &Inventory, _: &Catalogue) -> Vec<Finding> {
     inventory

@@ -1,8 +1,8 @@
 //! Life-cycle rules: ports iRedMail deprecated or services it removed.
 
-use super::{Finding, Rule, reach_phrase};
+use super::{for_exposure, reach_phrase};
 use crate::catalogue::{Catalogue, Status};
-use crate::model::{Inventory, Scope};
+use crate::model::{Finding, Inventory, Rule, Scope};
 
 /// `deprecated-port`: a deprecated port reachable anywhere above loopback.
 pub fn deprecated_port(inventory: &Inventory, catalogue: &Catalogue) -> Vec<Finding> {
@@ -25,12 +25,7 @@ pub fn deprecated_port(inventory: &Inventory, catalogue: &Catalogue) -> Vec<Find
                 entry.port,
                 reach_phrase(e.scope, &e.unit),
             );
-            Some(Finding::for_exposure(
-                Rule::DeprecatedPort,
-                e,
-                Some(entry),
-                message,
-            ))
+            Some(for_exposure(Rule::DeprecatedPort, e, Some(entry), message))
         })
         .collect()
 }
@@ -82,7 +77,7 @@ pub fn removed_service(inventory: &Inventory, catalogue: &Catalogue) -> Vec<Find
             })
         });
         if !told {
-            findings.push(Finding::for_exposure(
+            findings.push(for_exposure(
                 Rule::RemovedService,
                 exposure,
                 Some(entry),

@@ -3,9 +3,9 @@
 
 use std::collections::BTreeSet;
 
-use super::{Finding, Rule};
+use super::for_exposure;
 use crate::catalogue::Catalogue;
-use crate::model::{Inventory, Location, Protocol, Scope, Via};
+use crate::model::{Finding, Inventory, Location, Protocol, Rule, Scope, Via};
 
 /// `port-remapped`: clients and MX peers connect to a client-facing port by its number,
 /// so publishing it on another one (or letting the platform pick one) breaks them.
@@ -36,12 +36,7 @@ pub fn port_remapped(inventory: &Inventory, catalogue: &Catalogue) -> Vec<Findin
                 e.via.describe(),
                 entry.port
             );
-            Some(Finding::for_exposure(
-                Rule::PortRemapped,
-                e,
-                Some(entry),
-                message,
-            ))
+            Some(for_exposure(Rule::PortRemapped, e, Some(entry), message))
         })
         .collect()
 }

@@ -1,12 +1,11 @@
 //! NetworkPolicy rules: an internal port open to the cluster because no policy isolates
 //! its pods, and a policy that admits an internal port from everywhere.
 
-use std::collections::BTreeSet;
+use std::collections::HashSet;
 
-use super::{Finding, Rule};
+use super::for_exposure;
 use crate::catalogue::Catalogue;
-use crate::model::{Inventory, Isolation, Scope, Unit, Via};
-use crate::reach::networkpolicy::{Admits, peer_admits, rule_admits_port};
+use crate::model::{Admits, Finding, Inventory, Isolation, Location, PolicyRule, Rule, Scope, Via};
 
 /// `network-policy-missing`: a ClusterIP reaches an internal port of pods that no ingress
 /// NetworkPolicy selects. Reported once, here, and not as `internal-port-exposed`.
@@ -32,7 +31,7 @@ pub fn network_policy_missing(inventory: &Inventory, catalogue: &Catalogue) -> V
                 entry.port,
                 pods.join(", ")
             );
-            Some(Finding::for_exposure(
+            Some(for_exposure(
                 Rule::NetworkPolicyMissing,
                 e,
                 Some(entry),
@@ -43,50 +42,41 @@ pub fn network_policy_missing(inventory: &Inventory, catalogue: &Catalogue) -> V
 }
 
 /// `network-policy-too-open`: a rule admits an internal port of the pods it selects from
-/// `0.0.0.0/0`, from every namespace, or (without `from`) from every source.
+/// `0.0.0.0/0`, from every namespace, or (without `from`) from every source. Reported once
+/// per policy line and port.
 pub fn network_policy_too_open(inventory: &Inventory, catalogue: &Catalogue) -> Vec<Finding> {
     let mut findings = Vec::new();
-    let mut seen = BTreeSet::new();
-    for policy in &inventory.policies {
-        let selected = inventory.workloads.iter().filter(|w| {
-            w.unit == Unit::Namespace(policy.namespace.clone())
-                && policy.selects(w, &policy.namespace)
-        });
-        for workload in selected {
-            for rule in &policy.rules {
-                let sources: Vec<(Admits, &crate::model::Location)> = match &rule.from {
-                    None => vec![(Admits::Anywhere, &rule.location)],
-                    Some(peers) => peers
-                        .iter()
-                        .map(|(peer, location)| {
-                            (
-                                peer_admits(peer, &policy.namespace, &inventory.namespaces),
-                                location,
-                            )
-                        })
-                        .collect(),
-                };
-                for listener in workload
-                    .listeners
-                    .iter()
-                    .filter(|l| rule_admits_port(rule, l))
-                {
+    let mut seen: HashSet<(&str, &Location, u16)> = HashSet::new();
+    for policy in inventory.policies.iter().filter(|p| p.isolates_ingress) {
+        let too_open: Vec<(&PolicyRule, Vec<(Admits, &Location)>)> = policy
+            .rules
+            .iter()
+            .map(|rule| (rule, wide_sources(rule)))
+            .filter(|(_, sources)| !sources.is_empty())
+            .collect();
+        if too_open.is_empty() {
+            continue;
+        }
+        for id in inventory.selected_by(policy) {
+            let Some(workload) = inventory.workloads.get(id) else {
+                continue;
+            };
+            for (rule, sources) in &too_open {
+                for listener in workload.listeners.iter().filter(|l| rule.admits_port(l)) {
                     let Some(entry) = catalogue
                         .entry(listener.port, listener.protocol)
                         .filter(|e| e.scope < Scope::Cluster)
                     else {
                         continue;
                     };
-                    for (admits, location) in &sources {
-                        let from = match admits {
-                            Admits::Anywhere => "any address",
-                            Admits::EveryNamespace => "every namespace",
-                            _ => continue,
-                        };
-                        if !seen.insert((policy.object.clone(), (*location).clone(), listener.port))
-                        {
+                    for &(admits, location) in sources {
+                        if !seen.insert((policy.object.as_str(), location, listener.port)) {
                             continue;
                         }
+                        let from = match admits {
+                            Admits::Anywhere => "any address",
+                            _ => "every namespace",
+                        };
                         let message = format!(
                             "{} admits {} {} of {} from {from}; it belongs to the mail stack only",
                             policy.object, entry.name, entry.port, workload.object
@@ -95,14 +85,14 @@ pub fn network_policy_too_open(inventory: &Inventory, catalogue: &Catalogue) -> 
                             port: Some(listener.port),
                             protocol: Some(listener.protocol),
                             service: Some(entry.service.clone()),
-                            scope: Some(if *admits == Admits::Anywhere {
+                            scope: Some(if admits == Admits::Anywhere {
                                 Scope::External
                             } else {
                                 Scope::Cluster
                             }),
                             allowed_scope: Some(entry.scope),
                             object: Some(policy.object.clone()),
-                            location: Some((*location).clone()),
+                            location: Some(location.clone()),
                             ..Finding::new(Rule::NetworkPolicyTooOpen, message)
                         });
                     }
@@ -111,4 +101,12 @@ pub fn network_policy_too_open(inventory: &Inventory, catalogue: &Catalogue) -> 
         }
     }
     findings
+}
+
+/// The sources of a rule that open a port to every namespace or any address.
+fn wide_sources(rule: &PolicyRule) -> Vec<(Admits, &Location)> {
+    rule.sources()
+        .into_iter()
+        .filter(|(admits, _)| *admits >= Admits::EveryNamespace)
+        .collect()
 }

@@ -1,9 +1,9 @@
 //! `missing-port`: a mail stack must offer every requirement of the catalogue (SMTP on
 //! 25 from outside, submission, IMAP, HTTPS) at its scope.
 
-use super::{Finding, Rule, reach_phrase};
+use super::reach_phrase;
 use crate::catalogue::{Catalogue, Requirement};
-use crate::model::{Inventory, Scope, Unit, UnitParts};
+use crate::model::{Finding, Inventory, Rule, Scope, Unit, UnitParts};
 
 pub fn missing_port(inventory: &Inventory, catalogue: &Catalogue) -> Vec<Finding> {
     let stack_ports: Vec<u16> = catalogue

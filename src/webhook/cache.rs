@@ -47,9 +47,9 @@ where
                 namespace: object.namespace().unwrap_or_default(),
                 name: object.name_any(),
             },
-            // Typed Kubernetes objects always serialize; an empty text would only make the
-            // engine report the object as unreadable.
-            json: serde_json::to_string(object.as_ref()).unwrap_or_default(),
+            // Typed Kubernetes objects always serialize; a null would only make the engine
+            // report the object as unreadable.
+            value: serde_json::to_value(object.as_ref()).unwrap_or_default(),
         }));
     }
 

@@ -16,7 +16,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::rules::Severity;
+use crate::model::Severity;
 use crate::{Catalogue, Config};
 
 /// What the webhook does with findings.

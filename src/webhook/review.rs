@@ -12,37 +12,19 @@ use std::collections::HashSet;
 use kube::core::admission::{AdmissionRequest, AdmissionResponse, AdmissionReview, Operation};
 use kube::core::{DynamicObject, Status, TypeMeta};
 use serde::Deserialize;
+use serde_json::Value;
 
+use crate::load::kinds;
 use crate::load::kubernetes::{DEFAULT_NAMESPACE, strip_bookkeeping};
 use crate::model::Protocol;
-use crate::rules::{Finding, Needs, RULES, Rule, RuleInfo, Severity};
+use crate::model::{Finding, Needs, Rule, Severity};
 use crate::webhook::Mode;
-use crate::{Catalogue, Config, Input, check_selected};
+use crate::{Engine, Rules};
 
 /// The AdmissionReview version the webhook speaks (the only one the API server still sends
 /// when `admissionReviewVersions: [v1]`).
 pub const REVIEW_API_VERSION: &str = "admission.k8s.io/v1";
 pub const REVIEW_KIND: &str = "AdmissionReview";
-
-/// The kinds the webhook judges, by API group and kind; others are allowed untouched.
-const JUDGED: &[(&str, &str)] = &[
-    ("", "Service"),
-    ("", "Pod"),
-    ("", "ReplicationController"),
-    ("apps", "Deployment"),
-    ("apps", "StatefulSet"),
-    ("apps", "DaemonSet"),
-    ("apps", "ReplicaSet"),
-    ("batch", "Job"),
-    ("batch", "CronJob"),
-    ("networking.k8s.io", "NetworkPolicy"),
-    ("networking.k8s.io", "Ingress"),
-    ("gateway.networking.k8s.io", "HTTPRoute"),
-    ("gateway.networking.k8s.io", "GRPCRoute"),
-    ("gateway.networking.k8s.io", "TLSRoute"),
-    ("gateway.networking.k8s.io", "TCPRoute"),
-    ("gateway.networking.k8s.io", "UDPRoute"),
-];
 
 /// A body that is not an AdmissionReview the webhook can answer: the server answers 400.
 #[derive(Debug, thiserror::Error)]
@@ -95,8 +77,8 @@ pub fn parse(body: &[u8]) -> Result<AdmissionRequest<DynamicObject>, BadReview> 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CachedObject {
     pub key: ObjectKey,
-    /// The object as JSON, ready for the engine.
-    pub json: String,
+    /// The object as the API server sent it, without its bookkeeping fields.
+    pub value: Value,
 }
 
 /// Which object: kind, namespace (empty for a Namespace) and name.
@@ -162,10 +144,9 @@ pub struct Verdict {
     pub findings: Vec<Finding>,
 }
 
-/// Judges AdmissionRequests with one catalogue, config and mode.
+/// Judges AdmissionRequests with one engine and mode.
 pub struct Reviewer {
-    pub catalogue: Catalogue,
-    pub config: Config,
+    pub engine: Engine,
     pub mode: Mode,
     /// In `enforce` mode, the severity from which a finding denies.
     pub deny_at: Option<Severity>,
@@ -176,9 +157,9 @@ struct Subject {
     key: ObjectKey,
     operation: Operation,
     /// The object after the change (`None` for a DELETE).
-    after: Option<Input>,
+    after: Option<Value>,
     /// The object before the change (UPDATE and DELETE).
-    before: Option<Input>,
+    before: Option<Value>,
 }
 
 impl Reviewer {
@@ -211,25 +192,26 @@ impl Reviewer {
 
     /// The object alone, with the rules that need nothing else.
     fn findings_alone(&self, subject: &Subject) -> Vec<Finding> {
-        let inputs: Vec<Input> = subject.after.iter().cloned().collect();
-        check_selected(&inputs, &self.catalogue, &self.config, &object_rules).findings
+        let objects: Vec<Value> = subject.after.iter().cloned().collect();
+        self.engine
+            .check_live(&objects, Vec::new(), Rules::ObjectAlone)
+            .findings
     }
 
     /// The namespace with the change applied, minus what it already had.
     fn findings_in_namespace(&self, subject: &Subject, view: &dyn NamespaceView) -> Vec<Finding> {
-        let others: Vec<Input> = view
+        let others: Vec<Value> = view
             .objects(&subject.key.namespace)
             .into_iter()
             .filter(|o| o.key != subject.key)
-            .map(|o| Input::Text {
-                name: o.key.id(),
-                text: o.json,
-            })
+            .map(|o| o.value)
             .collect();
-        let with = |own: &Option<Input>| {
-            let mut inputs = others.clone();
-            inputs.extend(own.iter().cloned());
-            check_selected(&inputs, &self.catalogue, &self.config, &|_| true).findings
+        let with = |own: &Option<Value>| {
+            let mut objects = others.clone();
+            objects.extend(own.iter().cloned());
+            self.engine
+                .check_live(&objects, Vec::new(), Rules::All)
+                .findings
         };
         let before: HashSet<FindingKey> = with(&subject.before).iter().map(key_of).collect();
         let object = subject.key.id();
@@ -298,16 +280,12 @@ impl Reviewer {
     }
 }
 
-fn object_rules(info: &RuleInfo) -> bool {
-    info.needs == Needs::Object
-}
-
 /// The warning of every response without `--watch`.
 pub fn no_context_note() -> String {
-    let skipped: Vec<&str> = RULES
+    let skipped: Vec<&str> = Rule::ALL
         .iter()
-        .filter(|info| info.needs != Needs::Object)
-        .map(|info| info.id)
+        .filter(|rule| rule.info().needs != Needs::Object)
+        .map(|rule| rule.id())
         .collect();
     format!(
         "iredmail-ports runs without --watch: {} were not checked, they need the rest of the \
@@ -378,9 +356,10 @@ fn key_of(finding: &Finding) -> FindingKey {
 /// The object under review, or `None` when the webhook does not judge this request.
 fn subject(request: &AdmissionRequest<DynamicObject>) -> Result<Option<Subject>, BadReview> {
     let kind = &request.kind;
-    if !JUDGED.contains(&(kind.group.as_str(), kind.kind.as_str())) {
+    let Some(judged) = kinds::judged(&kind.group, &kind.kind).filter(|k| k.judged_at_admission())
+    else {
         return Ok(None);
-    }
+    };
     let missing = |operation: &'static str, field: &'static str| BadReview::NoObject {
         operation,
         kind: kind.kind.clone(),
@@ -397,7 +376,7 @@ fn subject(request: &AdmissionRequest<DynamicObject>) -> Result<Option<Subject>,
         ),
         // Only a NetworkPolicy's removal can widen what reaches a port; removing a
         // Service or a workload must stay possible (an uninstall deletes them all).
-        Operation::Delete if kind.kind == "NetworkPolicy" => (
+        Operation::Delete if judged.judged_on_delete() => (
             None,
             Some(
                 request
@@ -409,10 +388,7 @@ fn subject(request: &AdmissionRequest<DynamicObject>) -> Result<Option<Subject>,
         Operation::Delete | Operation::Connect => return Ok(None),
     };
     let key = key_for(request, object.or(old));
-    let input = |o: &DynamicObject| Input::Text {
-        name: key.id(),
-        text: object_json(o, request, &key),
-    };
+    let input = |o: &DynamicObject| object_json(o, request, &key);
     Ok(Some(Subject {
         operation: request.operation.clone(),
         after: object.map(input),
@@ -448,7 +424,7 @@ fn object_json(
     object: &DynamicObject,
     request: &AdmissionRequest<DynamicObject>,
     key: &ObjectKey,
-) -> String {
+) -> Value {
     let mut object = object.clone();
     if object.types.is_none() {
         let gvk = &request.kind;
@@ -465,9 +441,9 @@ fn object_json(
     object.metadata.namespace = Some(key.namespace.clone());
     object.metadata.name = Some(key.name.clone());
     strip_bookkeeping(&mut object.metadata);
-    // A DynamicObject is a JSON value with string keys: serializing it cannot fail, and
-    // an empty text would only make the engine report the object as unreadable.
-    serde_json::to_string_pretty(&object).unwrap_or_default()
+    // A DynamicObject is a JSON value with string keys: converting it cannot fail, and a
+    // null would only make the engine report the object as unreadable.
+    serde_json::to_value(&object).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -497,14 +473,14 @@ mod tests {
                 namespace: text("namespace").to_string(),
                 name: text("name").to_string(),
             },
-            json: object.to_string(),
+            value: object.clone(),
         }
     }
 
     fn reviewer() -> Reviewer {
+        let catalogue = crate::Catalogue::embedded_default().expect("embedded catalogue");
         Reviewer {
-            catalogue: Catalogue::embedded_default().expect("embedded catalogue"),
-            config: Config::default(),
+            engine: Engine::new(&catalogue, crate::Config::default()),
             mode: Mode::Enforce,
             deny_at: Some(Severity::Error),
         }

@@ -27,6 +27,7 @@ use super::metrics::{self, Metrics};
 use super::review::{self, NamespaceView, Outcome, Reviewer, Verdict};
 use super::tls::CertFiles;
 use super::{BODY_LIMIT, Mode, ServeError, Settings};
+use crate::Engine;
 
 /// What every handler shares.
 struct Shared {
@@ -57,8 +58,7 @@ pub async fn serve(settings: Settings) -> Result<(), ServeError> {
     };
     let shared = Arc::new(Shared {
         reviewer: Reviewer {
-            catalogue: settings.catalogue,
-            config: settings.config,
+            engine: Engine::new(&settings.catalogue, settings.config),
             mode: settings.mode,
             deny_at: settings.deny_at,
         },

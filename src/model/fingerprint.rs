@@ -4,8 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::file_path;
-use crate::rules::Finding;
+use super::{Finding, ci_path};
 
 /// The fingerprint of every finding, in order.
 pub fn fingerprints(findings: &[Finding]) -> Vec<String> {
@@ -25,7 +24,7 @@ fn identity(finding: &Finding) -> String {
     let path = finding
         .location
         .as_ref()
-        .and_then(|l| file_path(&l.path))
+        .and_then(|l| ci_path(&l.path))
         .unwrap_or_default();
     let object = finding.object.as_deref().unwrap_or_default();
     let port = finding.port.map(|p| p.to_string()).unwrap_or_default();

@@ -1,0 +1,173 @@
+//! The engine: one catalogue and one config, prepared once (the site's allowed ports
+//! added to the catalogue, the exclude globs compiled), then any number of checks. The
+//! CLI, the kubectl plugin and the admission webhook each hold one and call it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use crate::catalogue::Catalogue;
+use crate::config::{Config, Excludes};
+use crate::load::kubernetes::{KubeObject, live_id, object_from_live};
+use crate::load::{self, Input, Loaded, yaml};
+use crate::model::{InvalidInput, Location, RuleInfo};
+use crate::report::{self, Report};
+use crate::{inventory, rules};
+
+/// Which rules a check runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rules {
+    All,
+    /// Only those that judge an object by itself: the webhook without a view of the
+    /// namespace.
+    ObjectAlone,
+}
+
+impl Rules {
+    fn select(self, info: &RuleInfo) -> bool {
+        match self {
+            Rules::All => true,
+            Rules::ObjectAlone => info.needs == crate::model::Needs::Object,
+        }
+    }
+}
+
+pub struct Engine {
+    catalogue: Catalogue,
+    config: Config,
+    excludes: Excludes,
+}
+
+impl Engine {
+    pub fn new(catalogue: &Catalogue, config: Config) -> Engine {
+        Engine {
+            catalogue: config.extend_catalogue(catalogue),
+            excludes: config.excludes(),
+            config,
+        }
+    }
+
+    /// The catalogue with the config's allowed ports.
+    pub fn catalogue(&self) -> &Catalogue {
+        &self.catalogue
+    }
+
+    /// Reads the inputs, builds the inventory and runs every rule; then applies the
+    /// config's severities and suppressions and the baseline.
+    pub fn check(&self, inputs: &[Input]) -> Report {
+        let loaded = load::load_excluding(inputs, &|path| self.excludes.contains(path));
+        self.judge(loaded, Rules::All)
+    }
+
+    /// Objects as the API server sent them (cluster lists, admission reviews), typed here
+    /// without a detour through text, with the problems found before (what the API server
+    /// refused to list). A finding's line is that of the object's YAML, rendered only for
+    /// the objects a finding names.
+    pub fn check_live(
+        &self,
+        values: &[serde_json::Value],
+        mut problems: Vec<InvalidInput>,
+        rules: Rules,
+    ) -> Report {
+        let mut objects = Vec::with_capacity(values.len());
+        for value in values {
+            match object_from_live(value) {
+                Ok(object) => objects.push(object),
+                Err(problem) => problems.push(problem),
+            }
+        }
+        self.check_typed(objects, problems, values, rules)
+    }
+
+    /// Live objects already typed (the webhook's cache keeps them so), with the values
+    /// they came from, to render the YAML of those a finding names.
+    pub fn check_typed(
+        &self,
+        objects: Vec<KubeObject>,
+        problems: Vec<InvalidInput>,
+        values: &[serde_json::Value],
+        rules: Rules,
+    ) -> Report {
+        let loaded = Loaded {
+            kube: objects,
+            problems,
+            files: values.len(),
+            ..Loaded::default()
+        };
+        let mut report = self.judge(loaded, rules);
+        locate_live_findings(&mut report, values);
+        report
+    }
+
+    fn judge(&self, mut loaded: Loaded, rules: Rules) -> Report {
+        let sources = std::mem::take(&mut loaded.sources);
+        let inventory = inventory::build(loaded);
+        let mut findings =
+            rules::run_selected(&inventory, &self.catalogue, &|info| rules.select(info));
+        self.config.apply(&mut findings, &inventory.suppressions);
+        if let Some(baseline) = &self.config.baseline {
+            baseline.apply(&mut findings);
+        }
+        let graph = report::graph::build(&inventory, &findings);
+        Report::new(
+            &self.catalogue.name,
+            findings,
+            inventory.files,
+            inventory.objects,
+            sources,
+        )
+        .with_graph(graph)
+    }
+}
+
+/// Gives the findings in live objects the line of their field in the object's YAML, and
+/// the report that YAML for its source frames. Only the objects findings name are
+/// rendered.
+fn locate_live_findings(report: &mut Report, values: &[serde_json::Value]) {
+    let wanted: Vec<&str> = report
+        .findings
+        .iter()
+        .filter_map(|f| f.location.as_ref())
+        .filter(|l| l.field.is_some())
+        .map(|l| l.path.as_str())
+        .collect();
+    if wanted.is_empty() {
+        return;
+    }
+    let by_id: HashMap<String, &serde_json::Value> = values
+        .iter()
+        .map(|v| (live_id(v), v))
+        .filter(|(id, _)| wanted.contains(&id.as_str()))
+        .collect();
+    let mut rendered: BTreeMap<String, (Arc<str>, Option<yaml::Node>)> = BTreeMap::new();
+    for finding in &mut report.findings {
+        let Some(location) = finding.location.as_mut() else {
+            continue;
+        };
+        let Some(field) = location.field.take() else {
+            continue;
+        };
+        let entry = rendered.entry(location.path.clone()).or_insert_with(|| {
+            let text = by_id
+                .get(&location.path)
+                .and_then(|v| serde_saphyr::to_string(v).ok())
+                .unwrap_or_default();
+            let root = yaml::parse_stream(&text)
+                .documents
+                .into_iter()
+                .next()
+                .and_then(Result::ok)
+                .map(|d| d.root);
+            (Arc::from(text), root)
+        });
+        if let Some(root) = &entry.1 {
+            let (line, column) = root.position_of(&field);
+            *location = Location::new(location.path.clone(), line, column);
+        }
+    }
+    for (path, (text, _)) in rendered {
+        if !text.is_empty() {
+            report.sources.insert(path, text);
+        }
+    }
+    rules::sort_for_report(&mut report.findings);
+}

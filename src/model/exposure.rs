@@ -1,0 +1,102 @@
+//! Ways in: what makes a container port reachable, from how far.
+
+use super::{Location, Protocol, Scope, Unit, WorkloadId};
+
+/// What makes a port reachable, which decides its scope and how messages describe it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Via {
+    /// A ClusterIP (or headless) Service: `cluster` until a NetworkPolicy narrows it.
+    ClusterIp,
+    /// A LoadBalancer Service marked internal by a cloud annotation.
+    InternalLoadBalancer {
+        annotation: String,
+    },
+    LoadBalancer,
+    NodePort,
+    ExternalIps,
+    HostPort,
+    /// Every listener of a pod or container on the node's own network.
+    HostNetwork,
+    /// Compose `ports:` publishing on the host, with the host address if one is given.
+    Published {
+        host_ip: Option<String>,
+    },
+    /// Compose `expose:` or a container port on the project's networks.
+    ProjectNetwork,
+    /// An HTTP route (an Ingress path, a Gateway API HTTPRoute rule, a Traefik router):
+    /// it exposes HTTP paths, not the raw port. `by` names the route kind.
+    HttpRoute {
+        by: String,
+        /// The path it routes (`/`, `/SOGo`).
+        path: String,
+        /// Served over TLS with plain HTTP redirected or not served.
+        secure: bool,
+    },
+    /// A TCP or UDP route of an ingress controller or a Gateway listener (ingress-nginx
+    /// `tcp-services`, Traefik IngressRouteTCP, Gateway API TLSRoute/TCPRoute).
+    ControllerRoute {
+        by: String,
+    },
+}
+
+impl Via {
+    /// How a message names the cause of the exposure.
+    pub fn describe(&self) -> String {
+        match self {
+            Via::ClusterIp => "a ClusterIP Service".into(),
+            Via::InternalLoadBalancer { annotation } => {
+                format!("an internal LoadBalancer ({annotation})")
+            }
+            Via::LoadBalancer => "a LoadBalancer Service".into(),
+            Via::NodePort => "a NodePort Service".into(),
+            Via::ExternalIps => "a Service's externalIPs".into(),
+            Via::HostPort => "a hostPort".into(),
+            Via::HostNetwork => "the host network".into(),
+            Via::Published { host_ip: None } => "a port published on all host addresses".into(),
+            Via::Published { host_ip: Some(ip) } => format!("a port published on {ip}"),
+            Via::ProjectNetwork => "the Compose project network".into(),
+            Via::HttpRoute { by, path, .. } => format!("{by} path `{path}`"),
+            Via::ControllerRoute { by } => by.clone(),
+        }
+    }
+
+    /// Whether the exposure is an HTTP route, which publishes paths rather than a port.
+    pub fn is_http_route(&self) -> bool {
+        matches!(self, Via::HttpRoute { .. })
+    }
+}
+
+/// One way to reach one listener: the port a client connects to and the container port
+/// behind it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exposure {
+    /// The object that creates the exposure (a Service, a Compose service, a Pod template).
+    pub object: String,
+    pub unit: Unit,
+    /// The workloads whose containers receive the traffic; empty when a Service selects none
+    /// of the workloads in the input.
+    pub backends: Vec<WorkloadId>,
+    /// The port clients connect to; `None` when the platform picks it (an auto-assigned
+    /// NodePort, a Compose port published on an ephemeral host port).
+    pub published: Option<u16>,
+    /// The container port that receives the traffic: this is what the catalogue judges.
+    pub target: u16,
+    pub protocol: Protocol,
+    pub scope: Scope,
+    pub via: Via,
+    /// What NetworkPolicies say about a ClusterIP exposure's pods.
+    pub isolation: Isolation,
+    pub location: Option<Location>,
+}
+
+/// Whether ingress NetworkPolicies select the pods behind a ClusterIP exposure, which
+/// decides whether its `cluster` scope is a policy gap or a policy choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isolation {
+    /// Not a ClusterIP exposure, or its pods are not in the input: nothing to judge.
+    NotApplicable,
+    /// No ingress NetworkPolicy selects the pods: every pod in the cluster reaches them.
+    Unisolated,
+    /// Ingress NetworkPolicies select the pods; the scope is what they admit.
+    Isolated,
+}

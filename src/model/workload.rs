@@ -1,0 +1,72 @@
+//! What runs: workloads, the deployment unit they belong to, and the ports they listen on.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use super::{Location, Protocol};
+
+/// The deployment a workload belongs to: a Kubernetes namespace or a Compose project.
+/// Rules that judge a whole deployment (`missing-port`) work per unit.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Unit {
+    Namespace(String),
+    ComposeProject(String),
+}
+
+impl Unit {
+    /// The namespace, for a Kubernetes unit.
+    pub fn namespace(&self) -> Option<&str> {
+        match self {
+            Unit::Namespace(namespace) => Some(namespace),
+            Unit::ComposeProject(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for Unit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Unit::Namespace(ns) => write!(f, "Namespace/{ns}"),
+            Unit::ComposeProject(p) => write!(f, "compose/{p}"),
+        }
+    }
+}
+
+/// A port a container listens on (`containerPort`, a Compose target or `expose`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listener {
+    pub port: u16,
+    pub protocol: Protocol,
+    /// The port's name, which a Service's or NetworkPolicy's named port refers to.
+    pub name: Option<String>,
+    pub location: Option<Location>,
+}
+
+/// Something that runs containers: a Pod template of a Kubernetes workload, or a Compose
+/// service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Workload {
+    /// `Kind/namespace/name` or `compose/<project>/<service>`.
+    pub object: String,
+    pub unit: Unit,
+    /// Labels of the pods it runs (selectors of Services and NetworkPolicies match these).
+    pub labels: BTreeMap<String, String>,
+    pub images: Vec<String>,
+    pub listeners: Vec<Listener>,
+    /// Where `hostNetwork: true` or `network_mode: host` is set.
+    pub host_network: Option<Location>,
+    /// Where the workload is defined (its `kind:` line or Compose service key).
+    pub location: Option<Location>,
+}
+
+impl Workload {
+    /// The listener on a port, if the workload declares it.
+    pub fn listener(&self, port: u16, protocol: Protocol) -> Option<&Listener> {
+        self.listeners
+            .iter()
+            .find(|l| l.port == port && l.protocol == protocol)
+    }
+}
+
+/// Index of a workload in [`Inventory::workloads`](super::Inventory::workloads).
+pub type WorkloadId = usize;
