@@ -412,7 +412,25 @@ fn is_owned_by_listed_controller(
         .iter()
         .flatten()
         .filter(|owner| owner.controller == Some(true))
-        .any(|owner| listed.contains(&(owner.kind.clone(), namespace.clone(), owner.name.clone())))
+        .any(|owner| {
+            listed.contains(&(owner.kind.clone(), namespace.clone(), owner.name.clone()))
+                || deployment_of(object, owner)
+                    .is_some_and(|d| listed.contains(&("Deployment".into(), namespace.clone(), d)))
+        })
+}
+
+/// The Deployment behind a Pod's ReplicaSet owner, which the Deployment controller names
+/// `<deployment>-<pod-template-hash>`: Pods are skipped even where ReplicaSets are not read.
+fn deployment_of(
+    object: &DynamicObject,
+    owner: &k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference,
+) -> Option<String> {
+    if owner.kind != "ReplicaSet" {
+        return None;
+    }
+    let hash = object.metadata.labels.as_ref()?.get("pod-template-hash")?;
+    let deployment = owner.name.strip_suffix(hash.as_str())?.strip_suffix('-')?;
+    Some(deployment.to_string())
 }
 
 /// One object as the engine reads it: its JSON, without the bookkeeping fields.
