@@ -2,7 +2,7 @@
 //! added to the catalogue, the exclude globs compiled), then any number of checks. The
 //! CLI, the kubectl plugin and the admission webhook each hold one and call it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::catalogue::Catalogue;
@@ -123,7 +123,7 @@ impl Engine {
 /// the report that YAML for its source frames. Only the objects findings name are
 /// rendered.
 fn locate_live_findings(report: &mut Report, values: &[serde_json::Value]) {
-    let wanted: Vec<&str> = report
+    let wanted: HashSet<&str> = report
         .findings
         .iter()
         .filter_map(|f| f.location.as_ref())
@@ -136,7 +136,7 @@ fn locate_live_findings(report: &mut Report, values: &[serde_json::Value]) {
     let by_id: HashMap<String, &serde_json::Value> = values
         .iter()
         .map(|v| (live_id(v), v))
-        .filter(|(id, _)| wanted.contains(&id.as_str()))
+        .filter(|(id, _)| wanted.contains(id.as_str()))
         .collect();
     let mut rendered: BTreeMap<String, (Arc<str>, Option<yaml::Node>)> = BTreeMap::new();
     for finding in &mut report.findings {

@@ -64,6 +64,12 @@ impl JudgedKind {
         self.contributes != Contribution::NamespaceLabels
     }
 
+    /// Whether objects of this name are judged (only ingress-nginx's port maps among
+    /// ConfigMaps; every object of the other kinds).
+    pub fn judges_name(&self, name: &str) -> bool {
+        self.only_named.is_none_or(|names| names.contains(&name))
+    }
+
     /// Whether deleting an object of this kind can widen what a port reaches (a
     /// NetworkPolicy that isolated it).
     pub fn judged_on_delete(&self) -> bool {

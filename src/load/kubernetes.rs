@@ -631,9 +631,9 @@ mod tests {
         let spec = match judged.kind {
             "Namespace" | "Service" | "NetworkPolicy" | "Ingress" => "{}".to_string(),
             "ConfigMap" => {
-                return format!(
-                    "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: tcp-services, namespace: n}}\ndata: {{}}\n"
-                );
+                return "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: tcp-services, namespace: n}\n\
+                        data: {}\n"
+                    .to_string();
             }
             "Pod" => pod_spec.to_string(),
             "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" => {

@@ -19,12 +19,12 @@ pub struct Location {
     pub column: u32,
     /// The Helm template that produced this object (`# Source:` line), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub template: Option<String>,
+    pub template: Option<Box<str>>,
     /// In a live object (from the API server), the field, until the engine turns it into
     /// a line of the object's YAML for the findings that need one.
     #[serde(skip)]
     #[schemars(skip)]
-    pub field: Option<Vec<PathSegment>>,
+    pub field: Option<Box<[PathSegment]>>,
 }
 
 impl Location {
@@ -42,7 +42,7 @@ impl Location {
     /// if a report shows it.
     pub fn in_live_object(object: impl Into<String>, field: Vec<PathSegment>) -> Location {
         Location {
-            field: Some(field),
+            field: Some(field.into_boxed_slice()),
             ..Location::start_of(object)
         }
     }
@@ -54,7 +54,10 @@ impl Location {
 
     /// The same place, produced by a Helm template.
     pub fn in_template(self, template: Option<String>) -> Location {
-        Location { template, ..self }
+        Location {
+            template: template.map(String::into_boxed_str),
+            ..self
+        }
     }
 }
 

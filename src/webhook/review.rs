@@ -356,7 +356,8 @@ fn key_of(finding: &Finding) -> FindingKey {
 /// The object under review, or `None` when the webhook does not judge this request.
 fn subject(request: &AdmissionRequest<DynamicObject>) -> Result<Option<Subject>, BadReview> {
     let kind = &request.kind;
-    let Some(judged) = kinds::judged(&kind.group, &kind.kind).filter(|k| k.judged_at_admission())
+    let Some(judged) = kinds::judged(&kind.group, &kind.kind)
+        .filter(|k| k.judged_at_admission() && k.judges_name(&request.name))
     else {
         return Ok(None);
     };

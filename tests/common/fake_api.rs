@@ -58,10 +58,19 @@ const RESOURCES: &[Resource] = &[
     resource("", "v1", "services", "Service", true),
     resource("", "v1", "pods", "Pod", true),
     resource("", "v1", "configmaps", "ConfigMap", true),
+    resource(
+        "",
+        "v1",
+        "replicationcontrollers",
+        "ReplicationController",
+        true,
+    ),
     resource("apps", "v1", "deployments", "Deployment", true),
     resource("apps", "v1", "statefulsets", "StatefulSet", true),
     resource("apps", "v1", "daemonsets", "DaemonSet", true),
     resource("apps", "v1", "replicasets", "ReplicaSet", true),
+    resource("batch", "v1", "jobs", "Job", true),
+    resource("batch", "v1", "cronjobs", "CronJob", true),
     resource(
         "discovery.k8s.io",
         "v1",
@@ -409,7 +418,12 @@ async fn list(
     if let Some((_, delay)) = cluster.slow.iter().find(|(p, _)| *p == plural) {
         tokio::time::sleep(*delay).await;
     }
-    if cluster.forbidden.contains(&plural) || !rbac_allows_list(cluster, resource, namespace) {
+    let by_name = query
+        .get("fieldSelector")
+        .and_then(|f| f.strip_prefix("metadata.name="));
+    if cluster.forbidden.contains(&plural)
+        || !rbac_allows_list(cluster, resource, namespace, by_name)
+    {
         return forbidden(resource, namespace);
     }
     let selector = match query.get("labelSelector").map(|s| Selector::parse(s)) {
@@ -427,6 +441,7 @@ async fn list(
         .iter()
         .filter(|o| o["apiVersion"] == api_version.as_str() && o["kind"] == resource.kind)
         .filter(|o| namespace.is_none_or(|ns| o["metadata"]["namespace"] == ns))
+        .filter(|o| by_name.is_none_or(|name| o["metadata"]["name"] == name))
         .filter(|o| {
             selector
                 .as_ref()
@@ -468,8 +483,14 @@ async fn list(
 }
 
 /// Whether a ClusterRole, or a Role of the namespace listed in, allows `list` on the
-/// resource. With no roles, everything is allowed.
-fn rbac_allows_list(cluster: &Cluster, resource: &Resource, namespace: Option<&str>) -> bool {
+/// resource. With no roles, everything is allowed. A rule with `resourceNames` allows a
+/// list only when its `metadata.name` field selector names one of them, as RBAC does.
+fn rbac_allows_list(
+    cluster: &Cluster,
+    resource: &Resource,
+    namespace: Option<&str>,
+    by_name: Option<&str>,
+) -> bool {
     let names = |v: &Value, wanted: &str| {
         v.as_array()
             .is_some_and(|a| a.iter().any(|x| x == wanted || x == "*"))
@@ -482,9 +503,16 @@ fn rbac_allows_list(cluster: &Cluster, resource: &Resource, namespace: Option<&s
             applies
                 && role["rules"].as_array().is_some_and(|rules| {
                     rules.iter().any(|rule| {
+                        let named = match rule["resourceNames"].as_array() {
+                            None => true,
+                            Some(allowed) => {
+                                by_name.is_some_and(|name| allowed.iter().any(|n| n == name))
+                            }
+                        };
                         names(&rule["apiGroups"], resource.group)
                             && names(&rule["resources"], resource.plural)
                             && names(&rule["verbs"], "list")
+                            && named
                     })
                 })
         })
