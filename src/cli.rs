@@ -36,10 +36,11 @@ pub enum Command {
         #[arg(value_enum)]
         kind: SchemaKind,
     },
-    /// Explain a rule: what fires it, why, how to fix it, with examples.
+    /// Explain a rule: what fires it, why, how to fix it, with examples. Without a rule,
+    /// list the rules.
     Explain {
         /// A rule id, e.g. `internal-port-exposed`.
-        rule: String,
+        rule: Option<String>,
     },
     /// Check the cluster of your kubeconfig (also `kubectl iredmail-ports`).
     Cluster(ClusterArgs),

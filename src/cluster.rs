@@ -45,6 +45,8 @@ pub struct ClusterQuery {
 pub struct Snapshot {
     pub objects: Vec<serde_json::Value>,
     pub problems: Vec<InvalidInput>,
+    /// The API server refused to list NetworkPolicies somewhere.
+    pub policies_unread: bool,
 }
 
 /// Why the cluster could not be read at all. The messages leave the underlying error to
@@ -180,6 +182,7 @@ impl Reader {
             match self.list(&api, &resource, kind).await {
                 Ok(mut listed) => objects.append(&mut listed),
                 Err(Failure::Api(kube::Error::Api(status))) if status.code == 403 => {
+                    snapshot.policies_unread |= kind.kind == "NetworkPolicy";
                     snapshot.problems.push(forbidden(
                         &api,
                         &resource,
@@ -344,6 +347,10 @@ fn forbidden(
     let consequence = if resource.kind == "Namespace" {
         "namespace labels are unknown, so NetworkPolicy namespace selectors are matched by \
          `kubernetes.io/metadata.name` only"
+            .to_string()
+    } else if resource.kind == "NetworkPolicy" {
+        "no NetworkPolicy is checked, so none narrows or widens what the other findings say, \
+         and network-policy-missing is not judged"
             .to_string()
     } else {
         format!(

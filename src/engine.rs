@@ -9,7 +9,7 @@ use crate::catalogue::Catalogue;
 use crate::config::{Config, Excludes};
 use crate::load::kubernetes::{KubeObject, live_id, object_from_live};
 use crate::load::{self, Input, Loaded, yaml};
-use crate::model::{InvalidInput, Location, RuleInfo};
+use crate::model::{InvalidInput, Location, Rule, RuleInfo};
 use crate::report::{self, Report};
 use crate::{inventory, rules};
 
@@ -20,6 +20,9 @@ pub enum Rules {
     /// Only those that judge an object by itself: the webhook without a view of the
     /// namespace.
     ObjectAlone,
+    /// All but `network-policy-missing`: the NetworkPolicies could not be read (the API
+    /// server refused to list them), so "no policy selects these pods" would be a guess.
+    PoliciesUnread,
 }
 
 impl Rules {
@@ -27,6 +30,7 @@ impl Rules {
         match self {
             Rules::All => true,
             Rules::ObjectAlone => info.needs == crate::model::Needs::Object,
+            Rules::PoliciesUnread => info.rule != Rule::NetworkPolicyMissing,
         }
     }
 }

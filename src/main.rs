@@ -33,10 +33,25 @@ pub(crate) fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", error_chain(&error));
             ExitCode::from(2)
         }
     }
+}
+
+/// The error and its causes on one line. Many library errors already end with their
+/// cause's text (kube's kubeconfig errors, io errors wrapped with `{source}`): a cause
+/// whose text the line already ends with is not said twice.
+fn error_chain(error: &anyhow::Error) -> String {
+    let mut line = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !line.ends_with(&cause) {
+            line.push_str(": ");
+            line.push_str(&cause);
+        }
+    }
+    line
 }
 
 /// kubectl runs a plugin by its path on PATH, so the program's own name tells whether it
@@ -57,14 +72,35 @@ fn run(cli: Cli) -> Result<ExitCode> {
             print!("{}", kind.render());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Explain { rule } => {
+        Command::Explain { rule: Some(rule) } => {
             let rule: Rule = rule.parse().map_err(anyhow::Error::msg)?;
             print!("{}", rule.info().explanation);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Explain { rule: None } => {
+            print!("{}", rule_list());
             Ok(ExitCode::SUCCESS)
         }
         Command::Cluster(args) => run_cluster(args),
         Command::Serve(args) => run_serve(args),
     }
+}
+
+/// Every rule with its default severity and summary, as `explain` without a rule shows
+/// them.
+fn rule_list() -> String {
+    let width = Rule::ALL.iter().map(|r| r.id().len()).max().unwrap_or(0);
+    let mut text = String::from("Rules (iredmail-ports explain RULE tells more):\n");
+    for rule in Rule::ALL {
+        let info = rule.info();
+        text.push_str(&format!(
+            "  {:width$}  {:7}  {}\n",
+            info.id,
+            info.severity.as_str(),
+            info.summary
+        ));
+    }
+    text
 }
 
 /// Reads the catalogue and config, then serves the webhook until SIGTERM, logging JSON
@@ -131,11 +167,13 @@ fn run_cluster(args: ClusterArgs) -> Result<ExitCode> {
         request_timeout: args.request_timeout.0,
     };
     let snapshot = cluster::read_blocking(&query)?;
-    let report = Engine::new(&catalogue, config).check_live(
-        &snapshot.objects,
-        snapshot.problems,
-        Rules::All,
-    );
+    let rules = if snapshot.policies_unread {
+        Rules::PoliciesUnread
+    } else {
+        Rules::All
+    };
+    let report =
+        Engine::new(&catalogue, config).check_live(&snapshot.objects, snapshot.problems, rules);
     write_report(&report, &args.report)
 }
 

@@ -239,7 +239,7 @@ fn a_forbidden_resource_is_a_note_and_the_rest_is_checked() {
           said: networkpolicies.networking.k8s.io is forbidden: User \"system:serviceaccount:mail:checker\" \
           cannot list resource \"networkpolicies\" in API group \"networking.k8s.io\" in the \
           namespace \"mail\"); no NetworkPolicy is checked, so none narrows or widens what the \
-          other findings say"
+          other findings say, and network-policy-missing is not judged"
         ]
     );
     assert_eq!(output.status.code(), Some(1));

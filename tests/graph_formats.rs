@@ -266,7 +266,7 @@ fn graphviz_draws_the_examples_with_the_findings_in_red() {
     assert_eq!(red_edges, flagged);
     for expected in [
         "3306/TCP external internal-port-exposed",
-        "2525→25/TCP external port-remapped",
+        "2525→25/TCP external missing-port",
         "8080/TCP cluster unknown-port",
         "10024/TCP cluster internal-port-exposed",
         // An Ingress path, flagged by findings that name the published 443.

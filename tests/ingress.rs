@@ -121,8 +121,13 @@ const EXPOSURES: &[(&str, &str, Exposed)] = &[
         &[("Ingress/mail/i", Some(443), 20000)],
     ),
     (
-        "Ingress to a Service not in the input is not judged",
-        "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: i, namespace: mail}\nspec:\n  defaultBackend: {service: {name: elsewhere, port: {number: 80}}}",
+        "Ingress to a Service not in the input is judged by the port it names",
+        "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: i, namespace: mail}\nspec:\n  defaultBackend: {service: {name: elsewhere, port: {number: 3306}}}",
+        &[("Ingress/mail/i", Some(443), 3306)],
+    ),
+    (
+        "Ingress to a named port of a Service not in the input is not judged",
+        "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: i, namespace: mail}\nspec:\n  defaultBackend: {service: {name: elsewhere, port: {name: mysql}}}",
         &[],
     ),
     (

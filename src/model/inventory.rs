@@ -4,8 +4,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::{
-    Exposure, HttpRoute, InlineSuppression, InvalidInput, Policy, Selector, Unit, Workload,
-    WorkloadId,
+    Exposure, HttpRoute, InlineSuppression, InvalidInput, Listener, PodReach, Policy, PolicyId,
+    Selector, Unit, Workload, WorkloadId,
 };
 
 /// Everything the loaders found, ready for the rules.
@@ -24,6 +24,9 @@ pub struct Inventory {
     pub invalid: Vec<InvalidInput>,
     /// The Kubernetes workloads by namespace and pod label, for selectors.
     pub pods: PodIndex,
+    /// For each workload (by id), the ingress policies that isolate it; filled in by the
+    /// reach step.
+    pub isolating: Vec<Vec<PolicyId>>,
     /// Files read, for the report's summary.
     pub files: usize,
     /// Kubernetes objects and Compose services read, for the report's summary.
@@ -71,6 +74,20 @@ impl Inventory {
     /// The workloads a NetworkPolicy selects (whether or not it isolates them).
     pub fn selected_by(&self, policy: &Policy) -> Vec<WorkloadId> {
         self.select(&policy.namespace, &policy.pod_selector)
+    }
+
+    /// Who reaches a listener of a workload over the pod network. Only Kubernetes
+    /// workloads are on a pod network; a Compose service is `None`.
+    pub fn pod_reach(&self, id: WorkloadId, listener: &Listener) -> Option<PodReach> {
+        self.workloads.get(id)?.unit.namespace()?;
+        let selecting: Vec<&Policy> = self
+            .isolating
+            .get(id)
+            .into_iter()
+            .flatten()
+            .filter_map(|p| self.policies.get(*p))
+            .collect();
+        Some(PodReach::of(&selecting, listener))
     }
 
     /// The workloads of each unit, by id.

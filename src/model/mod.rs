@@ -24,7 +24,8 @@ pub use fingerprint::fingerprints;
 pub use inventory::{Inventory, PodIndex, UnitParts};
 pub use location::{Impact, InvalidInput, Location, PathSegment, ci_path};
 pub use policy::{
-    Admits, Operator, Peer, Policy, PolicyPort, PolicyRule, PortMatch, Requirement, Selector,
+    Admits, Operator, Peer, PodReach, Policy, PolicyId, PolicyPort, PolicyRule, PortMatch,
+    Requirement, Selector,
 };
 pub use route::{HttpRoute, Https, PathKind, PathMatch, PlainHttp, RouteBackend, Timeout};
 pub use rule::{Needs, Rule, RuleInfo, Severity};

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Listener, Location, Protocol, Workload};
+use super::{Listener, Location, Protocol, Scope, Workload};
 
 /// An ingress NetworkPolicy with the locations of its rules and peers.
 #[derive(Debug, Clone)]
@@ -24,6 +24,52 @@ impl Policy {
         self.isolates_ingress
             && workload.unit.namespace() == Some(self.namespace.as_str())
             && self.pod_selector.matches(&workload.labels)
+    }
+}
+
+/// Index of a policy in [`Inventory::policies`](super::Inventory::policies).
+pub type PolicyId = usize;
+
+/// Who reaches a container port over the pod network. The pod network is flat: without
+/// an ingress NetworkPolicy every pod of the cluster reaches every container port, with
+/// or without a Service in front of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PodReach {
+    /// No ingress NetworkPolicy selects the pod: every pod of the cluster.
+    Unisolated,
+    /// Policies select the pod and admit nobody on that port.
+    Nobody,
+    /// Policies select the pod; the widest peer they admit on that port.
+    Admitted(Admits),
+}
+
+impl PodReach {
+    /// What the policies selecting a pod admit on one of its ports: the union of their
+    /// rules, as the documentation defines it.
+    pub fn of(selecting: &[&Policy], listener: &Listener) -> PodReach {
+        if selecting.is_empty() {
+            return PodReach::Unisolated;
+        }
+        selecting
+            .iter()
+            .flat_map(|p| &p.rules)
+            .filter(|rule| rule.admits_port(listener))
+            .map(PolicyRule::widest)
+            .max()
+            .map_or(PodReach::Nobody, PodReach::Admitted)
+    }
+
+    /// How far that is over the pod network, in the catalogue's terms: the mail stack's
+    /// own namespace is `internal`; another namespace, an address block or the whole
+    /// cluster is `cluster`. Pod addresses are the cluster's: a policy admitting any
+    /// address widens nothing until a Service or route brings outside traffic in, and
+    /// those are judged on their own.
+    pub fn scope(self) -> Scope {
+        match self {
+            PodReach::Nobody => Scope::Loopback,
+            PodReach::Admitted(Admits::OwnNamespace) => Scope::Internal,
+            PodReach::Unisolated | PodReach::Admitted(_) => Scope::Cluster,
+        }
     }
 }
 
@@ -74,8 +120,10 @@ pub struct Peer {
 pub enum Admits {
     /// Pods of the policy's own namespace: the mail stack.
     OwnNamespace,
-    /// Pods of some other namespaces, or a private address block.
+    /// Pods of some other namespaces.
     OtherNamespaces,
+    /// A private address block: other pods, nodes or the private network.
+    PrivateAddresses,
     /// Pods of every namespace.
     EveryNamespace,
     /// Any address (`0.0.0.0/0`, `::/0`, a public block, or a rule without `from`).
@@ -151,6 +199,24 @@ impl Operator {
 impl Selector {
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty() && self.expressions.is_empty()
+    }
+
+    /// The only values `key` may have for the selector to match, when the selector pins
+    /// them (`matchLabels`, or an `In` expression); `None` when any value may match.
+    pub fn pinned_values(&self, key: &str) -> Option<Vec<&str>> {
+        let mut pinned: Option<Vec<&str>> = self.labels.get(key).map(|v| vec![v.as_str()]);
+        for expression in self.expressions.iter().filter(|e| e.key == key) {
+            let allowed: Vec<&str> = match expression.operator {
+                Operator::In => expression.values.iter().map(String::as_str).collect(),
+                Operator::DoesNotExist | Operator::Unknown => Vec::new(),
+                Operator::NotIn | Operator::Exists => continue,
+            };
+            pinned = Some(match pinned {
+                None => allowed,
+                Some(before) => before.into_iter().filter(|v| allowed.contains(v)).collect(),
+            });
+        }
+        pinned
     }
 
     /// Whether a set of labels satisfies every label and expression.

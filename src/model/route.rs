@@ -62,7 +62,8 @@ pub struct RouteBackend {
     pub name: String,
     pub namespace: String,
     pub workloads: Vec<WorkloadId>,
-    /// The container port, when the Service is in the input.
+    /// The container port: resolved through the Service when it is in the input, else
+    /// the Service port the route names (a targetPort defaults to the port).
     pub target: Option<u16>,
     pub protocol: Protocol,
 }

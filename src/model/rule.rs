@@ -150,7 +150,7 @@ const MISSING_PORT: RuleInfo = RuleInfo {
     rule: Rule::MissingPort,
     id: "missing-port",
     severity: Severity::Error,
-    summary: "a required catalogue port is not reachable at its scope",
+    summary: "a required port is not offered on its own number at its scope (25 for other mail servers, 587, 143, 443)",
     explanation: include_str!("../../docs/rules/missing-port.md"),
     needs: Needs::Absence,
 };
@@ -159,7 +159,7 @@ const INTERNAL_PORT_EXPOSED: RuleInfo = RuleInfo {
     rule: Rule::InternalPortExposed,
     id: "internal-port-exposed",
     severity: Severity::Error,
-    summary: "a listener reaches wider than its catalogue scope",
+    summary: "a port reaches wider than its catalogue scope (a Service, host port, route, or a NetworkPolicy admitting other namespaces)",
     explanation: include_str!("../../docs/rules/internal-port-exposed.md"),
     needs: Needs::Object,
 };
@@ -195,7 +195,7 @@ const PORT_REMAPPED: RuleInfo = RuleInfo {
     rule: Rule::PortRemapped,
     id: "port-remapped",
     severity: Severity::Warning,
-    summary: "a client-facing port is published on another number",
+    summary: "a client-facing port that is not required is published on another number",
     explanation: include_str!("../../docs/rules/port-remapped.md"),
     needs: Needs::Object,
 };
@@ -249,7 +249,7 @@ const NETWORK_POLICY_MISSING: RuleInfo = RuleInfo {
     rule: Rule::NetworkPolicyMissing,
     id: "network-policy-missing",
     severity: Severity::Warning,
-    summary: "an internal port is open to the cluster because no NetworkPolicy selects its pods",
+    summary: "an internal port is open to every pod in the cluster: no ingress NetworkPolicy selects its pods",
     explanation: include_str!("../../docs/rules/network-policy-missing.md"),
     needs: Needs::Namespace,
 };

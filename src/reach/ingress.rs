@@ -13,7 +13,7 @@
 //! - ingress-nginx: 443 always served (a host without a `tls` entry gets the controller's
 //!   default certificate), plain HTTP redirected when the host has TLS (`ssl-redirect`,
 //!   default true) or always (`force-ssl-redirect`), `proxy-read-timeout` and
-//!   `proxy-send-timeout` (default 60 s);
+//!   `proxy-send-timeout` (default 60 s), none of which apply with `ssl-passthrough`;
 //! - Traefik: `router.entrypoints` (default: every entry point, `web` and `websecure`),
 //!   `router.tls`, a `router.middlewares` Middleware with `redirectScheme: https`;
 //! - an Ingress of any other class is read like ingress-nginx, without its default
@@ -150,8 +150,13 @@ fn traits_of(
             list.split(',')
                 .any(|m| traefik.redirects_by_qualified_name(m.trim()))
         });
+    // With `ssl-passthrough` ingress-nginx forwards the TLS stream by SNI without reading
+    // HTTP, so its HTTP proxy timeouts do not apply (the controller must run with
+    // `--enable-ssl-passthrough` for the annotation to take effect).
+    let passthrough = controller == Controller::Nginx
+        && annotation_is_true(&annotations, &format!("{NGINX}ssl-passthrough")).unwrap_or(false);
     let timeout = match controller {
-        Controller::Nginx => Some(nginx_timeout(object, &annotations, inventory)),
+        Controller::Nginx if !passthrough => Some(nginx_timeout(object, &annotations, inventory)),
         _ => None,
     };
     IngressTraits {

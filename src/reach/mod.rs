@@ -9,21 +9,19 @@ pub mod ingress;
 pub mod networkpolicy;
 pub mod route;
 
-use crate::model::{
-    Admits, Exposure, Inventory, Isolation, Listener, Policy, Scope, Via, Workload,
-};
+use crate::model::{Exposure, Inventory, Isolation, Listener, PodReach, Scope, Via};
 
-/// Narrows the scope of every ClusterIP exposure to what the NetworkPolicies selecting
-/// its pods admit on its port.
+/// Records which ingress policies isolate each workload, and narrows the scope of every
+/// ClusterIP exposure to what they admit on its port.
 pub fn apply(inventory: &mut Inventory) {
-    let selecting = policies_selecting(inventory);
+    inventory.isolating = policies_isolating(inventory);
     let judged: Vec<(usize, Isolation, Scope)> = inventory
         .exposures
         .iter()
         .enumerate()
         .filter(|(_, e)| e.via == Via::ClusterIp && !e.backends.is_empty())
         .map(|(index, exposure)| {
-            let (isolation, scope) = judge_cluster_ip(inventory, &selecting, exposure);
+            let (isolation, scope) = judge_cluster_ip(inventory, exposure);
             (index, isolation, scope)
         })
         .collect();
@@ -36,48 +34,21 @@ pub fn apply(inventory: &mut Inventory) {
 
 /// For each workload, the ingress policies that select it: one pass over the policies,
 /// each looking up the pods it selects in the label index.
-fn policies_selecting(inventory: &Inventory) -> Vec<Vec<&Policy>> {
-    let mut selecting: Vec<Vec<&Policy>> = vec![Vec::new(); inventory.workloads.len()];
-    for policy in inventory.policies.iter().filter(|p| p.isolates_ingress) {
+fn policies_isolating(inventory: &Inventory) -> Vec<Vec<usize>> {
+    let mut isolating: Vec<Vec<usize>> = vec![Vec::new(); inventory.workloads.len()];
+    for (index, policy) in inventory.policies.iter().enumerate() {
+        if !policy.isolates_ingress {
+            continue;
+        }
         for id in inventory.selected_by(policy) {
-            selecting[id].push(policy);
+            isolating[id].push(index);
         }
     }
-    selecting
+    isolating
 }
 
 /// The isolation and scope of one ClusterIP exposure: the widest over its backends.
-fn judge_cluster_ip(
-    inventory: &Inventory,
-    selecting: &[Vec<&Policy>],
-    exposure: &Exposure,
-) -> (Isolation, Scope) {
-    let mut isolation = Isolation::Isolated;
-    let mut scope = Scope::Loopback;
-    for &id in &exposure.backends {
-        let Some(workload) = inventory.workloads.get(id) else {
-            continue;
-        };
-        let selecting = selecting.get(id).map_or(&[][..], Vec::as_slice);
-        let backend_scope = match backend_admitted(workload, selecting, exposure) {
-            None => {
-                isolation = Isolation::Unisolated;
-                Scope::Cluster
-            }
-            Some(None) => Scope::Loopback,
-            Some(Some(admits)) => networkpolicy::cluster_ip_scope(admits),
-        };
-        scope = scope.max(backend_scope);
-    }
-    (isolation, scope)
-}
-
-/// What the policies selecting one backend admit on the exposure's port.
-fn backend_admitted(
-    workload: &Workload,
-    selecting: &[&Policy],
-    exposure: &Exposure,
-) -> Option<Option<Admits>> {
+fn judge_cluster_ip(inventory: &Inventory, exposure: &Exposure) -> (Isolation, Scope) {
     // A Service may target a port no containerPort declares (containerPort is
     // informational): judge it as an unnamed listener.
     let undeclared = Listener {
@@ -86,8 +57,22 @@ fn backend_admitted(
         name: None,
         location: None,
     };
-    let listener = workload
-        .listener(exposure.target, exposure.protocol)
-        .unwrap_or(&undeclared);
-    networkpolicy::admitted(selecting, listener)
+    let mut isolation = Isolation::Isolated;
+    let mut scope = Scope::Loopback;
+    for &id in &exposure.backends {
+        let Some(workload) = inventory.workloads.get(id) else {
+            continue;
+        };
+        let listener = workload
+            .listener(exposure.target, exposure.protocol)
+            .unwrap_or(&undeclared);
+        let Some(reach) = inventory.pod_reach(id, listener) else {
+            continue;
+        };
+        if reach == PodReach::Unisolated {
+            isolation = Isolation::Unisolated;
+        }
+        scope = scope.max(reach.scope());
+    }
+    (isolation, scope)
 }

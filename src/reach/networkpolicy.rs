@@ -11,8 +11,9 @@
 //!   `endPort` ranges, protocols) from its `from` peers (every source when absent or
 //!   empty): `podSelector` alone (pods of the policy's namespace), `namespaceSelector`
 //!   (pods of the matching namespaces, labels from Namespace objects in the input plus
-//!   `kubernetes.io/metadata.name`), both in one peer (pods matching both), or `ipBlock`
-//!   (`except` only narrows it, so it never widens the scope);
+//!   `kubernetes.io/metadata.name`, and the namespaces every cluster has), both in one
+//!   peer (pods matching both), or `ipBlock` (`except` only narrows it, so it never
+//!   widens the scope);
 //! - a pod no ingress policy selects is open to the whole cluster.
 //!
 //! Egress rules are ignored: they limit what the pod reaches, not who reaches it.
@@ -30,8 +31,8 @@ use crate::load::kubernetes::KubeObject;
 use crate::load::yaml::{Step, field_path};
 use crate::model::PathSegment;
 use crate::model::{
-    Admits, Listener, Operator, Peer, Policy, PolicyPort, PolicyRule, PortMatch, Protocol,
-    Requirement, Scope, Selector,
+    Admits, Operator, Peer, Policy, PolicyPort, PolicyRule, PortMatch, Protocol, Requirement,
+    Scope, Selector,
 };
 
 /// Labels of every namespace, by name.
@@ -127,6 +128,13 @@ pub fn selector_of(selector: &LabelSelector) -> Selector {
     }
 }
 
+/// Namespaces every cluster has, whether or not the input declares them: a selector
+/// that matches them admits pods from outside the mail stack.
+const SYSTEM_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
+
+/// The label the API server gives every namespace, with its name.
+const NAME_LABEL: &str = "kubernetes.io/metadata.name";
+
 /// Who one peer admits, given the policy's namespace and the namespaces in the input.
 fn peer_admits(peer: &NetworkPolicyPeer, own_namespace: &str, namespaces: &Namespaces) -> Admits {
     if let Some(block) = &peer.ip_block {
@@ -140,14 +148,43 @@ fn peer_admits(peer: &NetworkPolicyPeer, own_namespace: &str, namespaces: &Names
     if selector.is_empty() {
         return Admits::EveryNamespace;
     }
-    let others = namespaces
+    namespace_selector_admits(&selector, own_namespace, namespaces)
+}
+
+/// Whether a namespace selector reaches beyond the policy's own namespace. A selector
+/// that pins namespace names admits exactly those (named namespaces exist, whether or not
+/// the input declares them). Otherwise it is matched against the namespaces in the input
+/// and those every cluster has; one that matches none of them selects namespaces the
+/// input does not show, which are not the mail stack's.
+fn namespace_selector_admits(
+    selector: &Selector,
+    own_namespace: &str,
+    namespaces: &Namespaces,
+) -> Admits {
+    if let Some(names) = selector.pinned_values(NAME_LABEL) {
+        return if names.iter().all(|name| *name == own_namespace) {
+            Admits::OwnNamespace
+        } else {
+            Admits::OtherNamespaces
+        };
+    }
+    let system = SYSTEM_NAMESPACES
+        .iter()
+        .filter(|name| !namespaces.contains_key(**name))
+        .map(|name| BTreeMap::from([(NAME_LABEL.to_string(), name.to_string())]));
+    let others_match = namespaces
         .iter()
         .filter(|(name, _)| name.as_str() != own_namespace)
-        .any(|(_, labels)| selector.matches(labels));
-    if others {
-        Admits::OtherNamespaces
-    } else {
+        .map(|(_, labels)| labels.clone())
+        .chain(system)
+        .any(|labels| selector.matches(&labels));
+    let own_matches = namespaces
+        .get(own_namespace)
+        .is_some_and(|labels| selector.matches(labels));
+    if own_matches && !others_match {
         Admits::OwnNamespace
+    } else {
+        Admits::OtherNamespaces
     }
 }
 
@@ -164,31 +201,7 @@ fn ip_block_admits(cidr: &str) -> Admits {
     }
     match Scope::of_host_address(Some(address)) {
         Scope::External => Admits::Anywhere,
-        _ => Admits::OtherNamespaces,
-    }
-}
-
-/// What reaches a listener of a pod, given the policies that select the pod: `None` when
-/// none does (it is open to the whole cluster), otherwise the widest peer they admit on
-/// that port, or `Some(None)` when they admit nobody.
-pub fn admitted(selecting: &[&Policy], listener: &Listener) -> Option<Option<Admits>> {
-    if selecting.is_empty() {
-        return None;
-    }
-    let widest = selecting
-        .iter()
-        .flat_map(|p| &p.rules)
-        .filter(|rule| rule.admits_port(listener))
-        .map(PolicyRule::widest)
-        .max();
-    Some(widest)
-}
-
-/// The scope a ClusterIP exposure has when `admits` is the widest admitted peer.
-pub fn cluster_ip_scope(admits: Admits) -> Scope {
-    match admits {
-        Admits::OwnNamespace => Scope::Internal,
-        _ => Scope::Cluster,
+        _ => Admits::PrivateAddresses,
     }
 }
 
@@ -200,7 +213,7 @@ mod tests {
     fn ip_blocks_widen_by_address() {
         assert_eq!(ip_block_admits("0.0.0.0/0"), Admits::Anywhere);
         assert_eq!(ip_block_admits("::/0"), Admits::Anywhere);
-        assert_eq!(ip_block_admits("10.0.0.0/8"), Admits::OtherNamespaces);
+        assert_eq!(ip_block_admits("10.0.0.0/8"), Admits::PrivateAddresses);
         assert_eq!(ip_block_admits("203.0.113.0/24"), Admits::Anywhere);
     }
 }

@@ -79,7 +79,13 @@ impl<'a> Services<'a> {
             protocol: Protocol::Tcp,
         };
         let Some((object, service)) = self.by_name.get(&(namespace, name)) else {
+            // Judged by the port it names: a Service's targetPort defaults to its port,
+            // and a route to `mariadb:3306` is one whether or not the Service is in the
+            // same file or review.
             backend.name.push_str(" (not in the input)");
+            if let PortRef::Number(n) = port {
+                backend.target = u16::try_from(*n).ok().filter(|p| *p != 0);
+            }
             return backend;
         };
         let ports = service.spec.as_ref().and_then(|s| s.ports.as_ref());
@@ -113,7 +119,8 @@ impl<'a> Services<'a> {
 }
 
 /// Records the external exposure a route gives its backend's container port. A backend
-/// whose Service is not in the input is not judged: the check sees only the repository.
+/// whose container port is unknown (a named port of a Service not in the input) is not
+/// judged.
 pub fn expose(
     inventory: &mut Inventory,
     object: &str,

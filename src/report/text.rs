@@ -5,7 +5,7 @@ use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 
 use super::Report;
 use crate::model::Location;
-use crate::model::{Finding, Severity};
+use crate::model::{Finding, Rule, Severity};
 
 pub fn render(report: &Report, color: bool) -> String {
     let renderer = if color {
@@ -114,9 +114,16 @@ fn details(finding: &Finding) -> String {
     if let Some(template) = finding.location.as_ref().and_then(|l| l.template.as_ref()) {
         parts.push(format!("Helm template: {template}"));
     }
+    // The catalogue's scope is worth a word only where the finding is about it: a port
+    // reaching wider than allowed, or a required one reaching too narrowly.
     match (finding.scope, finding.allowed_scope) {
-        (Some(scope), Some(allowed)) => parts.push(format!("scope: {scope} (allowed: {allowed})")),
-        (Some(scope), None) => parts.push(format!("scope: {scope}")),
+        (Some(scope), Some(required)) if finding.rule == Rule::MissingPort => {
+            parts.push(format!("scope: {scope} (required: {required})"));
+        }
+        (Some(scope), Some(allowed)) if scope > allowed => {
+            parts.push(format!("scope: {scope} (allowed: {allowed})"));
+        }
+        (Some(scope), _) => parts.push(format!("scope: {scope}")),
         _ => {}
     }
     parts.push(format!(

@@ -11,8 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::catalogue::{Catalogue, HttpPath, WebBackend};
 use crate::model::{
-    Finding, HttpRoute, Https, Inventory, Location, PlainHttp, Protocol, Rule, Scope, Unit,
-    Workload,
+    Finding, HttpRoute, Https, Inventory, Location, PlainHttp, Protocol, RouteBackend, Rule, Scope,
+    Unit, Workload,
 };
 
 /// The `web_backends` id that marks SOGo itself: a deployment that runs it must route
@@ -60,6 +60,7 @@ fn served_by(
         .find_map(|w| recognise(catalogue, path, w, backend.target));
     match allowed {
         Some(_) => Served::Allowed,
+        None if is_sogo_by_port(catalogue, path, backend) => Served::Allowed,
         None => {
             let pods: Vec<&str> = backend
                 .workloads
@@ -167,6 +168,8 @@ pub fn eas_unreachable(inventory: &Inventory, catalogue: &Catalogue) -> Vec<Find
         }
         let routed = units_routed_over_https(inventory, catalogue, path, &winners);
         let published = units_publishing_https(inventory, catalogue, path);
+        // A mail stack that offers no 443 at all gets `missing-port 443`, which says so.
+        let not_offering = super::required::units_not_offering(inventory, catalogue, path.port);
         for (unit, sogo) in sogo_deployments(inventory, catalogue, path) {
             if routed.contains(unit) || published.contains(unit) {
                 continue;
@@ -188,7 +191,9 @@ pub fn eas_unreachable(inventory: &Inventory, catalogue: &Catalogue) -> Vec<Find
                 })
                 .collect();
             if wrong.is_empty() {
-                findings.push(unrouted(catalogue, path, sogo, unit));
+                if !not_offering.contains(unit) {
+                    findings.push(unrouted(catalogue, path, sogo, unit));
+                }
             } else {
                 findings.extend(wrong.iter().map(|(r, e)| misroute(r, e)));
             }
@@ -234,6 +239,16 @@ fn unrouted(catalogue: &Catalogue, path: &HttpPath, sogo: &Workload, unit: &Unit
         location,
         message,
     )
+}
+
+/// A backend whose pods are not in the input, on SOGo's own port: SOGo runs there (in
+/// another repository, or a chart not rendered here), and a route to it is judged.
+fn is_sogo_by_port(catalogue: &Catalogue, path: &HttpPath, backend: &RouteBackend) -> bool {
+    backend.workloads.is_empty()
+        && path.served_by.iter().any(|id| id == SOGO)
+        && backend
+            .target
+            .is_some_and(|port| sogo_port(catalogue).contains(&port))
 }
 
 fn sogo_port(catalogue: &Catalogue) -> Vec<u16> {
@@ -347,10 +362,11 @@ fn serving_routes<'a>(
         .into_iter()
         .filter(|r| {
             r.backend.as_ref().is_some_and(|b| {
-                b.workloads
-                    .iter()
-                    .filter_map(|id| inventory.workloads.get(*id))
-                    .any(|w| fronts_sogo(w, b.target))
+                is_sogo_by_port(catalogue, path, b)
+                    || b.workloads
+                        .iter()
+                        .filter_map(|id| inventory.workloads.get(*id))
+                        .any(|w| fronts_sogo(w, b.target))
             })
         })
         .collect()

@@ -5,10 +5,12 @@ use super::{for_exposure, reach_phrase};
 use crate::catalogue::{Catalogue, PortEntry};
 use crate::model::{Exposure, Finding, Inventory, PathMatch, Rule, Scope, Via};
 
-/// `internal-port-exposed`: an exposure wider than the entry's widest scope. A plain
-/// ClusterIP is left to the NetworkPolicy rules: it is `cluster` only because nothing
-/// isolates its pods, and one cause gets one finding.
+/// `internal-port-exposed`: an exposure wider than the entry's widest scope, or a
+/// NetworkPolicy that admits the port from outside its namespace. A plain ClusterIP is
+/// left to the NetworkPolicy rules (it is `cluster` because of what the policies do or
+/// do not admit, and one cause gets one finding).
 pub fn internal_port_exposed(inventory: &Inventory, catalogue: &Catalogue) -> Vec<Finding> {
+    let by_policy = super::networkpolicy::admitted_from_other_namespaces(inventory, catalogue);
     inventory
         .exposures
         .iter()
@@ -24,6 +26,7 @@ pub fn internal_port_exposed(inventory: &Inventory, catalogue: &Catalogue) -> Ve
                 )
             })
         })
+        .chain(by_policy)
         .collect()
 }
 
@@ -86,13 +89,19 @@ pub fn unknown_port(inventory: &Inventory, catalogue: &Catalogue) -> Vec<Finding
         .filter(|e| !e.via.is_http_route())
         .filter(|e| catalogue.entry_any_protocol(e.target).is_none())
         .map(|e| {
-            let message = format!(
-                "port {}/{} is reachable {} through {} but is not an iRedMail port",
-                e.target,
-                e.protocol,
-                reach_phrase(e.scope, &e.unit),
-                e.via.describe()
-            );
+            let reach = reach_phrase(e.scope, &e.unit);
+            let via = e.via.describe();
+            let message = match e.published.filter(|p| *p != e.target) {
+                Some(published) => format!(
+                    "port {published} reaches {}/{} in the container {reach} through {via}, \
+                     but {} is not an iRedMail port",
+                    e.target, e.protocol, e.target
+                ),
+                None => format!(
+                    "port {}/{} is reachable {reach} through {via} but is not an iRedMail port",
+                    e.target, e.protocol
+                ),
+            };
             for_exposure(Rule::UnknownPort, e, None, message)
         })
         .collect()

@@ -3,7 +3,8 @@
 
 use std::collections::BTreeSet;
 
-use super::for_exposure;
+use super::required::published_on;
+use super::{for_exposure, who_connects};
 use crate::catalogue::Catalogue;
 use crate::model::{Finding, Inventory, Location, Protocol, Rule, Scope, Via};
 
@@ -19,21 +20,18 @@ pub fn port_remapped(inventory: &Inventory, catalogue: &Catalogue) -> Vec<Findin
         // is not in the manifests.
         .filter(|e| !e.via.is_http_route())
         .filter(|e| !(e.published.is_none() && matches!(e.via, Via::ControllerRoute { .. })))
+        .filter(|e| e.published != Some(e.target))
         .filter_map(|e| {
             let entry = catalogue
                 .entry(e.target, e.protocol)
                 .filter(|entry| entry.client_facing)?;
-            let published = match (e.published, &e.via) {
-                (Some(p), _) if p == e.target => return None,
-                (Some(p), _) => format!("on port {p}"),
-                (None, Via::NodePort) => "on a NodePort the cluster assigns (30000-32767)".into(),
-                (None, _) => "on an ephemeral host port".into(),
-            };
             let message = format!(
-                "{} {} is published {published} through {}; clients expect {}",
+                "{} {} is published {} through {}; {} connect to {}",
                 entry.name,
                 entry.port,
+                published_on(e),
                 e.via.describe(),
+                who_connects(entry),
                 entry.port
             );
             Some(for_exposure(Rule::PortRemapped, e, Some(entry), message))

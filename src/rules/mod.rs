@@ -10,10 +10,12 @@ mod mapping;
 mod networkpolicy;
 mod required;
 
+use std::collections::HashSet;
+
 use rayon::prelude::*;
 
 use crate::catalogue::{Catalogue, PortEntry};
-use crate::model::{Exposure, Finding, Inventory, Rule, RuleInfo, Scope, Unit};
+use crate::model::{Exposure, Finding, Inventory, Location, Rule, RuleInfo, Scope, Unit};
 
 type Check = fn(&Inventory, &Catalogue) -> Vec<Finding>;
 
@@ -71,9 +73,39 @@ pub fn run_selected(
         .par_iter()
         .flat_map_iter(|rule| check_of(*rule)(inventory, catalogue))
         .collect();
+    drop_restated(&mut findings);
     sort_for_report(&mut findings);
     findings.dedup();
     findings
+}
+
+/// One cause, one finding: a remap that leaves a required port unanswered is told by
+/// `missing-port`, whose message names it, so `port-remapped` does not repeat it. Done
+/// here rather than in either rule because a front door may run one without the other
+/// (the webhook without `--watch` runs only the rules that need nothing but the object).
+fn drop_restated(findings: &mut Vec<Finding>) {
+    let missing: HashSet<(&Location, Option<u16>)> = findings
+        .iter()
+        .filter(|f| f.rule == Rule::MissingPort)
+        .filter_map(|f| Some((f.location.as_ref()?, f.port)))
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    let restated: Vec<bool> = findings
+        .iter()
+        .map(|f| {
+            f.rule == Rule::PortRemapped
+                && f.location
+                    .as_ref()
+                    .is_some_and(|l| missing.contains(&(l, f.port)))
+        })
+        .collect();
+    let mut index = 0;
+    findings.retain(|_| {
+        index += 1;
+        !restated[index - 1]
+    });
 }
 
 /// Sorts findings as reports show them: by file, line and rule.
@@ -112,6 +144,18 @@ fn reach_phrase(scope: Scope, unit: &Unit) -> &'static str {
         (Scope::Cluster, false) => "from every pod in the cluster",
         (Scope::Cluster, true) => "from the host's private network",
         (Scope::Internal, _) => "from the mail stack's own network",
-        (Scope::Loopback, _) => "from its own host only",
+        (Scope::Loopback, _) => "from its own host",
+    }
+}
+
+/// What connects to a client-facing port, as a mail admin says it: port 25 is for other
+/// mail servers (MX delivery), the web ports for browsers and mail apps, the rest for
+/// mail clients.
+fn who_connects(entry: &PortEntry) -> &'static str {
+    match (entry.service.as_str(), entry.port) {
+        ("postfix", 25) => "other mail servers",
+        ("nginx", _) => "browsers and mail apps",
+        ("sshd", _) => "administrators",
+        _ => "mail clients",
     }
 }

@@ -1,112 +1,272 @@
 //! NetworkPolicy rules: an internal port open to the cluster because no policy isolates
-//! its pods, and a policy that admits an internal port from everywhere.
+//! its pods, a policy that admits an internal port from outside the mail stack's
+//! namespace, and a policy that admits it from everywhere.
 
 use std::collections::HashSet;
 
 use super::for_exposure;
-use crate::catalogue::Catalogue;
-use crate::model::{Admits, Finding, Inventory, Isolation, Location, PolicyRule, Rule, Scope, Via};
+use crate::catalogue::{Catalogue, PortEntry};
+use crate::model::{
+    Admits, Finding, Inventory, Isolation, Listener, Location, PodReach, Policy, Protocol, Rule,
+    Scope, Via, Workload, WorkloadId,
+};
 
-/// `network-policy-missing`: a ClusterIP reaches an internal port of pods that no ingress
-/// NetworkPolicy selects. Reported once, here, and not as `internal-port-exposed`.
+/// `network-policy-missing`: an internal port of pods that no ingress NetworkPolicy
+/// selects. The pod network is flat, so the port is open to every pod of the cluster
+/// with or without a Service; the finding is on the ClusterIP Service that names the
+/// port when there is one, else on the `containerPort`. One finding per port and pod.
 pub fn network_policy_missing(inventory: &Inventory, catalogue: &Catalogue) -> Vec<Finding> {
-    inventory
+    let mut by_service = Vec::new();
+    let mut covered: HashSet<(WorkloadId, u16, Protocol)> = HashSet::new();
+    for e in inventory
         .exposures
         .iter()
         .filter(|e| e.via == Via::ClusterIp && e.isolation == Isolation::Unisolated)
-        .filter_map(|e| {
-            let entry = catalogue
-                .entry(e.target, e.protocol)
-                .filter(|entry| entry.scope < Scope::Cluster)?;
-            let pods: Vec<&str> = e
-                .backends
-                .iter()
-                .filter_map(|id| inventory.workloads.get(*id))
-                .map(|w| w.object.as_str())
-                .collect();
-            let message = format!(
-                "{} {} is open to every pod in the cluster through a ClusterIP Service: no \
-                 ingress NetworkPolicy selects {}; it belongs to the mail stack only",
-                entry.name,
-                entry.port,
-                pods.join(", ")
-            );
-            Some(for_exposure(
-                Rule::NetworkPolicyMissing,
-                e,
-                Some(entry),
-                message,
-            ))
-        })
-        .collect()
+    {
+        let Some(entry) = internal_entry(catalogue, e.target, e.protocol) else {
+            continue;
+        };
+        let unisolated: Vec<WorkloadId> = e
+            .backends
+            .iter()
+            .copied()
+            .filter(|id| inventory.isolating.get(*id).is_none_or(Vec::is_empty))
+            .collect();
+        covered.extend(unisolated.iter().map(|id| (*id, e.target, e.protocol)));
+        let pods: Vec<&str> = unisolated
+            .iter()
+            .filter_map(|id| inventory.workloads.get(*id))
+            .map(|w| w.object.as_str())
+            .collect();
+        let message = format!(
+            "{} {} is open to every pod in the cluster through a ClusterIP Service: no \
+             ingress NetworkPolicy selects {}; it belongs to the mail stack only",
+            entry.name,
+            entry.port,
+            pods.join(", ")
+        );
+        by_service.push(for_exposure(
+            Rule::NetworkPolicyMissing,
+            e,
+            Some(entry),
+            message,
+        ));
+    }
+    let by_container_port = inventory
+        .workloads
+        .iter()
+        .enumerate()
+        .flat_map(|(id, w)| w.listeners.iter().map(move |l| (id, w, l)))
+        // A pod on the node's network is not on the pod network: no policy narrows it, and
+        // `host-network` reports it.
+        .filter(|(_, w, _)| w.host_network.is_none())
+        .filter(|(id, _, l)| !covered.contains(&(*id, l.port, l.protocol)))
+        .filter(|(id, _, l)| inventory.pod_reach(*id, l) == Some(PodReach::Unisolated))
+        .filter_map(|(_, workload, listener)| {
+            let entry = internal_entry(catalogue, listener.port, listener.protocol)?;
+            Some(unisolated_container_port(workload, listener, entry))
+        });
+    by_service.into_iter().chain(by_container_port).collect()
+}
+
+fn unisolated_container_port(
+    workload: &Workload,
+    listener: &Listener,
+    entry: &PortEntry,
+) -> Finding {
+    let message = format!(
+        "{} {} of {} is open to every pod in the cluster: no ingress NetworkPolicy selects \
+         its pods, and a pod's ports are reachable over the pod network without any \
+         Service; it belongs to the mail stack only",
+        entry.name, entry.port, workload.object
+    );
+    Finding {
+        port: Some(listener.port),
+        protocol: Some(listener.protocol),
+        service: Some(entry.service.clone()),
+        scope: Some(Scope::Cluster),
+        allowed_scope: Some(entry.scope),
+        object: Some(workload.object.clone()),
+        location: listener.location.clone(),
+        ..Finding::new(Rule::NetworkPolicyMissing, message)
+    }
+}
+
+/// The catalogue entry of a port that belongs inside the mail stack.
+fn internal_entry(catalogue: &Catalogue, port: u16, protocol: Protocol) -> Option<&PortEntry> {
+    catalogue
+        .entry(port, protocol)
+        .filter(|entry| entry.scope < Scope::Cluster)
 }
 
 /// `network-policy-too-open`: a rule admits an internal port of the pods it selects from
-/// `0.0.0.0/0`, from every namespace, or (without `from`) from every source. Reported once
-/// per policy line and port.
+/// any address (`0.0.0.0/0`, a public block, or a rule without `from`) or from every
+/// namespace. Reported once per policy line and port.
 pub fn network_policy_too_open(inventory: &Inventory, catalogue: &Catalogue) -> Vec<Finding> {
-    let mut findings = Vec::new();
+    admissions(inventory, catalogue, |admits| {
+        admits >= Admits::EveryNamespace
+    })
+    .into_iter()
+    .map(|a| {
+        let from = match a.admits {
+            Admits::Anywhere => "any address",
+            _ => "every namespace",
+        };
+        let scope = if a.admits == Admits::Anywhere {
+            Scope::External
+        } else {
+            Scope::Cluster
+        };
+        let message = format!(
+            "{} admits {} {} of {} from {from}; it belongs to the mail stack only",
+            a.policy.object, a.entry.name, a.entry.port, a.workload.object
+        );
+        a.finding(Rule::NetworkPolicyTooOpen, scope, message)
+    })
+    .collect()
+}
+
+/// The `internal-port-exposed` findings of NetworkPolicies: a rule admits an internal
+/// port from another namespace (named, or matched by labels, including the namespaces
+/// every cluster has and those the input does not show) or from a private address block.
+/// Those are outside the mail stack, so the port reaches `cluster`.
+///
+/// The reverse proxy is the exception. An ingress controller runs in its own namespace and
+/// must be admitted for its routes to work: a port that a route in the input sends traffic
+/// to is judged at the route (a route to SOGo's `/SOGo` is fine, a route to 3306 is
+/// `internal-port-exposed` there), and a web backend's port (SOGo's 20000) admitted from a
+/// named or labelled namespace is the proxy's way in even when its route is elsewhere.
+pub fn admitted_from_other_namespaces(
+    inventory: &Inventory,
+    catalogue: &Catalogue,
+) -> Vec<Finding> {
+    let routed = routed_ports(inventory);
+    let proxied: HashSet<u16> = catalogue
+        .web_backends
+        .iter()
+        .flat_map(|b| b.ports.iter().copied())
+        .collect();
+    admissions(inventory, catalogue, |admits| {
+        matches!(admits, Admits::OtherNamespaces | Admits::PrivateAddresses)
+    })
+    .into_iter()
+    .filter(|a| !routed.contains(&(a.workload_id, a.listener.port, a.listener.protocol)))
+    .filter(|a| !(a.admits == Admits::OtherNamespaces && proxied.contains(&a.listener.port)))
+    .map(|a| {
+        let message = format!(
+            "{} {} of {} is reachable from outside its namespace: {} admits it from {}; it \
+             belongs to the mail stack only",
+            a.entry.name,
+            a.entry.port,
+            a.workload.object,
+            a.policy.object,
+            a.peer_phrase()
+        );
+        a.finding(Rule::InternalPortExposed, Scope::Cluster, message)
+    })
+    .collect()
+}
+
+/// The container ports that a route of an ingress controller or Gateway sends traffic to.
+fn routed_ports(inventory: &Inventory) -> HashSet<(WorkloadId, u16, Protocol)> {
+    inventory
+        .exposures
+        .iter()
+        .filter(|e| matches!(e.via, Via::HttpRoute { .. } | Via::ControllerRoute { .. }))
+        .flat_map(|e| e.backends.iter().map(move |id| (*id, e.target, e.protocol)))
+        .collect()
+}
+
+/// One policy peer admitting one internal port of one selected workload.
+struct Admission<'a> {
+    policy: &'a Policy,
+    workload_id: WorkloadId,
+    workload: &'a Workload,
+    listener: &'a Listener,
+    entry: &'a PortEntry,
+    admits: Admits,
+    /// The `from` entry (or the rule, when it has no `from`) that admits it.
+    location: &'a Location,
+}
+
+impl Admission<'_> {
+    fn peer_phrase(&self) -> &'static str {
+        match self.admits {
+            Admits::OwnNamespace => "its own namespace",
+            Admits::OtherNamespaces => "other namespaces",
+            Admits::PrivateAddresses => "a private address block",
+            Admits::EveryNamespace => "every namespace",
+            Admits::Anywhere => "any address",
+        }
+    }
+
+    fn finding(&self, rule: Rule, scope: Scope, message: String) -> Finding {
+        Finding {
+            port: Some(self.listener.port),
+            protocol: Some(self.listener.protocol),
+            service: Some(self.entry.service.clone()),
+            scope: Some(scope),
+            allowed_scope: Some(self.entry.scope),
+            object: Some(self.policy.object.clone()),
+            location: Some(self.location.clone()),
+            ..Finding::new(rule, message)
+        }
+    }
+}
+
+/// Every peer of an isolating policy whose `admits` the filter wants, with each internal
+/// port of the selected pods that its rule admits, once per peer line and port. Linear in
+/// policies × selected pods × their ports.
+fn admissions<'a>(
+    inventory: &'a Inventory,
+    catalogue: &'a Catalogue,
+    wanted: impl Fn(Admits) -> bool,
+) -> Vec<Admission<'a>> {
+    let mut found = Vec::new();
     let mut seen: HashSet<(&str, &Location, u16)> = HashSet::new();
     for policy in inventory.policies.iter().filter(|p| p.isolates_ingress) {
-        let too_open: Vec<(&PolicyRule, Vec<(Admits, &Location)>)> = policy
+        let rules: Vec<_> = policy
             .rules
             .iter()
-            .map(|rule| (rule, wide_sources(rule)))
+            .map(|rule| {
+                let sources: Vec<(Admits, &Location)> = rule
+                    .sources()
+                    .into_iter()
+                    .filter(|(admits, _)| wanted(*admits))
+                    .collect();
+                (rule, sources)
+            })
             .filter(|(_, sources)| !sources.is_empty())
             .collect();
-        if too_open.is_empty() {
+        if rules.is_empty() {
             continue;
         }
         for id in inventory.selected_by(policy) {
             let Some(workload) = inventory.workloads.get(id) else {
                 continue;
             };
-            for (rule, sources) in &too_open {
+            for (rule, sources) in &rules {
                 for listener in workload.listeners.iter().filter(|l| rule.admits_port(l)) {
-                    let Some(entry) = catalogue
-                        .entry(listener.port, listener.protocol)
-                        .filter(|e| e.scope < Scope::Cluster)
+                    let Some(entry) = internal_entry(catalogue, listener.port, listener.protocol)
                     else {
                         continue;
                     };
                     for &(admits, location) in sources {
-                        if !seen.insert((policy.object.as_str(), location, listener.port)) {
-                            continue;
+                        if seen.insert((policy.object.as_str(), location, listener.port)) {
+                            found.push(Admission {
+                                policy,
+                                workload_id: id,
+                                workload,
+                                listener,
+                                entry,
+                                admits,
+                                location,
+                            });
                         }
-                        let from = match admits {
-                            Admits::Anywhere => "any address",
-                            _ => "every namespace",
-                        };
-                        let message = format!(
-                            "{} admits {} {} of {} from {from}; it belongs to the mail stack only",
-                            policy.object, entry.name, entry.port, workload.object
-                        );
-                        findings.push(Finding {
-                            port: Some(listener.port),
-                            protocol: Some(listener.protocol),
-                            service: Some(entry.service.clone()),
-                            scope: Some(if admits == Admits::Anywhere {
-                                Scope::External
-                            } else {
-                                Scope::Cluster
-                            }),
-                            allowed_scope: Some(entry.scope),
-                            object: Some(policy.object.clone()),
-                            location: Some(location.clone()),
-                            ..Finding::new(Rule::NetworkPolicyTooOpen, message)
-                        });
                     }
                 }
             }
         }
     }
-    findings
-}
-
-/// The sources of a rule that open a port to every namespace or any address.
-fn wide_sources(rule: &PolicyRule) -> Vec<(Admits, &Location)> {
-    rule.sources()
-        .into_iter()
-        .filter(|(admits, _)| *admits >= Admits::EveryNamespace)
-        .collect()
+    found
 }

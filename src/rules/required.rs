@@ -1,29 +1,80 @@
 //! `missing-port`: a mail stack must offer every requirement of the catalogue (SMTP on
-//! 25 from outside, submission, IMAP, HTTPS) at its scope.
+//! 25 from outside, submission, IMAP, HTTPS) at its scope, on the requirement's own port
+//! number: other mail servers connect to 25 and nothing else, so SMTP published only on
+//! 2525 or a NodePort receives no mail.
+
+use std::collections::HashSet;
 
 use super::reach_phrase;
 use crate::catalogue::{Catalogue, Requirement};
-use crate::model::{Finding, Inventory, Rule, Scope, Unit, UnitParts};
+use crate::model::{Exposure, Finding, Inventory, Rule, Scope, Unit, UnitParts, Via};
 
 pub fn missing_port(inventory: &Inventory, catalogue: &Catalogue) -> Vec<Finding> {
+    unmet_requirements(inventory, catalogue)
+        .into_iter()
+        .map(|unmet| missing(&unmet, catalogue))
+        .collect()
+}
+
+/// The mail stacks that `missing-port` reports for not offering `port` at all: other rules
+/// about that port (SOGo's ActiveSync over 443) would only restate it for them.
+pub(super) fn units_not_offering<'a>(
+    inventory: &'a Inventory,
+    catalogue: &'a Catalogue,
+    port: u16,
+) -> HashSet<&'a Unit> {
+    unmet_requirements(inventory, catalogue)
+        .into_iter()
+        .filter(|unmet| unmet.requirement.any_of.contains(&port))
+        .map(|unmet| unmet.unit)
+        .collect()
+}
+
+/// A requirement a mail stack does not meet, with what comes closest.
+struct Unmet<'a> {
+    unit: &'a Unit,
+    requirement: &'a Requirement,
+    parts: UnitParts<'a>,
+    /// The exposure of the required service that reaches widest, if any.
+    closest: Option<&'a Exposure>,
+}
+
+/// Every requirement of every mail stack that nothing meets.
+fn unmet_requirements<'a>(inventory: &'a Inventory, catalogue: &'a Catalogue) -> Vec<Unmet<'a>> {
     let stack_ports: Vec<u16> = catalogue
         .requirements
         .iter()
         .filter(|r| r.marks_mail_stack)
         .flat_map(|r| r.any_of.iter().copied())
         .collect();
-    let mut findings = Vec::new();
+    let mut unmet = Vec::new();
     for (unit, parts) in inventory.by_unit() {
         if !is_mail_stack(&parts, catalogue, &stack_ports) {
             continue;
         }
         for requirement in &catalogue.requirements {
-            if !is_met(&parts, requirement) {
-                findings.push(missing(&parts, catalogue, unit, requirement));
+            if is_met(&parts, requirement) {
+                continue;
             }
+            let closest = parts
+                .exposures
+                .iter()
+                .copied()
+                .filter(|e| requirement.any_of.contains(&e.target))
+                .filter(|e| e.protocol == requirement.protocol)
+                .max_by_key(|e| e.scope);
+            unmet.push(Unmet {
+                unit,
+                requirement,
+                parts: UnitParts {
+                    workloads: parts.workloads.clone(),
+                    exposures: parts.exposures.clone(),
+                },
+                closest,
+            });
         }
     }
-    findings
+    unmet
 }
 
 /// A unit is an iRedMail mail stack when it runs an iRedMail image or listens on a port
@@ -46,28 +97,33 @@ fn is_mail_stack(parts: &UnitParts, catalogue: &Catalogue, stack_ports: &[u16]) 
     by_image || by_listener || by_exposure
 }
 
+/// Met when something answers on one of the required port numbers themselves, from far
+/// enough: the port a client connects to, not the container port behind it (an HTTP
+/// route offers its listener's 443 whatever the container listens on).
 fn is_met(parts: &UnitParts, requirement: &Requirement) -> bool {
     parts.exposures.iter().any(|e| {
-        // An HTTP route offers its own port (443), whatever the container listens on.
-        let offered = if e.via.is_http_route() {
-            e.published.unwrap_or(e.target)
-        } else {
-            e.target
-        };
-        requirement.any_of.contains(&offered)
+        client_port(e).is_some_and(|p| requirement.any_of.contains(&p))
             && e.protocol == requirement.protocol
             && e.scope >= requirement.scope
     })
 }
 
-/// The finding points at what comes closest: an exposure that reaches too narrowly, else
-/// a container listening on the port, else nothing.
-fn missing(
-    parts: &UnitParts,
-    catalogue: &Catalogue,
-    unit: &Unit,
-    requirement: &Requirement,
-) -> Finding {
+/// The port clients connect to. A Traefik entry point is defined in Traefik's static
+/// configuration, which manifests do not show: a TCP router on an entry point is taken to
+/// listen on the port it forwards to, as a `submission` entry point on 587 does.
+fn client_port(e: &Exposure) -> Option<u16> {
+    match (&e.via, e.published) {
+        (_, Some(port)) => Some(port),
+        (Via::ControllerRoute { .. }, None) => Some(e.target),
+        _ => None,
+    }
+}
+
+/// The finding points at what comes closest: an exposure of the service that reaches far
+/// enough on another number, one that reaches too narrowly, else a container listening
+/// on the port, else nothing.
+fn missing(unmet: &Unmet, catalogue: &Catalogue) -> Finding {
+    let requirement = unmet.requirement;
     let ports = requirement
         .any_of
         .iter()
@@ -82,32 +138,37 @@ fn missing(
         protocol: Some(requirement.protocol),
         service: entry.map(|e| e.service.clone()),
         allowed_scope: Some(requirement.scope),
-        object: Some(unit.to_string()),
+        object: Some(unmet.unit.to_string()),
         ..Finding::new(Rule::MissingPort, String::new())
     };
-    let narrow = parts
-        .exposures
-        .iter()
-        .filter(|e| requirement.any_of.contains(&e.target))
-        .filter(|e| e.protocol == requirement.protocol)
-        .max_by_key(|e| e.scope);
-    if let Some(e) = narrow {
+    if let Some(e) = unmet.closest {
+        let message = if e.scope >= requirement.scope {
+            format!(
+                "{name} is not offered on {ports} {}: it is published {} through {} instead; {}",
+                reach_phrase(e.scope, &e.unit),
+                published_on(e),
+                e.via.describe(),
+                requirement.why
+            )
+        } else {
+            format!(
+                "{name} ({ports}) is reachable only {} through {}; it must be reachable {}: {}",
+                reach_phrase(e.scope, &e.unit),
+                e.via.describe(),
+                reach_phrase(requirement.scope, &e.unit),
+                requirement.why
+            )
+        };
         return Finding {
             port: Some(e.target),
             scope: Some(e.scope),
             object: Some(e.object.clone()),
             location: e.location.clone(),
-            message: format!(
-                "{name} ({ports}) is reachable only {} through {}; it must be reachable `{}`: {}",
-                reach_phrase(e.scope, &e.unit),
-                e.via.describe(),
-                requirement.scope,
-                requirement.why
-            ),
+            message,
             ..base
         };
     }
-    let listener = parts.workloads.iter().find_map(|w| {
+    let listener = unmet.parts.workloads.iter().find_map(|w| {
         let l = w
             .listeners
             .iter()
@@ -121,17 +182,31 @@ fn missing(
             object: Some(workload.object.clone()),
             location: l.location.clone(),
             message: format!(
-                "{name} ({ports}): {} listens on {} but nothing makes it reachable `{}`: {}",
-                workload.object, l.port, requirement.scope, requirement.why
+                "{name} ({ports}): {} listens on {} but nothing makes it reachable {}: {}",
+                workload.object,
+                l.port,
+                reach_phrase(requirement.scope, &workload.unit),
+                requirement.why
             ),
             ..base
         };
     }
     Finding {
         message: format!(
-            "{name} ({ports}) is not offered by {unit}; it must be reachable `{}`: {}",
-            requirement.scope, requirement.why
+            "{name} ({ports}) is not offered by {}; it must be reachable {}: {}",
+            unmet.unit,
+            reach_phrase(requirement.scope, unmet.unit),
+            requirement.why
         ),
         ..base
+    }
+}
+
+/// Where an exposure puts a port, for a message: `on port 2525`, or the platform's pick.
+pub(super) fn published_on(exposure: &Exposure) -> String {
+    match (exposure.published, &exposure.via) {
+        (Some(p), _) => format!("on port {p}"),
+        (None, Via::NodePort) => "on a NodePort the cluster assigns (30000-32767)".into(),
+        (None, _) => "on an ephemeral host port".into(),
     }
 }
