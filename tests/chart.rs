@@ -971,7 +971,7 @@ fn iredmail_ports_check_accepts_the_rendered_chart() {
                 "scope": "cluster",
                 "allowed_scope": null,
                 "object": format!("Service/{NAMESPACE}/{FULLNAME}"),
-                "message": "port 8443/TCP is reachable from every pod in the cluster through a ClusterIP Service but is not an iRedMail port",
+                "message": "port 443 reaches 8443/TCP in the container from every pod in the cluster through a ClusterIP Service, but 8443 is not an iRedMail port",
                 "location": {"path": "-", "line": line, "column": 7,
                              "template": "iredmail-ports/templates/service.yaml"},
                 "suppressed": {"by": "annotation",

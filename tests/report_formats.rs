@@ -343,21 +343,24 @@ fn github_lines_for_one_fixture() {
     let expected = [
         format!(
             "{prefix},line=5,col=9,{title}::Postfix SMTPS 465 is reachable from outside the host \
-             but deprecated in favour of 587 (DOCS: 'Port 465 … has been deprecated for years. \
-             Please use port 587 instead.')"
+             but deprecated in favour of 587 (DOCS: '465: smtps (SMTP over SSL). Deprecated, and \
+             disabled by default, please use port 587 instead.')"
         ),
         format!(
             "{prefix},line=9,col=9,{title}::Dovecot IMAPS 993 is reachable from outside the host \
-             but deprecated in favour of 143 (DOCS: deprecated, use port 143 with STARTTLS)"
+             but deprecated in favour of 143 (DOCS: '993: IMAPS (Secure IMAP over SSL). Deprecated, \
+             recommended to use port 143 with STARTTLS.')"
         ),
         format!(
             "{prefix},line=10,col=9,{title}::Dovecot POP3S 995 is reachable from outside the host \
-             but deprecated in favour of 110 (DOCS: deprecated, use port 110 with STARTTLS)"
+             but deprecated in favour of 110 (DOCS: '995: POP3S (Secure POP3 over SSL). Deprecated, \
+             recommended to use port 110 with STARTTLS.')"
         ),
         format!(
             "{prefix},line=12,col=9,{title}::Dovecot managesieve (old port) 2000 is reachable from \
-             the mail stack's own network but deprecated in favour of 4190 (DOCS: the old \
-             managesieve port, deprecated and not even listed in /etc/services)"
+             the mail stack's own network but deprecated in favour of 4190 (DOCS: 'in old \
+             iRedMail releases, it's port 2000, it's deprecated and not even listed in \
+             `/etc/services` file.')"
         ),
     ];
     let out = report.render(Format::Github, false);

@@ -22,15 +22,16 @@ pub fn port_remapped(inventory: &Inventory, catalogue: &Catalogue) -> Vec<Findin
         .filter(|e| !(e.published.is_none() && matches!(e.via, Via::ControllerRoute { .. })))
         .filter(|e| e.published != Some(e.target))
         .filter_map(|e| {
+            // A port published beyond its catalogue scope (managesieve on a NodePort) is
+            // `internal-port-exposed`: its number is not the problem, one cause one finding.
             let entry = catalogue
                 .entry(e.target, e.protocol)
-                .filter(|entry| entry.client_facing)?;
+                .filter(|entry| entry.client_facing && e.scope <= entry.scope)?;
             let message = format!(
-                "{} {} is published {} through {}; {} connect to {}",
+                "{} {} is published {}; {} connect to {}",
                 entry.name,
                 entry.port,
                 published_on(e),
-                e.via.describe(),
                 who_connects(entry),
                 entry.port
             );

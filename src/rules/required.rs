@@ -144,10 +144,9 @@ fn missing(unmet: &Unmet, catalogue: &Catalogue) -> Finding {
     if let Some(e) = unmet.closest {
         let message = if e.scope >= requirement.scope {
             format!(
-                "{name} is not offered on {ports} {}: it is published {} through {} instead; {}",
+                "{name} is not offered on {ports} {}: it is published {} instead; {}",
                 reach_phrase(e.scope, &e.unit),
                 published_on(e),
-                e.via.describe(),
                 requirement.why
             )
         } else {
@@ -202,11 +201,20 @@ fn missing(unmet: &Unmet, catalogue: &Catalogue) -> Finding {
     }
 }
 
-/// Where an exposure puts a port, for a message: `on port 2525`, or the platform's pick.
+/// Where and how an exposure publishes a port, for a message: `on port 2525 of every
+/// host address`, `on 10.0.0.5:2525`, `on port 30025 through a NodePort Service`, or the
+/// platform's pick.
 pub(super) fn published_on(exposure: &Exposure) -> String {
-    match (exposure.published, &exposure.via) {
-        (Some(p), _) => format!("on port {p}"),
-        (None, Via::NodePort) => "on a NodePort the cluster assigns (30000-32767)".into(),
-        (None, _) => "on an ephemeral host port".into(),
+    let port = match (exposure.published, &exposure.via) {
+        (Some(p), _) => format!("port {p}"),
+        (None, Via::NodePort) => {
+            return "on a NodePort the cluster assigns (30000-32767)".into();
+        }
+        (None, _) => "an ephemeral port".into(),
+    };
+    match &exposure.via {
+        Via::Published { host_ip: None } => format!("on {port} of every host address"),
+        Via::Published { host_ip: Some(ip) } => format!("on {port} of {ip}"),
+        via => format!("on {port} through {}", via.describe()),
     }
 }
