@@ -142,7 +142,9 @@ fn check_and_cluster_give_the_same_verdicts() {
         );
         let (files, cluster) = (verdicts(&from_files), verdicts(&live));
         if files != cluster {
-            differing.push(format!("{case}:\n  check:   {files:?}\n  cluster: {cluster:?}"));
+            differing.push(format!(
+                "{case}:\n  check:   {files:?}\n  cluster: {cluster:?}"
+            ));
         }
     }
     assert!(differing.is_empty(), "{}", differing.join("\n"));

@@ -1,6 +1,8 @@
 //! `--format text`: findings grouped by file, each with a frame of the line that causes
 //! it, in the style of rustc and cargo-deny.
 
+use std::borrow::Cow;
+
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 
 use super::Report;
@@ -44,12 +46,13 @@ fn suppressed_section(suppressed: &[&Finding]) -> String {
         );
         if let Some(suppression) = &finding.suppressed {
             out.push_str(&format!(
-                "{at}: {}[{}]: {} (suppressed by {}: {})\n",
+                "{}: {}[{}]: {} (suppressed by {}: {})\n",
+                shown(&at),
                 finding.severity,
                 finding.rule.id(),
-                finding.message,
+                shown(&finding.message),
                 suppression.by.as_str(),
-                suppression.reason
+                shown(&suppression.reason)
             ));
         }
     }
@@ -62,7 +65,7 @@ fn file_header(file: Option<&str>, findings: &[&Finding]) -> String {
         .iter()
         .filter(|f| f.location.as_ref().map(|l| l.path.as_str()) == file)
         .count();
-    let name = file.unwrap_or("(not tied to a file)");
+    let name = file.map_or(Cow::Borrowed("(not tied to a file)"), shown);
     let plural = if count == 1 { "" } else { "s" };
     format!("── {name}: {count} finding{plural}\n\n")
 }
@@ -77,19 +80,19 @@ fn level(severity: Severity) -> Level<'static> {
 
 fn render_finding(finding: &Finding, report: &Report, renderer: &Renderer) -> String {
     let id = finding.rule.id();
-    let title = level(finding.severity)
-        .primary_title(finding.message.as_str())
-        .id(id);
+    let message = shown(&finding.message);
+    let path = finding.location.as_ref().map(|l| shown(&l.path));
+    let title = level(finding.severity).primary_title(message).id(id);
     let details = details(finding);
     let frame = finding
         .location
         .as_ref()
         .and_then(|l| frame(l, report).map(|f| (l, f)));
     let mut main: Group<'_> = match &frame {
-        Some((location, (text, start_line, span))) => title.element(
+        Some((_, (text, start_line, span))) => title.element(
             Snippet::source(text.as_str())
                 .line_start(*start_line)
-                .path(location.path.as_str())
+                .path(path.unwrap_or_default())
                 .annotation(AnnotationKind::Primary.span(span.clone())),
         ),
         None => Group::with_title(title),
@@ -97,7 +100,9 @@ fn render_finding(finding: &Finding, report: &Report, renderer: &Renderer) -> St
     if let (Some(location), None) = (&finding.location, &frame) {
         main = main.element(Level::NOTE.message(format!(
             "at {}:{}:{}",
-            location.path, location.line, location.column
+            shown(&location.path),
+            location.line,
+            location.column
         )));
     }
     main = main.element(Level::NOTE.message(details));
@@ -109,10 +114,10 @@ fn render_finding(finding: &Finding, report: &Report, renderer: &Renderer) -> St
 fn details(finding: &Finding) -> String {
     let mut parts = Vec::new();
     if let Some(object) = &finding.object {
-        parts.push(format!("object: {object}"));
+        parts.push(format!("object: {}", shown(object)));
     }
     if let Some(template) = finding.location.as_ref().and_then(|l| l.template.as_ref()) {
-        parts.push(format!("Helm template: {template}"));
+        parts.push(format!("Helm template: {}", shown(template)));
     }
     // The catalogue's scope is worth a word only where the finding is about it: a port
     // reaching wider than allowed, or a required one reaching too narrowly.
@@ -134,7 +139,8 @@ fn details(finding: &Finding) -> String {
 }
 
 /// The offending line and the one before it, with the byte span to underline: from the
-/// column to the end of the line.
+/// column to the end of the line. Both lines are shown escaped, the span measured on the
+/// escaped text.
 fn frame(location: &Location, report: &Report) -> Option<(String, usize, std::ops::Range<usize>)> {
     let source = report.sources.get(&location.path)?;
     let line = usize::try_from(location.line).ok()?;
@@ -144,21 +150,23 @@ fn frame(location: &Location, report: &Report) -> Option<(String, usize, std::op
     let first = index.saturating_sub(1);
     let mut text = String::new();
     for previous in lines.get(first..index)? {
-        text.push_str(previous.trim_end_matches('\r'));
+        text.push_str(&shown(previous.trim_end_matches('\r')));
         text.push('\n');
     }
-    let offset = text.len();
-    text.push_str(target);
     let column = usize::try_from(location.column).ok()?.saturating_sub(1);
     let start = target
         .char_indices()
         .nth(column)
         .map_or(target.len(), |(i, _)| i);
     let end = token_end(target, start);
-    let span = if start == end {
-        offset..offset + target.len()
+    let before = text.len() + shown(&target[..start]).len();
+    let token = shown(&target[start..end]).len();
+    let line_start = text.len();
+    text.push_str(&shown(target));
+    let span = if token == 0 {
+        line_start..text.len()
     } else {
-        offset + start..offset + end
+        before..before + token
     };
     Some((text, first + 1, span))
 }
@@ -196,7 +204,7 @@ fn summary_line(report: &Report) -> String {
             "no findings{suppressed} in {} ({}), catalogue {}\n",
             plural(s.files, "file"),
             plural(s.objects, "object"),
-            report.catalogue
+            shown(&report.catalogue)
         );
     }
     format!(
@@ -206,6 +214,52 @@ fn summary_line(report: &Report) -> String {
         plural(s.note, "note"),
         plural(s.files, "file"),
         plural(s.objects, "object"),
-        report.catalogue
+        shown(&report.catalogue)
     )
+}
+
+/// Text from the input as a terminal may show it: control characters (ESC of ANSI and
+/// OSC sequences, CR, LF, BEL, C1 controls) and the invisible direction marks and
+/// overrides that reorder what a reader sees are written as escapes, so a hostile name
+/// or path can neither drive the terminal nor start a CI log's workflow command on a
+/// line of its own. Tabs stay: YAML indents with spaces, and a tab is harmless.
+fn shown(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(needs_escape) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c if needs_escape(c) && u32::from(c) < 0x100 => {
+                out.push_str(&format!("\\x{:02x}", u32::from(c)));
+            }
+            c if needs_escape(c) => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn needs_escape(c: char) -> bool {
+    (c.is_control() && c != '\t')
+        || matches!(c,
+            '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{2028}' | '\u{2029}'
+            | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shown;
+
+    #[test]
+    fn control_and_bidi_characters_are_escaped() {
+        assert_eq!(shown("mariadb"), "mariadb");
+        assert_eq!(shown("a\x1b]0;pwned\x07b"), "a\\x1b]0;pwned\\x07b");
+        assert_eq!(shown("x\n::error::fake"), "x\\n::error::fake");
+        assert_eq!(shown("r\rs\u{9b}"), "r\\rs\\x9b");
+        assert_eq!(shown("evil\u{202e}gpj.yaml"), "evil\\u{202e}gpj.yaml");
+        assert_eq!(shown("tab\tstays"), "tab\tstays");
+    }
 }
