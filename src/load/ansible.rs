@@ -21,11 +21,11 @@
 
 use std::path::{Component, Path, PathBuf};
 
+use super::ansible_vars::{file_vars, inventory_vars, role_vars};
 use super::compose::{self, ComposeFile, ComposeProject, ComposeService, ExposedPort};
 use super::compose::{PublishedPort, normalize_project_name};
 use super::compose_ports::{PortRange, PortSpec, from_integer, parse_short_syntax};
 use super::interpolate::Environment;
-use super::ansible_vars::{file_vars, inventory_vars, role_vars};
 use super::jinja::{Unresolved, Vars, has_jinja, render, render_text};
 use super::kubernetes::{self, KubeObject};
 use super::source::{self, SourceText};
@@ -60,17 +60,82 @@ const TASK_FILES: &[&str] = &[
 /// playbooks use without their collection) by short name, so that a task file without
 /// any port module is still known for Ansible. A fully qualified name needs no list.
 const KNOWN_MODULES: &[&str] = &[
-    "add_host", "apt", "apt_key", "apt_repository", "assemble", "assert", "async_status",
-    "authorized_key", "blockinfile", "command", "copy", "cron", "debconf", "debug", "dnf",
-    "dpkg_selections", "expect", "fail", "fetch", "file", "find", "firewalld", "gather_facts",
-    "get_url", "getent", "git", "group", "group_by", "hostname", "include_vars", "iptables",
-    "known_hosts", "lineinfile", "meta", "mount", "package", "package_facts", "pause", "ping",
-    "pip", "raw", "reboot", "replace", "rpm_key", "script", "service", "service_facts",
-    "set_fact", "set_stats", "setup", "shell", "slurp", "stat", "synchronize", "sysctl",
-    "systemd", "systemd_service", "sysvinit", "tempfile", "template", "ufw", "unarchive",
-    "uri", "user", "validate_argument_spec", "wait_for", "wait_for_connection", "yum",
+    "add_host",
+    "apt",
+    "apt_key",
+    "apt_repository",
+    "assemble",
+    "assert",
+    "async_status",
+    "authorized_key",
+    "blockinfile",
+    "command",
+    "copy",
+    "cron",
+    "debconf",
+    "debug",
+    "dnf",
+    "dpkg_selections",
+    "expect",
+    "fail",
+    "fetch",
+    "file",
+    "find",
+    "firewalld",
+    "gather_facts",
+    "get_url",
+    "getent",
+    "git",
+    "group",
+    "group_by",
+    "hostname",
+    "include_vars",
+    "iptables",
+    "known_hosts",
+    "lineinfile",
+    "meta",
+    "mount",
+    "package",
+    "package_facts",
+    "pause",
+    "ping",
+    "pip",
+    "raw",
+    "reboot",
+    "replace",
+    "rpm_key",
+    "script",
+    "service",
+    "service_facts",
+    "set_fact",
+    "set_stats",
+    "setup",
+    "shell",
+    "slurp",
+    "stat",
+    "synchronize",
+    "sysctl",
+    "systemd",
+    "systemd_service",
+    "sysvinit",
+    "tempfile",
+    "template",
+    "ufw",
+    "unarchive",
+    "uri",
+    "user",
+    "validate_argument_spec",
+    "wait_for",
+    "wait_for_connection",
+    "yum",
     "yum_repository",
 ];
+/// What an unresolved port value leaves unchecked: the port, and whether the unit it
+/// deploys offers the required ports (it may be one of them).
+const PORT_SKIPPED: &str =
+    "the port is not checked, nor does `missing-port` judge what the task deploys";
+const PORTS_SKIPPED: &str =
+    "the ports are not checked, nor does `missing-port` judge what the task deploys";
 /// The most nested task files and roles followed; deeper is a loop in practice.
 const MAX_FOLLOW_DEPTH: usize = 16;
 /// A play's task lists, in the order Ansible runs them.
@@ -391,7 +456,12 @@ impl Reader<'_> {
                         "cannot resolve Jinja expression `{}` in `vars_files:`: {}; {skipped}",
                         unresolved.expression, unresolved.reason
                     );
-                    self.record(message, candidate.line, candidate.column, Impact::ValueSkipped);
+                    self.record(
+                        message,
+                        candidate.line,
+                        candidate.column,
+                        Impact::ValueSkipped,
+                    );
                     return Vars::default();
                 }
             };
@@ -507,9 +577,11 @@ impl Reader<'_> {
     /// `import_role`/`include_role` and `import_tasks`/`include_tasks`: the role's or
     /// the file's tasks are read as the play's, with the task's `vars:`.
     fn read_include(&mut self, task: &Node, vars: &Vars, play: &mut Play) {
-        let Some(entry) = task.as_map().unwrap_or_default().iter().find(|e| {
-            ROLE_TASKS.contains(&e.key.as_str()) || TASK_FILES.contains(&e.key.as_str())
-        }) else {
+        let Some(entry) =
+            task.as_map().unwrap_or_default().iter().find(|e| {
+                ROLE_TASKS.contains(&e.key.as_str()) || TASK_FILES.contains(&e.key.as_str())
+            })
+        else {
             return;
         };
         let is_role = ROLE_TASKS.contains(&entry.key.as_str());
@@ -537,9 +609,7 @@ impl Reader<'_> {
             }
         };
         if is_role {
-            let tasks_from = args
-                .get("tasks_from")
-                .and_then(|t| render_or_raw(t, vars));
+            let tasks_from = args.get("tasks_from").and_then(|t| render_or_raw(t, vars));
             self.follow_role(&name, tasks_from.as_deref(), &entry.value, vars, play);
         } else {
             let here = parent_dir(&self.path);
@@ -589,10 +659,14 @@ impl Reader<'_> {
         let saved_base = std::mem::replace(&mut play.base, role.clone());
         for (section, file) in sections {
             let dir = role.join(section);
-            let found = [file.to_string(), format!("{file}.yml"), format!("{file}.yaml")]
-                .iter()
-                .map(|f| dir.join(f))
-                .find(|p| p.is_file());
+            let found = [
+                file.to_string(),
+                format!("{file}.yml"),
+                format!("{file}.yaml"),
+            ]
+            .iter()
+            .map(|f| dir.join(f))
+            .find(|p| p.is_file());
             match found {
                 Some(path) => self.follow_task_file(&path, &scope, play),
                 None if tasks_from.is_some() => {
@@ -711,7 +785,7 @@ impl Reader<'_> {
                     let at = line.find(&unresolved.expression).unwrap_or_default();
                     let column = u32::try_from(line[..at].chars().count() + 1).unwrap_or(1);
                     let (line, column) = position(number, column);
-                    let skipped = "the definition is not checked";
+                    let skipped = "the definition is not checked, nor does `missing-port` judge what the task deploys";
                     self.unresolved(&unresolved, line, column, skipped);
                     return None;
                 }
@@ -744,7 +818,11 @@ impl Reader<'_> {
     /// as Ansible does for files the controller reads. A missing one is reported: the
     /// manifest the task applies belongs to the repository.
     fn k8s_src(&mut self, entry: &Entry, vars: &Vars, base: &Path) {
-        let Some(name) = self.rendered_path(entry, vars, "the manifest is not checked") else {
+        let Some(name) = self.rendered_path(
+            entry,
+            vars,
+            "the manifest is not checked, nor does `missing-port` judge what the task deploys",
+        ) else {
             return;
         };
         let candidates = if Path::new(&name).is_absolute() {
@@ -935,7 +1013,7 @@ impl Reader<'_> {
             Value::String(text) if has_jinja(text) => match render(text, vars) {
                 Ok(value) => value,
                 Err(unresolved) => {
-                    let skipped = "the ports are not checked";
+                    let skipped = PORTS_SKIPPED;
                     self.unresolved(&unresolved, node.line, node.column, skipped);
                     return Vec::new();
                 }
@@ -980,7 +1058,7 @@ impl Reader<'_> {
                 ..item.clone()
             }),
             Err(unresolved) => {
-                let skipped = "the port is not checked";
+                let skipped = PORT_SKIPPED;
                 self.unresolved(&unresolved, item.line, item.column, skipped);
                 None
             }
@@ -1141,7 +1219,7 @@ impl Reader<'_> {
                 }
                 Ok(value) => list.value = value,
                 Err(unresolved) => {
-                    let skipped = "the ports are not checked";
+                    let skipped = PORTS_SKIPPED;
                     self.unresolved(&unresolved, list.line, list.column, skipped);
                     list.value = Value::Seq(Vec::new());
                 }
@@ -1163,7 +1241,7 @@ impl Reader<'_> {
                 match render(text, vars) {
                     Ok(value) => node.value = value,
                     Err(unresolved) => {
-                        let skipped = "the port is not checked";
+                        let skipped = PORT_SKIPPED;
                         self.unresolved(&unresolved, node.line, node.column, skipped);
                         return false;
                     }
@@ -1246,7 +1324,9 @@ fn find_role(dir: &Path, name: &str) -> Option<PathBuf> {
     [dir.join("roles").join(name), dir.join(name)]
         .into_iter()
         .map(|p| normalize(&p))
-        .find(|p| p.join("tasks").is_dir() || p.join("defaults").is_dir() || p.join("vars").is_dir())
+        .find(|p| {
+            p.join("tasks").is_dir() || p.join("defaults").is_dir() || p.join("vars").is_dir()
+        })
 }
 
 /// The namespaces a YAML-text definition names literally (`namespace: mail`), read from
@@ -1393,7 +1473,9 @@ mod tests {
         assert!(is_ansible(&parse("- name: x\n  k8s: {src: a.yaml}\n")));
         assert!(is_ansible(&parse("- name: x\n  block: []\n")));
         assert!(is_ansible(&parse("- name: x\n  apt: {name: nginx}\n")));
-        assert!(is_ansible(&parse("- community.general.ufw: {rule: allow}\n")));
+        assert!(is_ansible(&parse(
+            "- community.general.ufw: {rule: allow}\n"
+        )));
         assert!(!is_ansible(&parse("- name: SMTP\n  value: \"25\"\n")));
         assert!(!is_ansible(&parse("- name: x\n  nginx.conf: {}\n")));
         assert!(!is_ansible(&parse("[]\n")));

@@ -50,8 +50,7 @@ fn unmet_requirements<'a>(inventory: &'a Inventory, catalogue: &'a Catalogue) ->
     let mut unmet = Vec::new();
     for (unit, parts) in inventory.by_unit() {
         // A port that could not be resolved may be the one asked for; it is a note already.
-        if inventory.unresolved.contains(unit) || !is_mail_stack(&parts, catalogue, &stack_ports)
-        {
+        if inventory.unresolved.contains(unit) || !is_mail_stack(&parts, catalogue, &stack_ports) {
             continue;
         }
         for requirement in &catalogue.requirements {
