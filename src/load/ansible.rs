@@ -394,9 +394,8 @@ impl Reader<'_> {
             self.read_tasks(tasks, vars.clone(), &mut scope);
         }
         for (node, name) in &roles {
-            let mut vars = vars.clone();
-            vars.overlay(Vars::from_mapping(node.get("vars")));
-            self.follow_role(name, None, node, &vars, &mut scope);
+            let params = role_params(node);
+            self.follow_role(name, None, node, (&vars, params), &mut scope);
         }
         for section in rest {
             let tasks = play.get(section).and_then(Node::as_seq).unwrap_or_default();
@@ -610,7 +609,15 @@ impl Reader<'_> {
         };
         if is_role {
             let tasks_from = args.get("tasks_from").and_then(|t| render_or_raw(t, vars));
-            self.follow_role(&name, tasks_from.as_deref(), &entry.value, vars, play);
+            // The task's `vars:` are the role's parameters, which beat its own vars.
+            let params = Vars::from_mapping(task.get("vars"));
+            self.follow_role(
+                &name,
+                tasks_from.as_deref(),
+                &entry.value,
+                (vars, params),
+                play,
+            );
         } else {
             let here = parent_dir(&self.path);
             let found = [here.join(&name), play.base.join("tasks").join(&name)]
@@ -631,14 +638,15 @@ impl Reader<'_> {
     }
 
     /// A role's tasks (`tasks/main.yml`, or the `tasks_from:` file) and, for its main
-    /// tasks, its handlers, with its defaults under the variables in scope and its vars
-    /// over them; relative `src:` paths start in the role.
+    /// tasks, its handlers, with its defaults under the variables in scope, its vars over
+    /// them and the parameters it is given over those; relative `src:` paths start in the
+    /// role.
     fn follow_role(
         &mut self,
         name: &str,
         tasks_from: Option<&str>,
         at: &Node,
-        vars: &Vars,
+        (vars, params): (&Vars, Vars),
         play: &mut Play,
     ) {
         let Some(role) = find_role(&play.dir, name) else {
@@ -652,6 +660,7 @@ impl Reader<'_> {
         let mut scope = role_vars(&role, "defaults");
         scope.overlay(vars.clone());
         scope.overlay(role_vars(&role, "vars"));
+        scope.overlay(params);
         let sections: Vec<(&str, &str)> = match tasks_from {
             Some(file) => vec![("tasks", file)],
             None => vec![("tasks", "main"), ("handlers", "main")],
@@ -695,7 +704,7 @@ impl Reader<'_> {
             Some(Ok(document)) => document.root,
             Some(Err(error)) => {
                 self.problems.push(yaml_problem(&source.path, &error));
-                self.deployed.sources.push(source);
+                self.keep_source(source);
                 return;
             }
             None => return,
@@ -709,7 +718,7 @@ impl Reader<'_> {
         self.read_tasks(root.as_seq().unwrap_or_default(), vars.clone(), play);
         self.following.pop();
         (self.file, self.text, self.path) = outer;
-        self.deployed.sources.push(source);
+        self.keep_source(source);
     }
     /// `kubernetes.core.k8s`: every object of `definition:` and of the `src:` file, in
     /// the task's `namespace` when the object names none (as the module does).
@@ -854,7 +863,7 @@ impl Reader<'_> {
                 Err(error) => self.problems.push(yaml_problem(&source.path, &error)),
             }
         }
-        self.deployed.sources.push(source);
+        self.keep_source(source);
     }
 
     /// A path argument, rendered; `None` (and a record) when its Jinja cannot be.
@@ -870,6 +879,13 @@ impl Reader<'_> {
                 self.unresolved(&unresolved, line, column, skipped);
             })
             .ok()
+    }
+
+    /// Keeps a file's text for source frames, once however many tasks read it.
+    fn keep_source(&mut self, source: SourceText) {
+        if !self.deployed.sources.iter().any(|s| s.path == source.path) {
+            self.deployed.sources.push(source);
+        }
     }
 
     /// Reads a file a task names, remembering it for source frames and de-duplication.
@@ -1161,7 +1177,7 @@ impl Reader<'_> {
                 services: Vec::new(),
             }),
         };
-        self.deployed.sources.push(source);
+        self.keep_source(source);
         result
             .map_err(|problems| self.problems.extend(problems))
             .ok()
@@ -1316,6 +1332,40 @@ fn role_name(node: &Node) -> Option<String> {
             .or_else(|| node.get("name"))
             .and_then(Node::scalar_text)
     })
+}
+
+/// The parameters a `roles:` entry passes: its `vars:`, and the variables written beside
+/// `role:` (`{role: database, db_port: 3306}`), which win.
+fn role_params(entry: &Node) -> Vars {
+    const KEYWORDS: &[&str] = &[
+        "role",
+        "name",
+        "vars",
+        "tags",
+        "when",
+        "become",
+        "become_user",
+        "delegate_to",
+        "environment",
+        "ignore_errors",
+        "no_log",
+        "collections",
+    ];
+    let mut vars = Vars::from_mapping(entry.get("vars"));
+    let params: Vec<Entry> = entry
+        .as_map()
+        .unwrap_or_default()
+        .iter()
+        .filter(|e| !KEYWORDS.contains(&e.key.as_str()))
+        .cloned()
+        .collect();
+    let params = Node {
+        value: Value::Map(params),
+        line: entry.line,
+        column: entry.column,
+    };
+    vars.overlay(Vars::from_mapping(Some(&params)));
+    vars
 }
 
 /// A role's directory: `roles/<name>` beside the playbook, else `<name>` there, as

@@ -44,9 +44,10 @@ pub fn role_vars(role: &Path, section: &str) -> Vars {
 /// `group_vars/all`, then the group and host files the play's `hosts:` names, from the
 /// directory beside the playbook.
 pub fn inventory_vars(dir: &Path, hosts: Option<&Node>) -> Vars {
-    let names = host_patterns(hosts);
+    let mut names = host_patterns(hosts);
+    names.retain(|n| n != "all");
     let mut vars = named_vars(&dir.join("group_vars"), "all");
-    for name in names.iter().filter(|n| n.as_str() != "all") {
+    for name in &names {
         vars.overlay(named_vars(&dir.join("group_vars"), name));
     }
     for name in &names {
