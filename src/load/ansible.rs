@@ -550,26 +550,29 @@ impl Reader<'_> {
         self.deployed.unresolved.extend(units);
     }
 
-    /// The namespaces a k8s task applies to: its objects', and for a definition that
-    /// could not be rendered at all, the ones its text names (else the task's own).
+    /// The namespaces a k8s task applies to: its objects'; when none could be read (a
+    /// definition that could not be rendered, a `src:` that could not be named), the
+    /// ones its text names, else the task's `namespace`, else `default`.
     fn k8s_units(&self, args: &Node, vars: &Vars, first: usize) -> Vec<Unit> {
         let mut namespaces: Vec<String> = self.deployed.kube[first..]
             .iter()
             .map(|o| o.namespace.clone())
             .collect();
-        let named = args
-            .get("definition")
-            .and_then(Node::as_str)
-            .map(literal_namespaces)
-            .unwrap_or_default();
-        if named.is_empty() {
+        if namespaces.is_empty() {
             let task = args
                 .get("namespace")
                 .and_then(Node::scalar_text)
-                .and_then(|ns| render_text(&ns, vars).ok());
-            namespaces.push(task.unwrap_or_else(|| "default".into()));
+                .and_then(|ns| render_text(&ns, vars).ok())
+                .unwrap_or_else(|| "default".into());
+            let text = args.get("definition").and_then(Node::as_str);
+            let named = text.map(namespaces_named).unwrap_or_else(|| vec![None]);
+            namespaces = named
+                .into_iter()
+                .map(|ns| ns.unwrap_or_else(|| task.clone()))
+                .collect();
         }
-        namespaces.extend(named);
+        namespaces.sort();
+        namespaces.dedup();
         namespaces.into_iter().map(Unit::Namespace).collect()
     }
 
@@ -1379,14 +1382,32 @@ fn find_role(dir: &Path, name: &str) -> Option<PathBuf> {
         })
 }
 
-/// The namespaces a YAML-text definition names literally (`namespace: mail`), read from
-/// its lines when the text as a whole cannot be rendered.
-fn literal_namespaces(text: &str) -> Vec<String> {
-    text.lines()
-        .filter_map(|line| line.trim().strip_prefix("namespace:"))
-        .map(|value| value.trim().trim_matches(['"', '\'']).to_string())
-        .filter(|ns| !ns.is_empty() && !has_jinja(ns))
-        .collect()
+/// The `metadata.namespace` of each document of a YAML-text definition that cannot be
+/// rendered, read with every expression blanked out: `None` for a document that names
+/// none (or names it with Jinja).
+fn namespaces_named(text: &str) -> Vec<Option<String>> {
+    const BLANK: &str = "__unresolved__";
+    let mut blanked = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        blanked.push_str(&rest[..start]);
+        blanked.push_str(BLANK);
+        rest = rest[start..]
+            .find("}}")
+            .map_or("", |end| &rest[start + end + 2..]);
+    }
+    blanked.push_str(rest);
+    let named: Vec<Option<String>> = yaml::parse_stream(&blanked)
+        .documents
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|d| d.root.value != Value::Null)
+        .map(|d| {
+            let namespace = d.root.get("metadata")?.get("namespace")?.scalar_text()?;
+            (!namespace.contains(BLANK)).then_some(namespace)
+        })
+        .collect();
+    if named.is_empty() { vec![None] } else { named }
 }
 
 /// A module's arguments: its mapping, with the task's `args:` under it (the module's own
@@ -1578,6 +1599,18 @@ mod tests {
         assert_eq!(problems[0].impact, Impact::ValueSkipped);
         assert_eq!(deployed.compose[0].name, "ansible");
         assert_eq!(deployed.compose[0].services[0].ports.len(), 1);
+    }
+
+    #[test]
+    fn an_unresolved_port_marks_the_unit_it_deploys_to() {
+        let text = "- hosts: all\n  tasks:\n    - k8s:\n        definition: |\n          apiVersion: v1\n          kind: Service\n          metadata: {name: db, namespace: mail}\n          spec:\n            type: {{ kind }}\n    - k8s:\n        namespace: web\n        definition: {apiVersion: v1, kind: Service, metadata: {name: w}, spec: {ports: \"{{ p }}\"}}\n    - docker_container: {name: c, published_ports: [\"25:25\"]}\n";
+        let (deployed, problems) = read_text(text);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        let expected = [
+            Unit::Namespace("mail".into()),
+            Unit::Namespace("web".into()),
+        ];
+        assert_eq!(deployed.unresolved, expected);
     }
 
     #[test]
