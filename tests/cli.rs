@@ -324,3 +324,30 @@ fn unresolved_jinja_is_a_note_that_does_not_fail_the_run() {
         .expect("runs");
     assert_eq!(failing.status.code(), Some(1));
 }
+
+#[test]
+fn a_plain_task_file_named_on_the_command_line_is_ansible_with_nothing_to_judge() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tasks = dir.path().join("packages.yml");
+    let text = "- name: Docker\n  ansible.builtin.apt:\n    name: [docker.io]\n\
+                - name: Started\n  service: {name: docker, state: started}\n\
+                - community.general.ufw: {rule: allow, port: \"25\"}\n";
+    std::fs::write(&tasks, text).expect("written");
+    bin()
+        .args(["check", "--color", "never"])
+        .arg(&tasks)
+        .assert()
+        .code(0)
+        .stdout("no findings in 1 file (0 objects), catalogue iredmail\n");
+    // A list of mappings that name no Ansible module is still not ours.
+    let env = dir.path().join("env.yml");
+    std::fs::write(&env, "- name: SMTP\n  value: \"25\"\n").expect("written");
+    bin()
+        .args(["check", "--color", "never"])
+        .arg(&env)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "error[invalid-input]: not a Kubernetes manifest, a Compose file or an Ansible playbook",
+        ));
+}

@@ -20,6 +20,7 @@ pub fn build(loaded: Loaded) -> Inventory {
                 .map(|p| p.services.len())
                 .sum::<usize>(),
         invalid: loaded.problems,
+        unresolved: loaded.unresolved.into_iter().collect(),
         ..Inventory::default()
     };
     kubernetes::add(&loaded.kube, &mut inventory);

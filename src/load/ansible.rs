@@ -9,13 +9,19 @@
 //! the task's own lines; a `src:` manifest or a `project_src` Compose file is read as
 //! that file, and findings point into it.
 //!
+//! A play's roles (`roles:`, and `import_role`/`include_role` tasks) and the task files
+//! it includes (`import_tasks`/`include_tasks`) are read as part of the play: their
+//! containers join its Compose project, and their findings point into their own files.
+//!
 //! Ansible renders Jinja before a module sees its arguments. Port values are rendered
-//! here from plain variables (the play's `vars:`, a role's `defaults/main.yml`); an
-//! expression that cannot be followed is reported by name and its port skipped, never
-//! guessed.
+//! here from plain variables (see [`super::ansible_vars`] for where they come from), a
+//! whole port list too (`published_ports: "{{ db_ports }}"`); an expression that cannot
+//! be followed is reported by name and its port skipped, never guessed, and the unit it
+//! might have published a port of is not judged by `missing-port`.
 
 use std::path::{Component, Path, PathBuf};
 
+use super::ansible_vars::{file_vars, inventory_vars, role_vars};
 use super::compose::{self, ComposeFile, ComposeProject, ComposeService, ExposedPort};
 use super::compose::{PublishedPort, normalize_project_name};
 use super::compose_ports::{PortRange, PortSpec, from_integer, parse_short_syntax};
@@ -24,7 +30,7 @@ use super::jinja::{Unresolved, Vars, has_jinja, render, render_text};
 use super::kubernetes::{self, KubeObject};
 use super::source::{self, SourceText};
 use super::yaml::{self, Document, Entry, Node, Value, YamlError};
-use crate::model::{Impact, InvalidInput, Location, Protocol};
+use crate::model::{Impact, InvalidInput, Location, Protocol, Unit};
 
 const K8S_MODULES: &[&str] = &["kubernetes.core.k8s", "community.kubernetes.k8s", "k8s"];
 const CONTAINER_MODULES: &[&str] = &["community.docker.docker_container", "docker_container"];
@@ -36,6 +42,102 @@ const COMPOSE_MODULES: &[&str] = &[
     "docker_compose",
 ];
 const IMPORT_PLAYBOOK: &[&str] = &["import_playbook", "ansible.builtin.import_playbook"];
+const ROLE_TASKS: &[&str] = &[
+    "import_role",
+    "include_role",
+    "ansible.builtin.import_role",
+    "ansible.builtin.include_role",
+];
+/// `include` is the old name of `include_tasks`.
+const TASK_FILES: &[&str] = &[
+    "import_tasks",
+    "include_tasks",
+    "include",
+    "ansible.builtin.import_tasks",
+    "ansible.builtin.include_tasks",
+];
+/// Modules of `ansible.builtin` (and a few of `ansible.posix`/`community.general` that
+/// playbooks use without their collection) by short name, so that a task file without
+/// any port module is still known for Ansible. A fully qualified name needs no list.
+const KNOWN_MODULES: &[&str] = &[
+    "add_host",
+    "apt",
+    "apt_key",
+    "apt_repository",
+    "assemble",
+    "assert",
+    "async_status",
+    "authorized_key",
+    "blockinfile",
+    "command",
+    "copy",
+    "cron",
+    "debconf",
+    "debug",
+    "dnf",
+    "dpkg_selections",
+    "expect",
+    "fail",
+    "fetch",
+    "file",
+    "find",
+    "firewalld",
+    "gather_facts",
+    "get_url",
+    "getent",
+    "git",
+    "group",
+    "group_by",
+    "hostname",
+    "include_vars",
+    "iptables",
+    "known_hosts",
+    "lineinfile",
+    "meta",
+    "mount",
+    "package",
+    "package_facts",
+    "pause",
+    "ping",
+    "pip",
+    "raw",
+    "reboot",
+    "replace",
+    "rpm_key",
+    "script",
+    "service",
+    "service_facts",
+    "set_fact",
+    "set_stats",
+    "setup",
+    "shell",
+    "slurp",
+    "stat",
+    "synchronize",
+    "sysctl",
+    "systemd",
+    "systemd_service",
+    "sysvinit",
+    "tempfile",
+    "template",
+    "ufw",
+    "unarchive",
+    "uri",
+    "user",
+    "validate_argument_spec",
+    "wait_for",
+    "wait_for_connection",
+    "yum",
+    "yum_repository",
+];
+/// What an unresolved port value leaves unchecked: the port, and whether the unit it
+/// deploys offers the required ports (it may be one of them).
+const PORT_SKIPPED: &str =
+    "the port is not checked, nor does `missing-port` judge what the task deploys";
+const PORTS_SKIPPED: &str =
+    "the ports are not checked, nor does `missing-port` judge what the task deploys";
+/// The most nested task files and roles followed; deeper is a loop in practice.
+const MAX_FOLLOW_DEPTH: usize = 16;
 /// A play's task lists, in the order Ansible runs them.
 const PLAY_SECTIONS: &[&str] = &["pre_tasks", "tasks", "post_tasks", "handlers"];
 const BLOCK_SECTIONS: &[&str] = &["block", "rescue", "always"];
@@ -60,18 +162,41 @@ pub struct Deployed {
     /// Files read besides the playbook (`src:` manifests, `project_src` Compose files),
     /// for the report's source frames.
     pub sources: Vec<SourceText>,
-    /// Their canonical paths, so a directory walk that finds them too does not load them
-    /// a second time.
+    /// Their canonical paths, and those of the role and task files a play follows, so a
+    /// directory walk that finds them too does not load them a second time.
     pub read: Vec<PathBuf>,
+    /// Units some of whose ports could not be resolved.
+    pub unresolved: Vec<Unit>,
 }
 
 /// Whether a document is a playbook or a task file: a list of plays, or of tasks among
-/// which one uses a module read here (or a block that may).
+/// which one uses a module read here (or a block that may), or a list of tasks that each
+/// name a known Ansible module (a task file with nothing to judge, but Ansible).
 pub fn is_ansible(root: &Node) -> bool {
     let Some(items) = root.as_seq() else {
         return false;
     };
-    items.iter().all(|i| i.as_map().is_some()) && items.iter().any(|i| is_play(i) || is_task(i))
+    let all_maps = items.iter().all(|i| i.as_map().is_some());
+    let judged = items.iter().any(|i| is_play(i) || is_task(i));
+    let plain_tasks = !items.is_empty() && items.iter().all(names_a_module);
+    all_maps && (judged || plain_tasks)
+}
+
+/// Whether a task runs a module known by name: one of `ansible.builtin`'s, a role or task
+/// file include, or any fully qualified `namespace.collection.module`.
+fn names_a_module(task: &Node) -> bool {
+    task.as_map().unwrap_or_default().iter().any(|entry| {
+        let key = entry.key.as_str();
+        let qualified = key.split('.').count() == 3
+            && key
+                .split('.')
+                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+        qualified
+            || KNOWN_MODULES.contains(&key)
+            || ROLE_TASKS.contains(&key)
+            || TASK_FILES.contains(&key)
+            || BLOCK_SECTIONS.contains(&key)
+    })
 }
 
 fn is_play(node: &Node) -> bool {
@@ -116,10 +241,13 @@ pub fn read(
 ) -> Deployed {
     let dir = parent_dir(path);
     let mut reader = Reader {
-        file: &source.path,
-        text: &source.text,
+        file: source.path.clone(),
+        text: source.text.clone(),
+        path: path.to_path_buf(),
         problems,
         deployed: Deployed::default(),
+        notes: 0,
+        following: Vec::new(),
     };
     let items = root.as_seq().unwrap_or_default();
     if items.iter().any(is_play) {
@@ -127,16 +255,33 @@ pub fn read(
             reader.read_play(play, &dir);
         }
     } else {
-        // A role's task file sees the role's defaults and vars, and finds `src:` files in
-        // the role's `files/`; any other task file, only what it says itself.
+        // A task file on its own: a role's sees the role's defaults and vars and finds
+        // `src:` files in the role's `files/`; any task file sees `group_vars/all` of the
+        // directory its playbook would sit in (`all` applies to every host). The roles and
+        // task files it includes are not followed: a playbook that uses it does that, and
+        // its findings then belong to the playbook's play.
         let role = role_of(path);
+        let playbook_dir = role
+            .as_deref()
+            .and_then(Path::parent)
+            .and_then(Path::parent)
+            .map_or_else(|| dir.clone(), Path::to_path_buf);
         let mut vars = Vars::default();
         if let Some(role) = &role {
             vars.overlay(role_vars(role, "defaults"));
+        }
+        vars.overlay(inventory_vars(&playbook_dir, None));
+        if let Some(role) = &role {
             vars.overlay(role_vars(role, "vars"));
         }
-        let base = role.unwrap_or(dir);
-        let mut play = Play::new(DEFAULT_PROJECT.to_string(), base);
+        let base = role.unwrap_or_else(|| dir.clone());
+        let mut play = Play {
+            project: DEFAULT_PROJECT.to_string(),
+            dir: playbook_dir,
+            base,
+            containers: Vec::new(),
+            follows: false,
+        };
         reader.read_tasks(items, vars, &mut play);
         reader.finish_play(play);
     }
@@ -159,22 +304,6 @@ fn role_of(path: &Path) -> Option<PathBuf> {
     (is_section && under_roles).then(|| role.to_path_buf())
 }
 
-/// The plain variables of `roles/<name>/<section>/main.yml`. A missing or broken file
-/// gives none: a role need not have defaults, and a directory walk reports a broken
-/// file on its own.
-fn role_vars(role: &Path, section: &str) -> Vars {
-    let file = ["main.yml", "main.yaml"]
-        .iter()
-        .map(|name| role.join(section).join(name))
-        .find(|p| p.is_file());
-    let Some(Ok(source)) = file.map(|f| source::read_file(&f)) else {
-        return Vars::default();
-    };
-    let stream = yaml::parse_stream(&source.text);
-    let root = stream.documents.into_iter().find_map(Result::ok);
-    Vars::from_mapping(root.as_ref().map(|d| &d.root))
-}
-
 /// Lexically drops `.` steps, so `./files/x.yaml` is named as a walk names it.
 fn normalize(path: &Path) -> PathBuf {
     path.components()
@@ -182,35 +311,37 @@ fn normalize(path: &Path) -> PathBuf {
         .collect()
 }
 
-/// The containers of one play, and where its relative paths start.
+/// The containers of one play, and where its files are found.
 struct Play {
     project: String,
+    /// The playbook's directory, where `roles/` is.
+    dir: PathBuf,
+    /// Where relative `src:` and `project_src` paths start: the playbook's directory, or
+    /// the role whose tasks are being read.
     base: PathBuf,
     containers: Vec<ComposeService>,
-}
-
-impl Play {
-    fn new(project: String, base: PathBuf) -> Play {
-        Play {
-            project,
-            base,
-            containers: Vec::new(),
-        }
-    }
+    /// Whether roles and task files it includes are read (in a playbook's play).
+    follows: bool,
 }
 
 struct Reader<'a> {
-    /// The playbook as reports name it.
-    file: &'a str,
+    /// The file being read, as reports name it: the playbook, or a role's task file.
+    file: String,
     /// Its text, to map a `|` block `definition:` back to its lines.
-    text: &'a str,
+    text: String,
+    /// Its path on disk, where included task files are looked up.
+    path: PathBuf,
     problems: &'a mut Vec<InvalidInput>,
     deployed: Deployed,
+    /// Notes about unresolved expressions so far: a task that adds one marks its unit.
+    notes: usize,
+    /// The task files being followed, outermost first, so an include loop stops.
+    following: Vec<PathBuf>,
 }
 
 impl Reader<'_> {
     fn at(&self, line: u32, column: u32) -> Location {
-        Location::new(self.file, line, column)
+        Location::new(self.file.as_str(), line, column)
     }
 
     fn problem(&mut self, message: String, line: u32, column: u32) {
@@ -230,29 +361,122 @@ impl Reader<'_> {
             "cannot resolve Jinja expression `{}`: {}; {skipped}",
             unresolved.expression, unresolved.reason
         );
+        self.notes += 1;
         self.record(message, line, column, Impact::ValueSkipped);
     }
 
     fn read_play(&mut self, play: &Node, dir: &Path) {
-        let roles = play.get("roles").and_then(Node::as_seq).unwrap_or_default();
-        // Role defaults are the weakest variables; the play's own `vars:` win over them.
-        let mut vars = Vars::default();
-        for role in roles.iter().filter_map(role_name) {
-            vars.overlay(role_vars(&dir.join("roles").join(role), "defaults"));
-        }
-        vars.overlay(Vars::from_mapping(play.get("vars")));
+        let roles: Vec<(&Node, String)> = play
+            .get("roles")
+            .and_then(Node::as_seq)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|r| Some((r, role_name(r)?)))
+            .collect();
+        let vars = self.play_vars(play, dir, &roles);
         let project = play
             .get("name")
             .and_then(Node::scalar_text)
             .map(|name| render_text(&name, &vars).unwrap_or(name))
             .map(|name| project_name(&name))
             .unwrap_or_else(|| DEFAULT_PROJECT.to_string());
-        let mut scope = Play::new(project, dir.to_path_buf());
-        for section in PLAY_SECTIONS {
+        let mut scope = Play {
+            project,
+            dir: dir.to_path_buf(),
+            base: dir.to_path_buf(),
+            containers: Vec::new(),
+            follows: true,
+        };
+        // Ansible runs `pre_tasks`, then the roles, then `tasks`, `post_tasks`, handlers.
+        let (pre, rest) = PLAY_SECTIONS.split_at(1);
+        for section in pre {
+            let tasks = play.get(section).and_then(Node::as_seq).unwrap_or_default();
+            self.read_tasks(tasks, vars.clone(), &mut scope);
+        }
+        for (node, name) in &roles {
+            let params = role_params(node);
+            self.follow_role(name, None, node, (&vars, params), &mut scope);
+        }
+        for section in rest {
             let tasks = play.get(section).and_then(Node::as_seq).unwrap_or_default();
             self.read_tasks(tasks, vars.clone(), &mut scope);
         }
         self.finish_play(scope);
+    }
+
+    /// A play's variables, weakest first: its roles' defaults, the group and host files
+    /// beside the playbook, `vars:`, `vars_files:`, its roles' vars.
+    fn play_vars(&mut self, play: &Node, dir: &Path, roles: &[(&Node, String)]) -> Vars {
+        let mut vars = Vars::default();
+        for (_, role) in roles {
+            if let Some(role) = find_role(dir, role) {
+                vars.overlay(role_vars(&role, "defaults"));
+            }
+        }
+        vars.overlay(inventory_vars(dir, play.get("hosts")));
+        vars.overlay(Vars::from_mapping(play.get("vars")));
+        let files = play.get("vars_files");
+        let entries: Vec<&Node> = match files.map(|f| &f.value) {
+            Some(Value::Seq(items)) => items.iter().collect(),
+            Some(_) => files.into_iter().collect(),
+            None => Vec::new(),
+        };
+        for entry in entries {
+            let loaded = self.vars_file(entry, &vars, dir);
+            vars.overlay(loaded);
+        }
+        for (_, role) in roles {
+            if let Some(role) = find_role(dir, role) {
+                vars.overlay(role_vars(&role, "vars"));
+            }
+        }
+        vars
+    }
+
+    /// One `vars_files:` entry: a path (rendered with the variables known so far), or a
+    /// list of which the first that exists is read, as Ansible does. One that cannot be
+    /// rendered or found is named; the ports that would use its variables are then named
+    /// on their own.
+    fn vars_file(&mut self, entry: &Node, vars: &Vars, dir: &Path) -> Vars {
+        let candidates: Vec<&Node> = match &entry.value {
+            Value::Seq(items) => items.iter().collect(),
+            _ => vec![entry],
+        };
+        let mut tried = Vec::new();
+        for candidate in candidates {
+            let Some(text) = candidate.scalar_text() else {
+                continue;
+            };
+            let name = match render_text(&text, vars) {
+                Ok(name) => name,
+                Err(unresolved) => {
+                    let skipped = "its variables are not read";
+                    let message = format!(
+                        "cannot resolve Jinja expression `{}` in `vars_files:`: {}; {skipped}",
+                        unresolved.expression, unresolved.reason
+                    );
+                    self.record(
+                        message,
+                        candidate.line,
+                        candidate.column,
+                        Impact::ValueSkipped,
+                    );
+                    return Vars::default();
+                }
+            };
+            let path = normalize(&dir.join(&name));
+            if path.is_file() {
+                return file_vars(&path);
+            }
+            tried.push(name);
+        }
+        let message = format!(
+            "`vars_files:` names {}, which is not beside the playbook; its variables are not \
+             read",
+            tried.join(" or ")
+        );
+        self.record(message, entry.line, entry.column, Impact::ValueSkipped);
+        Vars::default()
     }
 
     /// The play's containers form one Compose project, merged as Compose merges
@@ -283,6 +507,9 @@ impl Reader<'_> {
                 }
                 continue;
             }
+            if play.follows {
+                self.read_include(task, &vars, play);
+            }
             self.read_task(task, &vars, play);
         }
     }
@@ -297,6 +524,8 @@ impl Reader<'_> {
         if state.is_some_and(|s| s == "absent") {
             return;
         }
+        let notes = self.notes;
+        let (first_kube, first_compose) = (self.deployed.kube.len(), self.deployed.compose.len());
         match module {
             Module::K8s => self.k8s(&args, vars, play),
             Module::Container => {
@@ -306,8 +535,194 @@ impl Reader<'_> {
             }
             Module::Compose => self.compose(&args, vars, play),
         }
+        if self.notes == notes {
+            return;
+        }
+        // Something this task deploys has a port that could not be resolved: its unit.
+        let units: Vec<Unit> = match module {
+            Module::Container => vec![Unit::ComposeProject(play.project.clone())],
+            Module::Compose => self.deployed.compose[first_compose..]
+                .iter()
+                .map(|p| Unit::ComposeProject(p.name.clone()))
+                .collect(),
+            Module::K8s => self.k8s_units(&args, vars, first_kube),
+        };
+        self.deployed.unresolved.extend(units);
     }
 
+    /// The namespaces a k8s task applies to: its objects'; when none could be read (a
+    /// definition that could not be rendered, a `src:` that could not be named), the
+    /// ones its text names, else the task's `namespace`, else `default`.
+    fn k8s_units(&self, args: &Node, vars: &Vars, first: usize) -> Vec<Unit> {
+        let mut namespaces: Vec<String> = self.deployed.kube[first..]
+            .iter()
+            .map(|o| o.namespace.clone())
+            .collect();
+        if namespaces.is_empty() {
+            let task = args
+                .get("namespace")
+                .and_then(Node::scalar_text)
+                .and_then(|ns| render_text(&ns, vars).ok())
+                .unwrap_or_else(|| "default".into());
+            let text = args.get("definition").and_then(Node::as_str);
+            let named = text.map(namespaces_named).unwrap_or_else(|| vec![None]);
+            namespaces = named
+                .into_iter()
+                .map(|ns| ns.unwrap_or_else(|| task.clone()))
+                .collect();
+        }
+        namespaces.sort();
+        namespaces.dedup();
+        namespaces.into_iter().map(Unit::Namespace).collect()
+    }
+
+    /// `import_role`/`include_role` and `import_tasks`/`include_tasks`: the role's or
+    /// the file's tasks are read as the play's, with the task's `vars:`.
+    fn read_include(&mut self, task: &Node, vars: &Vars, play: &mut Play) {
+        let Some(entry) =
+            task.as_map().unwrap_or_default().iter().find(|e| {
+                ROLE_TASKS.contains(&e.key.as_str()) || TASK_FILES.contains(&e.key.as_str())
+            })
+        else {
+            return;
+        };
+        let is_role = ROLE_TASKS.contains(&entry.key.as_str());
+        let args = task_args(task, entry);
+        // `include_tasks: file.yml`, or `include_tasks: {file: file.yml}`.
+        let name_node = match (&entry.value.value, is_role) {
+            (Value::String(_), false) => Some(&entry.value),
+            (_, true) => args.get("name"),
+            (_, false) => args.get("file"),
+        };
+        let Some(text) = name_node.and_then(Node::scalar_text) else {
+            return;
+        };
+        let (line, column) = name_node.map_or((0, 0), |n| (n.line, n.column));
+        let name = match render_text(&text, vars) {
+            Ok(name) => name,
+            Err(unresolved) => {
+                let what = if is_role { "role" } else { "task file" };
+                let skipped = format!("the {what} it names is not checked");
+                self.unresolved(&unresolved, line, column, &skipped);
+                self.deployed
+                    .unresolved
+                    .push(Unit::ComposeProject(play.project.clone()));
+                return;
+            }
+        };
+        if is_role {
+            let tasks_from = args.get("tasks_from").and_then(|t| render_or_raw(t, vars));
+            // The task's `vars:` are the role's parameters, which beat its own vars.
+            let params = Vars::from_mapping(task.get("vars"));
+            self.follow_role(
+                &name,
+                tasks_from.as_deref(),
+                &entry.value,
+                (vars, params),
+                play,
+            );
+        } else {
+            let here = parent_dir(&self.path);
+            let found = [here.join(&name), play.base.join("tasks").join(&name)]
+                .into_iter()
+                .map(|p| normalize(&p))
+                .find(|p| p.is_file());
+            match found {
+                Some(path) => self.follow_task_file(&path, vars, play),
+                None => {
+                    let message = format!(
+                        "task file `{name}` is not beside `{}`; its tasks are not checked",
+                        self.file
+                    );
+                    self.record(message, line, column, Impact::ValueSkipped);
+                }
+            }
+        }
+    }
+
+    /// A role's tasks (`tasks/main.yml`, or the `tasks_from:` file) and, for its main
+    /// tasks, its handlers, with its defaults under the variables in scope, its vars over
+    /// them and the parameters it is given over those; relative `src:` paths start in the
+    /// role.
+    fn follow_role(
+        &mut self,
+        name: &str,
+        tasks_from: Option<&str>,
+        at: &Node,
+        (vars, params): (&Vars, Vars),
+        play: &mut Play,
+    ) {
+        let Some(role) = find_role(&play.dir, name) else {
+            let message = format!(
+                "role `{name}` is not in `roles/` beside the playbook (a role installed \
+                 elsewhere is not read); its tasks are not checked"
+            );
+            self.record(message, at.line, at.column, Impact::ValueSkipped);
+            return;
+        };
+        let mut scope = role_vars(&role, "defaults");
+        scope.overlay(vars.clone());
+        scope.overlay(role_vars(&role, "vars"));
+        scope.overlay(params);
+        let sections: Vec<(&str, &str)> = match tasks_from {
+            Some(file) => vec![("tasks", file)],
+            None => vec![("tasks", "main"), ("handlers", "main")],
+        };
+        let saved_base = std::mem::replace(&mut play.base, role.clone());
+        for (section, file) in sections {
+            let dir = role.join(section);
+            let found = [
+                file.to_string(),
+                format!("{file}.yml"),
+                format!("{file}.yaml"),
+            ]
+            .iter()
+            .map(|f| dir.join(f))
+            .find(|p| p.is_file());
+            match found {
+                Some(path) => self.follow_task_file(&path, &scope, play),
+                None if tasks_from.is_some() => {
+                    let message = format!(
+                        "role `{name}` has no `{section}/{file}`; its tasks are not checked"
+                    );
+                    self.record(message, at.line, at.column, Impact::ValueSkipped);
+                }
+                None => {}
+            }
+        }
+        play.base = saved_base;
+    }
+
+    /// Reads another task file as part of the play: findings point into it.
+    fn follow_task_file(&mut self, path: &Path, vars: &Vars, play: &mut Play) {
+        let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        if self.following.len() >= MAX_FOLLOW_DEPTH || self.following.contains(&canonical) {
+            return;
+        }
+        let Some(source) = self.read_file(path) else {
+            return;
+        };
+        let stream = yaml::parse_stream(&source.text);
+        let root = match stream.documents.into_iter().next() {
+            Some(Ok(document)) => document.root,
+            Some(Err(error)) => {
+                self.problems.push(yaml_problem(&source.path, &error));
+                self.keep_source(source);
+                return;
+            }
+            None => return,
+        };
+        let outer = (
+            std::mem::replace(&mut self.file, source.path.clone()),
+            std::mem::replace(&mut self.text, source.text.clone()),
+            std::mem::replace(&mut self.path, path.to_path_buf()),
+        );
+        self.following.push(canonical);
+        self.read_tasks(root.as_seq().unwrap_or_default(), vars.clone(), play);
+        self.following.pop();
+        (self.file, self.text, self.path) = outer;
+        self.keep_source(source);
+    }
     /// `kubernetes.core.k8s`: every object of `definition:` and of the `src:` file, in
     /// the task's `namespace` when the object names none (as the module does).
     fn k8s(&mut self, args: &Node, vars: &Vars, play: &Play) {
@@ -368,7 +783,7 @@ impl Reader<'_> {
         entry: &Entry,
         vars: &Vars,
     ) -> Option<Vec<Document>> {
-        let offset = block_offset(self.text, &entry.value, text);
+        let offset = block_offset(&self.text, &entry.value, text);
         let position = |line: u32, column: u32| match offset {
             Some((before, indent)) => (before + line, indent + column),
             None => (entry.key_line, entry.key_column),
@@ -382,7 +797,7 @@ impl Reader<'_> {
                     let at = line.find(&unresolved.expression).unwrap_or_default();
                     let column = u32::try_from(line[..at].chars().count() + 1).unwrap_or(1);
                     let (line, column) = position(number, column);
-                    let skipped = "the definition is not checked";
+                    let skipped = "the definition is not checked, nor does `missing-port` judge what the task deploys";
                     self.unresolved(&unresolved, line, column, skipped);
                     return None;
                 }
@@ -415,7 +830,11 @@ impl Reader<'_> {
     /// as Ansible does for files the controller reads. A missing one is reported: the
     /// manifest the task applies belongs to the repository.
     fn k8s_src(&mut self, entry: &Entry, vars: &Vars, base: &Path) {
-        let Some(name) = self.rendered_path(entry, vars, "the manifest is not checked") else {
+        let Some(name) = self.rendered_path(
+            entry,
+            vars,
+            "the manifest is not checked, nor does `missing-port` judge what the task deploys",
+        ) else {
             return;
         };
         let candidates = if Path::new(&name).is_absolute() {
@@ -447,7 +866,7 @@ impl Reader<'_> {
                 Err(error) => self.problems.push(yaml_problem(&source.path, &error)),
             }
         }
-        self.deployed.sources.push(source);
+        self.keep_source(source);
     }
 
     /// A path argument, rendered; `None` (and a record) when its Jinja cannot be.
@@ -463,6 +882,13 @@ impl Reader<'_> {
                 self.unresolved(&unresolved, line, column, skipped);
             })
             .ok()
+    }
+
+    /// Keeps a file's text for source frames, once however many tasks read it.
+    fn keep_source(&mut self, source: SourceText) {
+        if !self.deployed.sources.iter().any(|s| s.path == source.path) {
+            self.deployed.sources.push(source);
+        }
     }
 
     /// Reads a file a task names, remembering it for source frames and de-duplication.
@@ -541,8 +967,8 @@ impl Reader<'_> {
     /// container's networks only, as Compose's `expose`.
     fn exposed_ports(&mut self, args: &Node, vars: &Vars, name: &str) -> Vec<ExposedPort> {
         let mut expose = Vec::new();
-        for item in list_arg(args, &["exposed_ports", "expose", "exposed"]) {
-            let Some(item) = self.rendered_port(item, vars) else {
+        for item in self.port_items(args, &["exposed_ports", "expose", "exposed"], vars) {
+            let Some(item) = self.rendered_port(&item, vars) else {
                 continue;
             };
             match exposed_spec(&item) {
@@ -572,8 +998,8 @@ impl Reader<'_> {
         let mut publish_all = args
             .get("publish_all_ports")
             .is_some_and(|v| v.value == Value::Bool(true));
-        for item in list_arg(args, &["published_ports", "ports"]) {
-            let Some(item) = self.rendered_port(item, vars) else {
+        for item in self.port_items(args, &["published_ports", "ports"], vars) {
+            let Some(item) = self.rendered_port(&item, vars) else {
                 continue;
             };
             if item.as_str() == Some("all") {
@@ -594,6 +1020,51 @@ impl Reader<'_> {
         (ports, publish_all)
     }
 
+    /// The items of the first of `names` the task gives: a list, or one expression whose
+    /// value is a list (`"{{ db_ports }}"`, its items placed at the expression), or text
+    /// that Ansible splits on commas. An expression that cannot be rendered is named once
+    /// for the whole list.
+    fn port_items(&mut self, args: &Node, names: &[&str], vars: &Vars) -> Vec<Node> {
+        let Some(node) = names.iter().find_map(|n| args.get(n)) else {
+            return Vec::new();
+        };
+        let value = match &node.value {
+            Value::String(text) if has_jinja(text) => match render(text, vars) {
+                Ok(value) => value,
+                Err(unresolved) => {
+                    let skipped = PORTS_SKIPPED;
+                    self.unresolved(&unresolved, node.line, node.column, skipped);
+                    return Vec::new();
+                }
+            },
+            other => other.clone(),
+        };
+        let at = |value: Value| Node {
+            value,
+            line: node.line,
+            column: node.column,
+        };
+        match value {
+            // The list as written keeps its items' own positions.
+            Value::Seq(items) if matches!(node.value, Value::Seq(_)) => items,
+            Value::Seq(items) => items.into_iter().map(|i| at(i.value)).collect(),
+            Value::String(text) => text
+                .split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(|t| at(Value::String(t.to_string())))
+                .collect(),
+            Value::Int(n) => vec![at(Value::Int(n))],
+            Value::Null => Vec::new(),
+            _ => {
+                let key = names.first().copied().unwrap_or_default();
+                let message = format!("`{key}:` must be a list of ports");
+                self.problem(message, node.line, node.column);
+                Vec::new()
+            }
+        }
+    }
+
     /// A port item with its Jinja rendered, at its own position; `None` (and a record
     /// naming the expression) when it cannot be rendered.
     fn rendered_port(&mut self, item: &Node, vars: &Vars) -> Option<Node> {
@@ -606,7 +1077,7 @@ impl Reader<'_> {
                 ..item.clone()
             }),
             Err(unresolved) => {
-                let skipped = "the port is not checked";
+                let skipped = PORT_SKIPPED;
                 self.unresolved(&unresolved, item.line, item.column, skipped);
                 None
             }
@@ -646,7 +1117,7 @@ impl Reader<'_> {
         let mut definition = definition.clone();
         self.render_tree(&mut definition, vars);
         // The module writes the definition to a fresh directory: no `.env` beside it.
-        match compose::read_compose_file(&definition, self.file, &Environment::default()) {
+        match compose::read_compose_file(&definition, &self.file, &Environment::default()) {
             Ok(file) => Some(compose::merge(vec![file], project)),
             Err(problems) => {
                 self.problems.extend(problems);
@@ -709,7 +1180,7 @@ impl Reader<'_> {
                 services: Vec::new(),
             }),
         };
-        self.deployed.sources.push(source);
+        self.keep_source(source);
         result
             .map_err(|problems| self.problems.extend(problems))
             .ok()
@@ -737,15 +1208,44 @@ impl Reader<'_> {
             Value::Map(entries) => {
                 for entry in entries {
                     let is_port_list = PORT_LISTS.contains(&entry.key.as_str());
-                    match &mut entry.value.value {
-                        Value::Seq(items) if is_port_list => {
-                            items.retain_mut(|item| self.render_port_item(item, vars));
-                        }
-                        _ => self.render_tree(&mut entry.value, vars),
+                    if is_port_list {
+                        self.render_port_list(&mut entry.value, vars);
+                    } else {
+                        self.render_tree(&mut entry.value, vars);
                     }
                 }
             }
             _ => {}
+        }
+    }
+
+    /// Renders a port list of a definition: a list whose items are rendered one by one,
+    /// or one expression whose value is the list (its items placed at the expression).
+    /// One that cannot be rendered is named and leaves the list empty.
+    fn render_port_list(&mut self, list: &mut Node, vars: &Vars) {
+        if let Value::String(text) = &list.value
+            && has_jinja(text)
+        {
+            match render(text, vars) {
+                Ok(Value::Seq(items)) => {
+                    let (line, column) = (list.line, list.column);
+                    let placed = items.into_iter().map(|i| Node {
+                        value: i.value,
+                        line,
+                        column,
+                    });
+                    list.value = Value::Seq(placed.collect());
+                }
+                Ok(value) => list.value = value,
+                Err(unresolved) => {
+                    let skipped = PORTS_SKIPPED;
+                    self.unresolved(&unresolved, list.line, list.column, skipped);
+                    list.value = Value::Seq(Vec::new());
+                }
+            }
+        }
+        if let Value::Seq(items) = &mut list.value {
+            items.retain_mut(|item| self.render_port_item(item, vars));
         }
     }
 
@@ -760,7 +1260,7 @@ impl Reader<'_> {
                 match render(text, vars) {
                     Ok(value) => node.value = value,
                     Err(unresolved) => {
-                        let skipped = "the port is not checked";
+                        let skipped = PORT_SKIPPED;
                         self.unresolved(&unresolved, node.line, node.column, skipped);
                         return false;
                     }
@@ -835,6 +1335,79 @@ fn role_name(node: &Node) -> Option<String> {
             .or_else(|| node.get("name"))
             .and_then(Node::scalar_text)
     })
+}
+
+/// The parameters a `roles:` entry passes: its `vars:`, and the variables written beside
+/// `role:` (`{role: database, db_port: 3306}`), which win.
+fn role_params(entry: &Node) -> Vars {
+    const KEYWORDS: &[&str] = &[
+        "role",
+        "name",
+        "vars",
+        "tags",
+        "when",
+        "become",
+        "become_user",
+        "delegate_to",
+        "environment",
+        "ignore_errors",
+        "no_log",
+        "collections",
+    ];
+    let mut vars = Vars::from_mapping(entry.get("vars"));
+    let params: Vec<Entry> = entry
+        .as_map()
+        .unwrap_or_default()
+        .iter()
+        .filter(|e| !KEYWORDS.contains(&e.key.as_str()))
+        .cloned()
+        .collect();
+    let params = Node {
+        value: Value::Map(params),
+        line: entry.line,
+        column: entry.column,
+    };
+    vars.overlay(Vars::from_mapping(Some(&params)));
+    vars
+}
+
+/// A role's directory: `roles/<name>` beside the playbook, else `<name>` there, as
+/// Ansible looks before its configured roles path.
+fn find_role(dir: &Path, name: &str) -> Option<PathBuf> {
+    [dir.join("roles").join(name), dir.join(name)]
+        .into_iter()
+        .map(|p| normalize(&p))
+        .find(|p| {
+            p.join("tasks").is_dir() || p.join("defaults").is_dir() || p.join("vars").is_dir()
+        })
+}
+
+/// The `metadata.namespace` of each document of a YAML-text definition that cannot be
+/// rendered, read with every expression blanked out: `None` for a document that names
+/// none (or names it with Jinja).
+fn namespaces_named(text: &str) -> Vec<Option<String>> {
+    const BLANK: &str = "__unresolved__";
+    let mut blanked = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        blanked.push_str(&rest[..start]);
+        blanked.push_str(BLANK);
+        rest = rest[start..]
+            .find("}}")
+            .map_or("", |end| &rest[start + end + 2..]);
+    }
+    blanked.push_str(rest);
+    let named: Vec<Option<String>> = yaml::parse_stream(&blanked)
+        .documents
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|d| d.root.value != Value::Null)
+        .map(|d| {
+            let namespace = d.root.get("metadata")?.get("namespace")?.scalar_text()?;
+            (!namespace.contains(BLANK)).then_some(namespace)
+        })
+        .collect();
+    if named.is_empty() { vec![None] } else { named }
 }
 
 /// A module's arguments: its mapping, with the task's `args:` under it (the module's own
@@ -970,7 +1543,13 @@ mod tests {
         assert!(is_ansible(&parse("- import_playbook: other.yml\n")));
         assert!(is_ansible(&parse("- name: x\n  k8s: {src: a.yaml}\n")));
         assert!(is_ansible(&parse("- name: x\n  block: []\n")));
-        assert!(!is_ansible(&parse("- name: x\n  apt: {name: nginx}\n")));
+        assert!(is_ansible(&parse("- name: x\n  apt: {name: nginx}\n")));
+        assert!(is_ansible(&parse(
+            "- community.general.ufw: {rule: allow}\n"
+        )));
+        assert!(!is_ansible(&parse("- name: SMTP\n  value: \"25\"\n")));
+        assert!(!is_ansible(&parse("- name: x\n  nginx.conf: {}\n")));
+        assert!(!is_ansible(&parse("[]\n")));
         assert!(!is_ansible(&parse("- 1\n- hosts: all\n  tasks: []\n")));
         assert!(!is_ansible(&parse("services: {}\n")));
     }
@@ -1020,6 +1599,18 @@ mod tests {
         assert_eq!(problems[0].impact, Impact::ValueSkipped);
         assert_eq!(deployed.compose[0].name, "ansible");
         assert_eq!(deployed.compose[0].services[0].ports.len(), 1);
+    }
+
+    #[test]
+    fn an_unresolved_port_marks_the_unit_it_deploys_to() {
+        let text = "- hosts: all\n  tasks:\n    - k8s:\n        definition: |\n          apiVersion: v1\n          kind: Service\n          metadata: {name: db, namespace: mail}\n          spec:\n            type: {{ kind }}\n    - k8s:\n        namespace: web\n        definition: {apiVersion: v1, kind: Service, metadata: {name: w}, spec: {ports: \"{{ p }}\"}}\n    - docker_container: {name: c, published_ports: [\"25:25\"]}\n";
+        let (deployed, problems) = read_text(text);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        let expected = [
+            Unit::Namespace("mail".into()),
+            Unit::Namespace("web".into()),
+        ];
+        assert_eq!(deployed.unresolved, expected);
     }
 
     #[test]

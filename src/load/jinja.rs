@@ -1,9 +1,11 @@
 //! The little of Jinja that port values in playbooks use: `{{ var }}`, with spaces or
 //! not, a literal, and the `int`, `string`, `trim` and `default(x)` (`d(x)`) filters.
-//! Variables come from plain scalars (a play's `vars:`, a role's defaults); anything
-//! else (lookups, arithmetic, facts, `{% %}` statements) is [`Unresolved`], named as
-//! written, so the caller can say which expression it could not follow instead of
-//! guessing a port.
+//! Variables are plain scalars and lists of them (from a play's `vars:` and `vars_files:`,
+//! a role's defaults and vars, `group_vars/` and `host_vars/`); a string that is one
+//! expression keeps its value's type, so `"{{ db_ports }}"` is the list itself, whose
+//! items the caller renders in turn. Anything else (lookups, arithmetic, facts, `{% %}`
+//! statements) is [`Unresolved`], named as written, so the caller can say which
+//! expression it could not follow instead of guessing a port.
 
 use std::collections::BTreeMap;
 
@@ -13,7 +15,7 @@ use super::yaml::{Node, Value};
 /// two levels, and the bound stops a variable that names itself.
 const MAX_DEPTH: usize = 8;
 
-/// Plain scalar variables by name, as their YAML values.
+/// Plain variables by name, as their YAML values: scalars, and lists of scalars.
 #[derive(Debug, Clone, Default)]
 pub struct Vars {
     values: BTreeMap<String, Value>,
@@ -28,22 +30,36 @@ pub struct Unresolved {
 }
 
 impl Vars {
-    /// The plain scalars of a `vars:` mapping; lists and mappings are not port values
-    /// and are left out.
+    /// The plain values of a `vars:` mapping: scalars, and lists of scalars (a port
+    /// list). Mappings and nested lists are no port value and are left out.
     pub fn from_mapping(node: Option<&Node>) -> Vars {
         let values = node
             .and_then(Node::as_map)
             .unwrap_or_default()
             .iter()
-            .filter(|e| !matches!(e.value.value, Value::Seq(_) | Value::Map(_)))
+            .filter(|e| is_plain(&e.value.value))
             .map(|e| (e.key.clone(), e.value.value.clone()))
             .collect();
         Vars { values }
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
     /// Adds `other` on top: its values win, as a play's vars win over role defaults.
     pub fn overlay(&mut self, other: Vars) {
         self.values.extend(other.values);
+    }
+}
+
+fn is_plain(value: &Value) -> bool {
+    match value {
+        Value::Map(_) => false,
+        Value::Seq(items) => items
+            .iter()
+            .all(|i| !matches!(i.value, Value::Seq(_) | Value::Map(_))),
+        _ => true,
     }
 }
 
@@ -88,6 +104,12 @@ fn render_at(text: &str, vars: &Vars, depth: usize) -> Result<Value, Unresolved>
         };
         let expression = &rest[start..start + len + 2];
         let value = evaluate(&expression[2..len], vars, depth)
+            .and_then(|value| match value {
+                Value::Seq(_) | Value::Map(_) => {
+                    Err("a list cannot be written into text; it must be the whole value".into())
+                }
+                scalar => Ok(scalar),
+            })
             .map_err(|reason| unresolved(expression, reason))?;
         out.push_str(&value_text(&value));
         rest = &rest[start + len + 2..];
@@ -149,7 +171,10 @@ fn lookup(atom: &str, vars: &Vars, depth: usize) -> Result<Value, String> {
         ));
     }
     let value = vars.values.get(atom).ok_or_else(|| {
-        format!("`{atom}` is not a plain variable of the play's `vars:` or the role's defaults")
+        format!(
+            "`{atom}` is not a plain variable of the play's `vars:` or `vars_files:`, its \
+             roles' defaults or vars, or `group_vars/`/`host_vars/` beside the playbook"
+        )
     })?;
     match value {
         Value::String(s) if has_jinja(s) => {
@@ -297,6 +322,20 @@ mod tests {
     }
 
     #[test]
+    fn a_whole_list_is_the_value_and_its_items_stay_as_written() {
+        let list = vars("smtp: 25\nports: [\"{{ smtp }}:25\", 587]\nalias: \"{{ ports }}\"\n");
+        for text in ["{{ ports }}", "{{ alias }}"] {
+            let Ok(Value::Seq(items)) = render(text, &list) else {
+                panic!("{text} is a list");
+            };
+            let values: Vec<Value> = items.into_iter().map(|i| i.value).collect();
+            let expected = [Value::String("{{ smtp }}:25".into()), Value::Int(587)];
+            assert_eq!(values, expected, "{text}");
+        }
+        assert!(vars("nested: [[1]]\nmap: {a: 1}\n").is_empty());
+    }
+
+    #[test]
     fn names_what_it_cannot_resolve() {
         let vars = vars("smtp: 25\nlist: [1]\nloop: \"{{ loop }}\"\n");
         let error = render("{{ nope }}:25", &vars).unwrap_err();
@@ -306,7 +345,7 @@ mod tests {
             render("{{ smtp + 1 }}", &vars).unwrap_err().expression,
             "{{ smtp + 1 }}"
         );
-        assert!(render("{{ list }}", &vars).is_err());
+        assert!(render("{{ list }}:25", &vars).is_err());
         assert!(render("{{ smtp | upper }}", &vars).is_err());
         assert!(render("{% if x %}25{% endif %}", &vars).is_err());
         assert!(render("{{ smtp", &vars).is_err());

@@ -3,6 +3,7 @@
 //! it. Every problem becomes an [`InvalidInput`]; nothing here stops the run.
 
 pub mod ansible;
+mod ansible_vars;
 pub mod compose;
 pub mod compose_ports;
 pub mod crd;
@@ -26,7 +27,7 @@ use self::kubernetes::KubeObject;
 use self::source::SourceText;
 use self::walk::Candidate;
 use self::yaml::Node;
-use crate::model::{InvalidInput, Location};
+use crate::model::{InvalidInput, Location, Unit};
 
 /// What to check.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +49,10 @@ pub struct Loaded {
     pub kube: Vec<KubeObject>,
     pub compose: Vec<ComposeProject>,
     pub problems: Vec<InvalidInput>,
+    /// Units with a port that could not be resolved (see [`Inventory::unresolved`]).
+    ///
+    /// [`Inventory::unresolved`]: crate::model::Inventory::unresolved
+    pub unresolved: Vec<Unit>,
     /// Files (and streams) that held manifests or problems.
     pub files: usize,
     /// The text of every file read, for source frames in the text report.
@@ -155,6 +160,7 @@ pub fn load_excluding(inputs: &[Input], excluded: &(dyn Fn(&Path) -> bool + Sync
             Content::Ansible(deployed) => {
                 loaded.kube.extend(deployed.kube);
                 loaded.compose.extend(deployed.compose);
+                loaded.unresolved.extend(deployed.unresolved);
                 loaded.files += deployed.sources.len();
                 for source in deployed.sources {
                     loaded.sources.insert(source.path, Arc::from(source.text));
@@ -191,10 +197,11 @@ fn read_by_playbooks(files: &[Result<ReadFile, InvalidInput>]) -> HashSet<PathBu
 }
 
 /// A file a playbook already read is judged as the playbook applies it (in the task's
-/// namespace, as the task's Compose project), not a second time as a file of its own.
+/// namespace, as the task's Compose project, as part of the play that uses the role),
+/// not a second time as a file of its own. Only plays follow task files, and a playbook
+/// is never one, so no two files can each claim the other.
 fn is_read_by_playbook(file: &ReadFile, read: &HashSet<PathBuf>) -> bool {
     !read.is_empty()
-        && !matches!(file.content, Content::Ansible(_))
         && file
             .candidate
             .path

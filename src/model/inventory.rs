@@ -1,7 +1,7 @@
 //! The inventory: everything the loaders found, ready for the rules, with the indexes
 //! that keep every rule linear in the number of objects.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::{
     Exposure, HttpRoute, InlineSuppression, InvalidInput, Listener, PodReach, Policy, PolicyId,
@@ -22,6 +22,10 @@ pub struct Inventory {
     /// Suppressions the objects carry themselves.
     pub suppressions: Vec<InlineSuppression>,
     pub invalid: Vec<InvalidInput>,
+    /// Units some of whose ports are written as expressions that could not be resolved
+    /// (each one an `invalid-input` note): any of them may be the port a requirement asks
+    /// for, so `missing-port` does not judge these units rather than guess.
+    pub unresolved: BTreeSet<Unit>,
     /// The Kubernetes workloads by namespace and pod label, for selectors.
     pub pods: PodIndex,
     /// For each workload (by id), the ingress policies that isolate it; filled in by the

@@ -168,7 +168,8 @@ pub fn eas_unreachable(inventory: &Inventory, catalogue: &Catalogue) -> Vec<Find
         }
         let routed = units_routed_over_https(inventory, catalogue, path, &winners);
         let published = units_publishing_https(inventory, catalogue, path);
-        // A mail stack that offers no 443 at all gets `missing-port 443`, which says so.
+        // A mail stack that offers no 443 at all gets `missing-port 443`, which says so; one
+        // with a port that could not be resolved may offer it there.
         let not_offering = super::required::units_not_offering(inventory, catalogue, path.port);
         for (unit, sogo) in sogo_deployments(inventory, catalogue, path) {
             if routed.contains(unit) || published.contains(unit) {
@@ -191,7 +192,7 @@ pub fn eas_unreachable(inventory: &Inventory, catalogue: &Catalogue) -> Vec<Find
                 })
                 .collect();
             if wrong.is_empty() {
-                if !not_offering.contains(unit) {
+                if !not_offering.contains(unit) && !inventory.unresolved.contains(unit) {
                     findings.push(unrouted(catalogue, path, sogo, unit));
                 }
             } else {

@@ -49,7 +49,8 @@ fn unmet_requirements<'a>(inventory: &'a Inventory, catalogue: &'a Catalogue) ->
         .collect();
     let mut unmet = Vec::new();
     for (unit, parts) in inventory.by_unit() {
-        if !is_mail_stack(&parts, catalogue, &stack_ports) {
+        // A port that could not be resolved may be the one asked for; it is a note already.
+        if inventory.unresolved.contains(unit) || !is_mail_stack(&parts, catalogue, &stack_ports) {
             continue;
         }
         for requirement in &catalogue.requirements {
