@@ -65,6 +65,9 @@ pub struct RouteBackend {
     /// The container port: resolved through the Service when it is in the input, else
     /// the Service port the route names (a targetPort defaults to the port).
     pub target: Option<u16>,
+    /// The Service port the route names, when it is a number or the Service is in the
+    /// input: SOGo is recognised by its 20000 there even when its pods are elsewhere.
+    pub service_port: Option<u16>,
     pub protocol: Protocol,
 }
 

@@ -390,6 +390,7 @@ fn add_ingress_path(
             namespace: object.namespace.clone(),
             workloads: Vec::new(),
             target: None,
+            service_port: None,
             protocol: Protocol::Tcp,
         },
     };

@@ -76,6 +76,10 @@ impl<'a> Services<'a> {
             namespace: namespace.to_string(),
             workloads: Vec::new(),
             target: None,
+            service_port: match port {
+                PortRef::Number(n) => u16::try_from(*n).ok(),
+                PortRef::Name(_) => None,
+            },
             protocol: Protocol::Tcp,
         };
         let Some((object, service)) = self.by_name.get(&(namespace, name)) else {
@@ -83,9 +87,7 @@ impl<'a> Services<'a> {
             // and a route to `mariadb:3306` is one whether or not the Service is in the
             // same file or review.
             backend.name.push_str(" (not in the input)");
-            if let PortRef::Number(n) = port {
-                backend.target = u16::try_from(*n).ok().filter(|p| *p != 0);
-            }
+            backend.target = backend.service_port.filter(|p| *p != 0);
             return backend;
         };
         let ports = service.spec.as_ref().and_then(|s| s.ports.as_ref());
@@ -99,6 +101,9 @@ impl<'a> Services<'a> {
             backend.name.push_str(" (the Service has no such port)");
             return backend;
         };
+        backend.service_port = ports
+            .and_then(|ports| ports.get(index))
+            .and_then(|p| u16::try_from(p.port).ok());
         let location = object.location(&[
             PathSegment::key("spec"),
             PathSegment::key("ports"),

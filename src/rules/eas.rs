@@ -242,14 +242,17 @@ fn unrouted(catalogue: &Catalogue, path: &HttpPath, sogo: &Workload, unit: &Unit
     )
 }
 
-/// A backend whose pods are not in the input, on SOGo's own port: SOGo runs there (in
-/// another repository, or a chart not rendered here), and a route to it is judged.
+/// A backend whose pods are not in the input, with SOGo's own port as its Service port or
+/// its target: SOGo runs there (in another repository, or a chart not rendered here), and
+/// a route to it is judged.
 fn is_sogo_by_port(catalogue: &Catalogue, path: &HttpPath, backend: &RouteBackend) -> bool {
+    let sogo = sogo_port(catalogue);
     backend.workloads.is_empty()
         && path.served_by.iter().any(|id| id == SOGO)
-        && backend
-            .target
-            .is_some_and(|port| sogo_port(catalogue).contains(&port))
+        && [backend.target, backend.service_port]
+            .into_iter()
+            .flatten()
+            .any(|port| sogo.contains(&port))
 }
 
 fn sogo_port(catalogue: &Catalogue) -> Vec<u16> {
