@@ -6,6 +6,8 @@
 
 #[path = "common/fake_api.rs"]
 mod fake_api;
+#[path = "common/proxy.rs"]
+mod proxy;
 #[path = "common/tools.rs"]
 mod tools;
 
@@ -16,7 +18,7 @@ use std::time::Duration;
 use assert_cmd::Command;
 use serde_json::{Value, json};
 
-use fake_api::{Cluster, FakeApi, TOKEN};
+use fake_api::{Cluster, FakeApi, TOKEN, base64, self_signed_ca_certificate};
 use tools::tools_bin;
 
 /// The objects of tests/fixtures/cluster/objects.yaml, plus the 1,200 Pods the iredmail
@@ -651,4 +653,168 @@ fn the_documented_roles_name_exactly_the_judged_kinds() {
     let (role, cluster_role) = documented_roles();
     assert_eq!(granted(&role), table(false));
     assert_eq!(granted(&cluster_role), table(true));
+}
+
+/// The venv's kubectl, found once per test binary.
+fn kubectl_path() -> &'static Path {
+    static KUBECTL: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    KUBECTL.get_or_init(|| tools_bin().join("kubectl"))
+}
+
+impl Case {
+    /// Rewrites the kubeconfig with these lines in its `cluster:` entry (the token stays).
+    fn with_cluster_lines(&self, lines: &str) -> &Case {
+        self.api.kubeconfig_with_cluster(self.home.path(), lines);
+        self
+    }
+
+    /// The real kubectl on the same kubeconfig: a raw GET of the `mail` Services.
+    fn kubectl_get(&self) -> Output {
+        std::process::Command::new(kubectl_path())
+            .args(["--kubeconfig", &self.kubeconfig, "--request-timeout", "20s"])
+            .args(["get", "--raw", "/api/v1/namespaces/mail/services"])
+            .env_clear()
+            .env("HOME", self.home.path())
+            .output()
+            .expect("run kubectl")
+    }
+
+    /// The plugin and kubectl on the current kubeconfig: whether each connected, with
+    /// the plugin's output.
+    fn side_by_side(&self) -> (bool, Output) {
+        let kubectl = self.kubectl_get();
+        let plugin = self.cluster(&["--format", "json", "--request-timeout", "20s"]);
+        let connected = plugin.status.code() != Some(2);
+        assert_eq!(
+            kubectl.status.success(),
+            connected,
+            "kubectl and the plugin disagree:\nkubectl: {}\nplugin: {}",
+            String::from_utf8_lossy(&kubectl.stderr),
+            String::from_utf8_lossy(&plugin.stderr)
+        );
+        (connected, plugin)
+    }
+}
+
+fn ca_data(pem: &str) -> String {
+    format!("certificate-authority-data: {}", base64(pem.as_bytes()))
+}
+
+/// kube-rs #1767: an API server whose certificate is self-signed, with `CA:TRUE`, pinned
+/// as the kubeconfig's certificate-authority. kubectl connects; so does the plugin.
+#[test]
+fn a_pinned_self_signed_certificate_is_trusted_as_kubectl_trusts_it() {
+    let case = Case::new(Cluster {
+        self_signed: true,
+        ..cluster()
+    });
+    let (connected, output) = case.side_by_side();
+    assert!(connected);
+    assert_eq!(findings(&output), MAIL_FINDINGS);
+    assert_eq!(output.status.code(), Some(1));
+}
+
+/// The usual set-up: the kubeconfig holds the CA, the server a leaf it signed.
+#[test]
+fn a_ca_and_its_leaf_are_trusted_as_kubectl_trusts_them() {
+    let case = Case::new(cluster());
+    let (connected, output) = case.side_by_side();
+    assert!(connected);
+    assert_eq!(findings(&output), MAIL_FINDINGS);
+}
+
+/// Go trusts a certificate its root pool holds whoever signed it: the server's leaf
+/// pinned alone, without its CA, works with kubectl and with the plugin.
+#[test]
+fn a_pinned_leaf_of_an_absent_issuer_is_trusted_as_kubectl_trusts_it() {
+    let case = Case::new(cluster());
+    case.with_cluster_lines(&ca_data(case.api.server_pem()));
+    let (connected, output) = case.side_by_side();
+    assert!(connected);
+    assert_eq!(findings(&output), MAIL_FINDINGS);
+}
+
+/// A pin that is not the server's certificate fails both, and the plugin says which
+/// server and why on one line.
+#[test]
+fn a_wrong_pin_fails_with_one_clear_line() {
+    let case = Case::new(Cluster {
+        self_signed: true,
+        ..cluster()
+    });
+    let (stranger, _) = self_signed_ca_certificate();
+    case.with_cluster_lines(&ca_data(&stranger.pem()));
+    let (connected, output) = case.side_by_side();
+    assert!(!connected);
+    assert!(output.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        format!(
+            "error: cannot connect to the API server at {}: its certificate is signed by an \
+             unknown authority: neither the certificate-authority of the kubeconfig nor a \
+             certificate pinned there\n",
+            case.api.url
+        )
+    );
+}
+
+/// `tls-server-name` checks the certificate against another name, as kubectl does: one
+/// the certificate holds connects, another fails both.
+#[test]
+fn tls_server_name_is_the_name_checked() {
+    let case = Case::new(Cluster {
+        self_signed: true,
+        ..cluster()
+    });
+    let pin = ca_data(case.api.trusted_pem());
+    case.with_cluster_lines(&format!("{pin}\ntls-server-name: localhost"));
+    assert!(case.side_by_side().0);
+    case.with_cluster_lines(&format!("{pin}\ntls-server-name: mail.example.org"));
+    let (connected, output) = case.side_by_side();
+    assert!(!connected);
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        format!(
+            "error: cannot connect to the API server at {}: its certificate is not valid for \
+             mail.example.org (it is for 127.0.0.1 and localhost; see tls-server-name)\n",
+            case.api.url
+        )
+    );
+}
+
+/// `insecure-skip-tls-verify` trusts any certificate, as kubectl does.
+#[test]
+fn insecure_skip_tls_verify_connects_to_any_certificate() {
+    let case = Case::new(Cluster {
+        self_signed: true,
+        ..cluster()
+    });
+    case.with_cluster_lines("insecure-skip-tls-verify: true");
+    let (connected, output) = case.side_by_side();
+    assert!(connected);
+    assert_eq!(findings(&output), MAIL_FINDINGS);
+}
+
+/// `proxy-url` tunnels through an HTTP proxy with CONNECT, for the plugin and kubectl.
+#[test]
+fn a_proxy_url_carries_the_connection() {
+    let case = Case::new(Cluster {
+        self_signed: true,
+        ..cluster()
+    });
+    let proxy = proxy::Proxy::start();
+    let pin = ca_data(case.api.trusted_pem());
+    case.with_cluster_lines(&format!("{pin}\nproxy-url: {}", proxy.url));
+    let (connected, output) = case.side_by_side();
+    assert!(connected);
+    assert_eq!(findings(&output), MAIL_FINDINGS);
+    let target = case.api.url.trim_start_matches("https://");
+    let connects = proxy.connects();
+    assert!(
+        connects.len() >= 2
+            && connects
+                .iter()
+                .all(|c| c == &format!("CONNECT {target} HTTP/1.1")),
+        "{connects:?}"
+    );
 }

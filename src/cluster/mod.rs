@@ -20,6 +20,12 @@ use kube::discovery::{ApiResource, Discovery, Scope as ApiScope};
 use kube::{Client, Config};
 use thiserror::Error;
 
+mod client;
+mod trust;
+
+pub use client::ClientError;
+pub use trust::TrustError;
+
 use crate::load::kinds::{JUDGED_KINDS, JudgedKind, Origin};
 use crate::load::kubernetes::strip_bookkeeping;
 use crate::model::{InvalidInput, Location};
@@ -61,7 +67,7 @@ pub enum ClusterError {
     Client {
         url: String,
         #[source]
-        source: kube::Error,
+        source: ClientError,
     },
     #[error("cannot {what}")]
     Request {
@@ -116,7 +122,7 @@ pub async fn read(query: &ClusterQuery) -> Result<Snapshot, ClusterError> {
         )
     };
     let url = config.cluster_url.to_string();
-    let client = Client::try_from(config).map_err(|source| ClusterError::Client { url, source })?;
+    let client = client::build(&config).map_err(|source| ClusterError::Client { url, source })?;
     let reader = Reader {
         client,
         namespace,
