@@ -574,7 +574,7 @@ fn kubectl_runs_the_plugin_from_path() {
         "mail",
         "--kubeconfig",
         kubeconfig,
-        "--format",
+        "-o",
         "json",
     ];
     let output = kubectl(&args);
@@ -594,6 +594,42 @@ fn kubectl_runs_the_plugin_from_path() {
         "never",
     ]);
     assert_eq!(clean.status.code(), Some(0));
+
+    let help = kubectl(&["iredmail-ports", "--help"]);
+    assert!(help.status.success());
+    assert_plugin_help(&String::from_utf8_lossy(&help.stdout));
+}
+
+/// kubectl's layout: what the command does, examples, options, the usage line last.
+fn assert_plugin_help(help: &str) {
+    assert!(
+        help.starts_with(
+            "Check the network ports of the iRedMail running in a Kubernetes cluster"
+        ),
+        "{help}"
+    );
+    let examples = help.find("\nExamples:\n  # Check the namespace of the current context\n  kubectl iredmail-ports\n");
+    let options = help.find("\nOptions:\n");
+    assert!(examples.is_some() && examples < options, "{help}");
+    for flag in [
+        "-n, --namespace <NAMESPACE>",
+        "-A, --all-namespaces",
+        "-l, --selector <SELECTOR>",
+        "-o, --format <FORMAT>",
+        "    --output <FILE>",
+        "    --context <NAME>",
+        "    --kubeconfig <FILE>",
+        "    --request-timeout <DURATION>",
+    ] {
+        assert!(help.contains(flag), "{flag} in\n{help}");
+    }
+    assert!(
+        help.ends_with(
+            "\nUsage:\n  kubectl iredmail-ports [-n NAMESPACE | -A] [-l SELECTOR] [-o FORMAT] \
+             [options]\n"
+        ),
+        "{help}"
+    );
 }
 
 #[test]
@@ -819,4 +855,108 @@ fn a_proxy_url_carries_the_connection() {
                 .all(|c| c == &format!("CONNECT {target} HTTP/1.1")),
         "{connects:?}"
     );
+}
+
+/// `-o` is the format, as kubectl's: JSON and YAML carry the same report.
+#[test]
+fn dash_o_selects_the_format_as_in_kubectl() {
+    let case = Case::new(cluster());
+    let kubeconfig = case.kubeconfig.as_str();
+    let json = case.run("kubectl-iredmail_ports", &["--kubeconfig", kubeconfig, "-o", "json"]);
+    assert_eq!(findings(&json), MAIL_FINDINGS);
+    assert_eq!(json.status.code(), Some(1));
+    let yaml = case.run("kubectl-iredmail_ports", &["--kubeconfig", kubeconfig, "-o", "yaml"]);
+    assert_eq!(yaml.status.code(), Some(1));
+    let from_yaml: Value =
+        serde_saphyr::from_slice(&yaml.stdout).expect("the YAML report parses");
+    let from_json: Value = serde_json::from_slice(&json.stdout).expect("the JSON report");
+    assert_eq!(from_yaml, from_json);
+    let sarif = case.run("kubectl-iredmail_ports", &["--kubeconfig", kubeconfig, "-o", "sarif"]);
+    let sarif: Value = serde_json::from_slice(&sarif.stdout).expect("SARIF is JSON");
+    assert_eq!(sarif["version"], "2.1.0");
+}
+
+/// `--output` takes a file; `--output json`, a kubectl habit, is a usage error that says
+/// what to type, before the cluster is asked anything.
+#[test]
+fn output_takes_a_file_and_a_format_name_there_is_a_usage_error() {
+    let case = Case::new(cluster());
+    let kubeconfig = case.kubeconfig.as_str();
+    let output = case.run(
+        "kubectl-iredmail_ports",
+        &["--kubeconfig", kubeconfig, "--output", "json"],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with(
+            "error: invalid value 'json' for '--output <FILE>': `json` is a report format, and \
+             --output takes a file: use `-o json` (or `--format json`), or `--output ./json` \
+             for a file of that name\n"
+        ),
+        "{stderr}"
+    );
+    assert!(case.api.requests().is_empty());
+
+    let file = case.home.path().join("report.json");
+    let file = file.to_str().expect("UTF-8 path");
+    let written = case.run(
+        "kubectl-iredmail_ports",
+        &["--kubeconfig", kubeconfig, "-o", "json", "--output", file],
+    );
+    assert_eq!(written.status.code(), Some(1));
+    assert!(written.stdout.is_empty());
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(file).expect("the report file"))
+            .expect("JSON");
+    assert_eq!(report["findings"].as_array().map(Vec::len), Some(2));
+}
+
+#[test]
+fn a_namespace_that_does_not_exist_is_said_and_exits_2() {
+    let case = Case::new(cluster());
+    let output = case.cluster(&["-n", "mial"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        format!(
+            "error: namespace mial not found: the API server at {} has no such namespace\n",
+            case.api.url
+        )
+    );
+    // Nothing in it was listed.
+    assert!(
+        lists(&case.api)
+            .iter()
+            .all(|l| !l.contains("/namespaces/mial/")),
+        "{:?}",
+        lists(&case.api)
+    );
+}
+
+/// Where Namespaces may not be listed, a missing one cannot be told from a hidden one:
+/// the lists run, and the forbidden Namespace list is the note it always is.
+#[test]
+fn a_namespace_that_cannot_be_seen_is_not_called_missing() {
+    let case = Case::new(Cluster {
+        forbidden: vec!["namespaces"],
+        ..cluster()
+    });
+    let output = case.cluster(&["-n", "mial", "--format", "json"]);
+    assert_eq!(
+        findings(&output),
+        ["/api/v1/namespaces:1:1 note invalid-input - -"]
+    );
+    assert_eq!(output.status.code(), Some(0));
+}
+
+#[test]
+fn the_plugins_help_reads_like_a_kubectl_commands() {
+    let case = Case::new(cluster());
+    for flag in ["--help", "-h"] {
+        let output = case.run("kubectl-iredmail_ports", &[flag]);
+        assert_eq!(output.status.code(), Some(0));
+        assert_plugin_help(&String::from_utf8_lossy(&output.stdout));
+    }
 }

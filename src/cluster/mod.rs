@@ -72,6 +72,8 @@ pub enum ClusterError {
     /// The connection itself failed (refused, TLS, proxy): said once, with the server.
     #[error("cannot connect to the API server at {url}: {cause}")]
     Connect { url: String, cause: String },
+    #[error("namespace {namespace} not found: the API server at {url} has no such namespace")]
+    NoNamespace { namespace: String, url: String },
     #[error("cannot {what}")]
     Request {
         what: String,
@@ -204,7 +206,12 @@ impl Reader {
             let (resource, capabilities) = resource;
             let api = self.api(&resource, &capabilities.scope);
             match self.list(&api, &resource, kind).await {
-                Ok(mut listed) => objects.append(&mut listed),
+                Ok(mut listed) => {
+                    if kind.kind == "Namespace" {
+                        self.require_namespace(&listed)?;
+                    }
+                    objects.append(&mut listed);
+                }
                 Err(Failure::Api(kube::Error::Api(status))) if status.code == 403 => {
                     snapshot.policies_unread |= kind.kind == "NetworkPolicy";
                     snapshot.problems.push(forbidden(
@@ -238,6 +245,25 @@ impl Reader {
             }
         }
         Ok(snapshot)
+    }
+
+    /// The namespace to check must be one the API server lists (Namespaces come first in
+    /// the table): otherwise every list would be empty and the check would say nothing
+    /// about a typo. Where Namespaces may not be listed, this cannot be told.
+    fn require_namespace(&self, namespaces: &[DynamicObject]) -> Result<(), ClusterError> {
+        match &self.namespace {
+            Some(wanted)
+                if !namespaces
+                    .iter()
+                    .any(|n| n.metadata.name.as_deref() == Some(wanted.as_str())) =>
+            {
+                Err(ClusterError::NoNamespace {
+                    namespace: wanted.clone(),
+                    url: self.url.clone(),
+                })
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Asks the API server which of the groups iredmail-ports reads it serves, in which

@@ -70,6 +70,8 @@ pub enum Format {
     Text,
     /// The JSON report of `schemas/report.schema.json`.
     Json,
+    /// The same report as YAML, for `-o yaml` habits and YAML tooling.
+    Yaml,
     /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
     Sarif,
     /// JUnit XML, for the test reports of GitLab, Jenkins and others.
@@ -146,6 +148,7 @@ impl Report {
         match format {
             Format::Text => text::render(self, color),
             Format::Json => json::render(self),
+            Format::Yaml => json::render_yaml(self),
             Format::Sarif => sarif::render(self),
             Format::Junit => junit::render(self),
             Format::Github => github::render(self),
