@@ -191,7 +191,7 @@ fn write_report(report: &Report, args: &ReportArgs) -> Result<ExitCode> {
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         }
     };
-    let rendered = report.render(args.format, color);
+    let rendered = report.render_failing_at(args.format, color, args.fail_on.threshold());
     match &args.output {
         Some(path) => std::fs::write(path, rendered)
             .with_context(|| format!("cannot write the report to {}", path.display()))?,
