@@ -627,4 +627,33 @@ mod tests {
         assert_eq!(verdict.outcome, Outcome::Allowed);
         assert_eq!(verdict.response.warnings, None);
     }
+
+    /// The denial counts and lists the findings that deny; one below the threshold stays a
+    /// warning.
+    #[test]
+    fn a_denial_lists_exactly_the_findings_it_counts() {
+        let mut service = mail_service("LoadBalancer");
+        service["spec"]["ports"] = json!([
+            {"port": 3306, "targetPort": 3306},
+            {"port": 8080, "targetPort": 8080}
+        ]);
+        let verdict = reviewer()
+            .review(&request("CREATE", &service, &Value::Null), None)
+            .expect("review");
+        assert_eq!(verdict.outcome, Outcome::Denied);
+        let message = verdict.response.result.message.clone();
+        assert!(
+            message.starts_with(
+                "Service/mail/iredmail has 1 iredmail-ports finding at severity error or above:"
+            ),
+            "{message}"
+        );
+        assert_eq!(message.matches("\n- ").count(), 1, "{message}");
+        assert!(message.contains("\n- internal-port-exposed (error)"), "{message}");
+        let warnings = verdict.response.warnings.clone().unwrap_or_default();
+        assert!(
+            warnings[0].starts_with("unknown-port (warning) on Service/mail/iredmail"),
+            "{warnings:?}"
+        );
+    }
 }
