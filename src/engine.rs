@@ -9,7 +9,7 @@ use crate::catalogue::Catalogue;
 use crate::config::{Config, Excludes};
 use crate::load::kubernetes::{KubeObject, live_id, object_from_live};
 use crate::load::{self, Input, Loaded, yaml};
-use crate::model::{Inventory, InvalidInput, Location, Needs, Rule, RuleInfo, Scope};
+use crate::model::{InvalidInput, Inventory, Location, Needs, Rule, RuleInfo, Scope};
 use crate::report::{self, Report};
 use crate::{inventory, rules};
 

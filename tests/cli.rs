@@ -333,15 +333,28 @@ fn write_baseline_says_what_it_wrote_and_exits_0() {
     let baseline = dir.path().join("baseline.json");
     let baseline = baseline.to_str().expect("UTF-8 path");
     let output = bin()
-        .args(["check", "examples/", "--format", "json", "--write-baseline", baseline])
+        .args([
+            "check",
+            "examples/",
+            "--format",
+            "json",
+            "--write-baseline",
+            baseline,
+        ])
         .output()
         .expect("runs");
     assert_eq!(output.status.code(), Some(0));
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
     let written: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(baseline).expect("written")).expect("JSON");
-    let count = written["fingerprints"].as_array().expect("fingerprints").len();
-    assert_eq!(count, report["findings"].as_array().expect("findings").len());
+    let count = written["fingerprints"]
+        .as_array()
+        .expect("fingerprints")
+        .len();
+    assert_eq!(
+        count,
+        report["findings"].as_array().expect("findings").len()
+    );
     assert_eq!(
         String::from_utf8_lossy(&output.stderr),
         format!(

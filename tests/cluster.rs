@@ -603,12 +603,12 @@ fn kubectl_runs_the_plugin_from_path() {
 /// kubectl's layout: what the command does, examples, options, the usage line last.
 fn assert_plugin_help(help: &str) {
     assert!(
-        help.starts_with(
-            "Check the network ports of the iRedMail running in a Kubernetes cluster"
-        ),
+        help.starts_with("Check the network ports of the iRedMail running in a Kubernetes cluster"),
         "{help}"
     );
-    let examples = help.find("\nExamples:\n  # Check the namespace of the current context\n  kubectl iredmail-ports\n");
+    let examples = help.find(
+        "\nExamples:\n  # Check the namespace of the current context\n  kubectl iredmail-ports\n",
+    );
     let options = help.find("\nOptions:\n");
     assert!(examples.is_some() && examples < options, "{help}");
     for flag in [
@@ -862,16 +862,24 @@ fn a_proxy_url_carries_the_connection() {
 fn dash_o_selects_the_format_as_in_kubectl() {
     let case = Case::new(cluster());
     let kubeconfig = case.kubeconfig.as_str();
-    let json = case.run("kubectl-iredmail_ports", &["--kubeconfig", kubeconfig, "-o", "json"]);
+    let json = case.run(
+        "kubectl-iredmail_ports",
+        &["--kubeconfig", kubeconfig, "-o", "json"],
+    );
     assert_eq!(findings(&json), MAIL_FINDINGS);
     assert_eq!(json.status.code(), Some(1));
-    let yaml = case.run("kubectl-iredmail_ports", &["--kubeconfig", kubeconfig, "-o", "yaml"]);
+    let yaml = case.run(
+        "kubectl-iredmail_ports",
+        &["--kubeconfig", kubeconfig, "-o", "yaml"],
+    );
     assert_eq!(yaml.status.code(), Some(1));
-    let from_yaml: Value =
-        serde_saphyr::from_slice(&yaml.stdout).expect("the YAML report parses");
+    let from_yaml: Value = serde_saphyr::from_slice(&yaml.stdout).expect("the YAML report parses");
     let from_json: Value = serde_json::from_slice(&json.stdout).expect("the JSON report");
     assert_eq!(from_yaml, from_json);
-    let sarif = case.run("kubectl-iredmail_ports", &["--kubeconfig", kubeconfig, "-o", "sarif"]);
+    let sarif = case.run(
+        "kubectl-iredmail_ports",
+        &["--kubeconfig", kubeconfig, "-o", "sarif"],
+    );
     let sarif: Value = serde_json::from_slice(&sarif.stdout).expect("SARIF is JSON");
     assert_eq!(sarif["version"], "2.1.0");
 }

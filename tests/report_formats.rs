@@ -290,7 +290,10 @@ fn junit_failures_follow_fail_on() {
             .filter(|f| f.severity >= severity && f.suppressed.is_none())
             .count()
     };
-    assert!(count(Severity::Error) < count(Severity::Warning), "warnings present");
+    assert!(
+        count(Severity::Error) < count(Severity::Warning),
+        "warnings present"
+    );
     for (fail_at, failing) in [
         (Some(Severity::Error), count(Severity::Error)),
         (Some(Severity::Warning), count(Severity::Warning)),
@@ -298,13 +301,19 @@ fn junit_failures_follow_fail_on() {
     ] {
         let xml = report.render_failing_at(Format::Junit, false, fail_at);
         let doc = roxmltree::Document::parse(&xml).expect("well-formed XML");
-        let failures = doc.descendants().filter(|n| n.has_tag_name("failure")).count();
+        let failures = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("failure"))
+            .count();
         assert_eq!(failures, failing, "{fail_at:?}");
         assert_eq!(
             doc.root_element().attribute("failures"),
             Some(failing.to_string().as_str())
         );
-        let cases = doc.descendants().filter(|n| n.has_tag_name("testcase")).count();
+        let cases = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("testcase"))
+            .count();
         assert_eq!(cases, report.findings.len(), "every finding is reported");
         let passing_with_output = doc
             .descendants()

@@ -324,9 +324,11 @@ async fn enforce_allows_a_clean_object_and_warns_below_the_threshold() {
     // rules of the namespace would judge.
     assert_eq!(
         warnings(&clean),
-        ["iredmail-ports runs without --watch: missing-port, eas-unreachable, eas-insecure, \
+        [
+            "iredmail-ports runs without --watch: missing-port, eas-unreachable, eas-insecure, \
           eas-timeout were not checked on Service/mail/iredmail, they need the rest of the \
-          namespace"]
+          namespace"
+        ]
     );
 
     // A Pod a ReplicaSet creates has only generateName; host-network is a warning.
@@ -1074,9 +1076,7 @@ async fn exact_bodies_for_clean_dirty_and_route_only_reviews_in_each_mode() {
         response["uid"] = json!(uid);
         json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": response})
     };
-    let denied = |message: String| {
-        json!({"status": "Failure", "code": 403, "message": message, "reason": "Forbidden"})
-    };
+    let denied = |message: String| json!({"status": "Failure", "code": 403, "message": message, "reason": "Forbidden"});
     let clean_uid = "b3a1c2d4-0010-4e5f-8a9b-0c1d2e3f4a5b";
     let dirty_uid = "b3a1c2d4-0001-4e5f-8a9b-0c1d2e3f4a5b";
     let route_uid = "b3a1c2d4-0011-4e5f-8a9b-0c1d2e3f4a5b";
@@ -1103,8 +1103,14 @@ async fn exact_bodies_for_clean_dirty_and_route_only_reviews_in_each_mode() {
         let webhook = Webhook::start(&["--mode", mode]);
         for (name, expected) in [
             ("create-service-loadbalancer-pop3.json", clean.clone()),
-            ("create-service-loadbalancer-mysql.json", answer(dirty_uid, dirty)),
-            ("create-ingress-root-to-mariadb.json", answer(route_uid, routed)),
+            (
+                "create-service-loadbalancer-mysql.json",
+                answer(dirty_uid, dirty),
+            ),
+            (
+                "create-ingress-root-to-mariadb.json",
+                answer(route_uid, routed),
+            ),
         ] {
             let (status, body) = webhook.post(fixture(name).to_string()).await;
             assert_eq!(status, 200, "{mode} {name}");

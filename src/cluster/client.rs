@@ -118,7 +118,11 @@ fn percent_decode(text: &str) -> String {
 }
 
 /// TLS over the connector, then kube's layers, as `Client::try_from` stacks them.
-fn finish<H>(config: &Config, connector: H, tls: rustls::ClientConfig) -> Result<Client, ClientError>
+fn finish<H>(
+    config: &Config,
+    connector: H,
+    tls: rustls::ClientConfig,
+) -> Result<Client, ClientError>
 where
     H: Service<Uri> + Clone + Send + Sync + 'static,
     H::Response: Connection + hyper::rt::Read + hyper::rt::Write + Send + Unpin + 'static,
@@ -134,7 +138,8 @@ where
         https = https.with_server_name_resolver(FixedServerNameResolver::new(server_name));
     }
     let https = https.enable_http1().wrap_connector(connector);
-    let http_client = hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build(https);
+    let http_client =
+        hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build(https);
     let retry = config
         .default_retry
         .then(|| RetryLayer::new(RetryPolicy::server_retry()));
@@ -154,7 +159,9 @@ mod tests {
 
     #[test]
     fn proxy_credentials_are_percent_decoded() {
-        let proxy: Uri = "http://user:pa%40ss%3Aword@127.0.0.1:3128".parse().expect("a URI");
+        let proxy: Uri = "http://user:pa%40ss%3Aword@127.0.0.1:3128"
+            .parse()
+            .expect("a URI");
         assert_eq!(
             userinfo(&proxy),
             Some(("user".to_string(), "pa@ss:word".to_string()))

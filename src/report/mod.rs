@@ -152,7 +152,12 @@ impl Report {
     /// Renders the report for a `--fail-on` severity (`None`: never), which decides what
     /// JUnit counts as a failed test case. The other formats keep severities as they are:
     /// SARIF levels and GitHub annotation levels are the findings' own.
-    pub fn render_failing_at(&self, format: Format, color: bool, fail_at: Option<Severity>) -> String {
+    pub fn render_failing_at(
+        &self,
+        format: Format,
+        color: bool,
+        fail_at: Option<Severity>,
+    ) -> String {
         match format {
             Format::Text => text::render(self, color),
             Format::Json => json::render(self),

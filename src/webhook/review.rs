@@ -649,7 +649,10 @@ mod tests {
             "{message}"
         );
         assert_eq!(message.matches("\n- ").count(), 1, "{message}");
-        assert!(message.contains("\n- internal-port-exposed (error)"), "{message}");
+        assert!(
+            message.contains("\n- internal-port-exposed (error)"),
+            "{message}"
+        );
         let warnings = verdict.response.warnings.clone().unwrap_or_default();
         assert!(
             warnings[0].starts_with("unknown-port (warning) on Service/mail/iredmail"),

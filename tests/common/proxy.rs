@@ -56,10 +56,7 @@ fn tunnel(client: TcpStream, log: &Mutex<Vec<String>>) {
         return;
     };
     let _ = client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n");
-    let (mut up_read, mut up_write) = (
-        upstream.try_clone().expect("clone the stream"),
-        upstream,
-    );
+    let (mut up_read, mut up_write) = (upstream.try_clone().expect("clone the stream"), upstream);
     let mut down_write = client;
     thread::spawn(move || {
         let _ = std::io::copy(&mut reader, &mut up_write);
