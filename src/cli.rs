@@ -67,13 +67,15 @@ pub struct CheckArgs {
 /// and `cluster` share them.
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// How to write the report: the findings in one of the text and CI formats, or the
-    /// reachability graph (`dot`, `mermaid`) with the ports that have findings in red.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    /// How to write the report (`-o json`, as kubectl's `-o`): the findings in one of the
+    /// text and CI formats, or the reachability graph (`dot`, `mermaid`) with the ports
+    /// that have findings in red.
+    #[arg(short = 'o', long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 
-    /// Write the report to FILE instead of standard output.
-    #[arg(short, long, value_name = "FILE")]
+    /// Write the report to FILE instead of standard output (no short flag: `-o` is the
+    /// format, as in kubectl).
+    #[arg(long, value_name = "FILE", value_parser = parse_output_file)]
     pub output: Option<PathBuf>,
 
     #[command(flatten)]
@@ -141,6 +143,20 @@ pub struct ClusterArgs {
     pub report: ReportArgs,
 }
 
+/// `--output FILE`. kubectl's `--output` is the format, so `--output json` is read as
+/// the mistake it almost certainly is rather than writing a file named `json`.
+fn parse_output_file(text: &str) -> Result<PathBuf, String> {
+    if let Ok(format) = <Format as ValueEnum>::from_str(text, true) {
+        let name = format.to_possible_value().map(|v| v.get_name().to_string());
+        let name = name.unwrap_or_else(|| text.to_string());
+        return Err(format!(
+            "`{text}` is a report format, and --output takes a file: use `-o {name}` \
+             (or `--format {name}`), or `--output ./{text}` for a file of that name"
+        ));
+    }
+    Ok(PathBuf::from(text))
+}
+
 /// `--request-timeout`: `None` waits forever, as kubectl's `0` does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RequestTimeout(pub Option<Duration>);
@@ -184,24 +200,53 @@ fn parse_request_timeout(text: &str) -> Result<RequestTimeout, String> {
 }
 
 /// The command line of the `kubectl-iredmail_ports` binary, which kubectl runs for
-/// `kubectl iredmail-ports`: the `cluster` command's flags, without a subcommand.
+/// `kubectl iredmail-ports`: the `cluster` command's flags, without a subcommand. Its help
+/// is laid out as kubectl's own commands lay theirs out: what it does, examples, options,
+/// then the usage line.
 #[derive(Debug, Parser)]
 #[command(
     name = "kubectl iredmail-ports",
     bin_name = "kubectl iredmail-ports",
     version,
-    about = "Checks the network ports of the iRedMail running in a Kubernetes cluster against \
-             iRedMail's port catalogue",
-    long_about = "Checks the network ports of the iRedMail running in a Kubernetes cluster \
-                  against iRedMail's port catalogue: reads Services, workloads, NetworkPolicies, \
-                  Ingresses and Gateway API routes with your kubeconfig's credentials.\n\n\
+    about = "Check the network ports of the iRedMail running in a Kubernetes cluster against \
+             iRedMail's port catalogue.",
+    long_about = "Check the network ports of the iRedMail running in a Kubernetes cluster \
+                  against iRedMail's port catalogue. Reads Services, workloads, \
+                  NetworkPolicies, Ingresses and Gateway API routes with the credentials of \
+                  your kubeconfig, and reports every port that is missing, extra or wrongly \
+                  exposed.\n\n\
                   Exit codes: 0 no finding at or above --fail-on; 1 findings; 2 usage error, \
-                  an unusable catalogue or config, or a cluster that cannot be read."
+                  an unusable catalogue or config, a namespace that does not exist, or a \
+                  cluster that cannot be read.",
+    override_usage = "kubectl iredmail-ports [-n NAMESPACE | -A] [-l SELECTOR] [-o FORMAT] [options]",
+    help_template = KUBECTL_HELP
 )]
 pub struct KubectlPlugin {
     #[command(flatten)]
     pub cluster: ClusterArgs,
 }
+
+/// `kubectl iredmail-ports --help`, laid out as kubectl's (`{…}` are clap's parts).
+const KUBECTL_HELP: &str = "{about-with-newline}
+Examples:
+  # Check the namespace of the current context
+  kubectl iredmail-ports
+
+  # Check the mail namespace, and print the report as JSON
+  kubectl iredmail-ports -n mail -o json
+
+  # Check every namespace with another context, failing on warnings too
+  kubectl iredmail-ports -A --context prod --fail-on warning
+
+  # Write SARIF for code scanning to a file
+  kubectl iredmail-ports -n mail -o sarif --output iredmail-ports.sarif
+
+Options:
+{options}
+
+Usage:
+  {usage}
+";
 
 #[derive(Debug, Args)]
 pub struct CatalogueChoice {

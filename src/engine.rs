@@ -9,7 +9,7 @@ use crate::catalogue::Catalogue;
 use crate::config::{Config, Excludes};
 use crate::load::kubernetes::{KubeObject, live_id, object_from_live};
 use crate::load::{self, Input, Loaded, yaml};
-use crate::model::{InvalidInput, Location, Rule, RuleInfo};
+use crate::model::{InvalidInput, Inventory, Location, Needs, Rule, RuleInfo, Scope};
 use crate::report::{self, Report};
 use crate::{inventory, rules};
 
@@ -102,7 +102,72 @@ impl Engine {
         report
     }
 
-    fn judge(&self, mut loaded: Loaded, rules: Rules) -> Report {
+    /// An object by itself, as the webhook judges it without `--watch`: its report, and
+    /// the rules left out (they need the rest of the namespace) that could have judged
+    /// it: `missing-port` for a required port, the EAS rules for HTTP routes and web
+    /// ports, `network-policy-missing` for an internal port, `network-policy-too-open`
+    /// for a NetworkPolicy. A clean ConfigMap or an unrelated port has none.
+    pub fn check_object_alone(&self, values: &[serde_json::Value]) -> (Report, Vec<Rule>) {
+        let mut objects = Vec::with_capacity(values.len());
+        let mut problems = Vec::new();
+        for value in values {
+            match object_from_live(value) {
+                Ok(object) => objects.push(object),
+                Err(problem) => problems.push(problem),
+            }
+        }
+        let loaded = Loaded {
+            kube: objects,
+            problems,
+            files: values.len(),
+            ..Loaded::default()
+        };
+        let (mut report, inventory) = self.judge_keeping(loaded, Rules::ObjectAlone);
+        locate_live_findings(&mut report, values);
+        (report, self.could_judge(&inventory))
+    }
+
+    /// The rules that need more than the object and would have something of it to judge.
+    fn could_judge(&self, inventory: &Inventory) -> Vec<Rule> {
+        let ports: Vec<u16> = inventory
+            .exposures
+            .iter()
+            .map(|e| e.target)
+            .chain(
+                inventory
+                    .workloads
+                    .iter()
+                    .flat_map(|w| w.listeners.iter().map(|l| l.port)),
+            )
+            .collect();
+        let entry = |port: u16| self.catalogue.entry_any_protocol(port);
+        let required = ports.iter().any(|&p| self.catalogue.is_required(p));
+        let web = !inventory.routes.is_empty()
+            || ports
+                .iter()
+                .any(|&p| p == 443 || p == 80 || entry(p).is_some_and(|e| !e.paths.is_empty()));
+        let internal = ports
+            .iter()
+            .any(|&p| entry(p).is_some_and(|e| e.scope <= Scope::Internal));
+        let policies = !inventory.policies.is_empty();
+        Rule::ALL
+            .into_iter()
+            .filter(|rule| rule.info().needs != Needs::Object)
+            .filter(|rule| match rule {
+                Rule::MissingPort => required,
+                Rule::EasUnreachable | Rule::EasInsecure | Rule::EasTimeout => web,
+                Rule::NetworkPolicyMissing => internal,
+                Rule::NetworkPolicyTooOpen => policies,
+                _ => false,
+            })
+            .collect()
+    }
+
+    fn judge(&self, loaded: Loaded, rules: Rules) -> Report {
+        self.judge_keeping(loaded, rules).0
+    }
+
+    fn judge_keeping(&self, mut loaded: Loaded, rules: Rules) -> (Report, Inventory) {
         let sources = std::mem::take(&mut loaded.sources);
         let inventory = inventory::build(loaded);
         let mut findings =
@@ -112,14 +177,15 @@ impl Engine {
             baseline.apply(&mut findings);
         }
         let graph = report::graph::build(&inventory, &findings);
-        Report::new(
+        let report = Report::new(
             &self.catalogue.name,
             findings,
             inventory.files,
             inventory.objects,
             sources,
         )
-        .with_graph(graph)
+        .with_graph(graph);
+        (report, inventory)
     }
 }
 

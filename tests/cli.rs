@@ -81,7 +81,7 @@ fn fail_on_sets_the_threshold() {
 
 #[test]
 fn usage_errors_exit_two() {
-    bin().args(["check", "--format", "yaml"]).assert().code(2);
+    bin().args(["check", "--format", "xml"]).assert().code(2);
     bin()
         .args(["explain", "no-such-rule"])
         .assert()
@@ -350,4 +350,95 @@ fn a_plain_task_file_named_on_the_command_line_is_ansible_with_nothing_to_judge(
         .stdout(predicate::str::contains(
             "error[invalid-input]: not a Kubernetes manifest, a Compose file or an Ansible playbook",
         ));
+}
+
+/// `--write-baseline FILE` says what it wrote, and succeeds: recording the findings is
+/// the run's purpose. A file that cannot be written is exit 2.
+#[test]
+fn write_baseline_says_what_it_wrote_and_exits_0() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let baseline = dir.path().join("baseline.json");
+    let baseline = baseline.to_str().expect("UTF-8 path");
+    let output = bin()
+        .args([
+            "check",
+            "examples/",
+            "--format",
+            "json",
+            "--write-baseline",
+            baseline,
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(0));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(baseline).expect("written")).expect("JSON");
+    let count = written["fingerprints"]
+        .as_array()
+        .expect("fingerprints")
+        .len();
+    assert_eq!(
+        count,
+        report["findings"].as_array().expect("findings").len()
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        format!(
+            "wrote a baseline of {count} findings to {baseline}; `--baseline {baseline}` fails \
+             only on new ones\n"
+        )
+    );
+    // Checked against it, the same findings are known: exit 0.
+    bin()
+        .args(["check", "examples/", "--baseline", baseline])
+        .assert()
+        .code(0);
+
+    let unwritable = dir.path().join("no/such/dir/baseline.json");
+    let output = bin()
+        .args(["check", "examples/", "--write-baseline"])
+        .arg(&unwritable)
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with(&format!(
+            "error: {}: cannot write the baseline: ",
+            unwritable.display()
+        )),
+        "{stderr}"
+    );
+}
+
+/// `-o` is the format for `check` too; the report file takes `--output` only.
+#[test]
+fn dash_o_is_the_format_and_output_is_long_only() {
+    let json = stdout_of(&["check", "examples/kubernetes/clean", "-o", "json"]);
+    let report: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    assert_eq!(report["findings"], serde_json::json!([]));
+    let yaml = stdout_of(&["check", "examples/kubernetes/clean", "-o", "yaml"]);
+    let from_yaml: serde_json::Value = serde_saphyr::from_str(&yaml).expect("YAML");
+    assert_eq!(from_yaml, report);
+    bin()
+        .args(["check", "examples/", "--output", "sarif"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("use `-o sarif`"));
+}
+
+/// An exit-0 run under `--fail-on never` has no failed JUnit test case, and its findings
+/// are still there as passing cases with their text.
+#[test]
+fn junit_of_an_exit_0_run_has_no_failure() {
+    let output = bin()
+        .args(["check", "examples/", "-o", "junit", "--fail-on", "never"])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(0));
+    let xml = String::from_utf8_lossy(&output.stdout);
+    assert!(!xml.contains("<failure"), "{xml}");
+    assert!(xml.contains("failures=\"0\""), "{xml}");
+    assert!(xml.contains("<system-out>examples/"), "{xml}");
 }

@@ -6,6 +6,8 @@
 
 #[path = "common/fake_api.rs"]
 mod fake_api;
+#[path = "common/proxy.rs"]
+mod proxy;
 #[path = "common/tools.rs"]
 mod tools;
 
@@ -16,7 +18,7 @@ use std::time::Duration;
 use assert_cmd::Command;
 use serde_json::{Value, json};
 
-use fake_api::{Cluster, FakeApi, TOKEN};
+use fake_api::{Cluster, FakeApi, TOKEN, base64, self_signed_ca_certificate};
 use tools::tools_bin;
 
 /// The objects of tests/fixtures/cluster/objects.yaml, plus the 1,200 Pods the iredmail
@@ -410,7 +412,10 @@ fn a_client_certificate_authenticates() {
     assert_eq!(output.status.code(), Some(1));
     // The same server refuses a caller without one, in the handshake.
     case.api.kubeconfig(case.home.path(), TOKEN);
-    assert_eq!(case.cluster(&[]).status.code(), Some(2));
+    let refused = case.cluster(&[]);
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("CertificateRequired"), "{stderr}");
 }
 
 #[test]
@@ -438,10 +443,9 @@ fn an_unreachable_server_stops_the_run_with_exit_code_2() {
     let output = case.cluster(&[]);
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.starts_with("error: cannot discover the API groups: ")
-            && stderr.contains("Connection refused"),
-        "{stderr}"
+    assert_eq!(
+        stderr,
+        format!("error: cannot connect to the API server at {closed_url}: connection refused\n")
     );
 }
 
@@ -570,7 +574,7 @@ fn kubectl_runs_the_plugin_from_path() {
         "mail",
         "--kubeconfig",
         kubeconfig,
-        "--format",
+        "-o",
         "json",
     ];
     let output = kubectl(&args);
@@ -590,6 +594,42 @@ fn kubectl_runs_the_plugin_from_path() {
         "never",
     ]);
     assert_eq!(clean.status.code(), Some(0));
+
+    let help = kubectl(&["iredmail-ports", "--help"]);
+    assert!(help.status.success());
+    assert_plugin_help(&String::from_utf8_lossy(&help.stdout));
+}
+
+/// kubectl's layout: what the command does, examples, options, the usage line last.
+fn assert_plugin_help(help: &str) {
+    assert!(
+        help.starts_with("Check the network ports of the iRedMail running in a Kubernetes cluster"),
+        "{help}"
+    );
+    let examples = help.find(
+        "\nExamples:\n  # Check the namespace of the current context\n  kubectl iredmail-ports\n",
+    );
+    let options = help.find("\nOptions:\n");
+    assert!(examples.is_some() && examples < options, "{help}");
+    for flag in [
+        "-n, --namespace <NAMESPACE>",
+        "-A, --all-namespaces",
+        "-l, --selector <SELECTOR>",
+        "-o, --format <FORMAT>",
+        "    --output <FILE>",
+        "    --context <NAME>",
+        "    --kubeconfig <FILE>",
+        "    --request-timeout <DURATION>",
+    ] {
+        assert!(help.contains(flag), "{flag} in\n{help}");
+    }
+    assert!(
+        help.ends_with(
+            "\nUsage:\n  kubectl iredmail-ports [-n NAMESPACE | -A] [-l SELECTOR] [-o FORMAT] \
+             [options]\n"
+        ),
+        "{help}"
+    );
 }
 
 #[test]
@@ -651,4 +691,280 @@ fn the_documented_roles_name_exactly_the_judged_kinds() {
     let (role, cluster_role) = documented_roles();
     assert_eq!(granted(&role), table(false));
     assert_eq!(granted(&cluster_role), table(true));
+}
+
+/// The venv's kubectl, found once per test binary.
+fn kubectl_path() -> &'static Path {
+    static KUBECTL: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    KUBECTL.get_or_init(|| tools_bin().join("kubectl"))
+}
+
+impl Case {
+    /// Rewrites the kubeconfig with these lines in its `cluster:` entry (the token stays).
+    fn with_cluster_lines(&self, lines: &str) -> &Case {
+        self.api.kubeconfig_with_cluster(self.home.path(), lines);
+        self
+    }
+
+    /// The real kubectl on the same kubeconfig: a raw GET of the `mail` Services.
+    fn kubectl_get(&self) -> Output {
+        std::process::Command::new(kubectl_path())
+            .args(["--kubeconfig", &self.kubeconfig, "--request-timeout", "20s"])
+            .args(["get", "--raw", "/api/v1/namespaces/mail/services"])
+            .env_clear()
+            .env("HOME", self.home.path())
+            .output()
+            .expect("run kubectl")
+    }
+
+    /// The plugin and kubectl on the current kubeconfig: whether each connected, with
+    /// the plugin's output.
+    fn side_by_side(&self) -> (bool, Output) {
+        let kubectl = self.kubectl_get();
+        let plugin = self.cluster(&["--format", "json", "--request-timeout", "20s"]);
+        let connected = plugin.status.code() != Some(2);
+        assert_eq!(
+            kubectl.status.success(),
+            connected,
+            "kubectl and the plugin disagree:\nkubectl: {}\nplugin: {}",
+            String::from_utf8_lossy(&kubectl.stderr),
+            String::from_utf8_lossy(&plugin.stderr)
+        );
+        (connected, plugin)
+    }
+}
+
+fn ca_data(pem: &str) -> String {
+    format!("certificate-authority-data: {}", base64(pem.as_bytes()))
+}
+
+/// kube-rs #1767: an API server whose certificate is self-signed, with `CA:TRUE`, pinned
+/// as the kubeconfig's certificate-authority. kubectl connects; so does the plugin.
+#[test]
+fn a_pinned_self_signed_certificate_is_trusted_as_kubectl_trusts_it() {
+    let case = Case::new(Cluster {
+        self_signed: true,
+        ..cluster()
+    });
+    let (connected, output) = case.side_by_side();
+    assert!(connected);
+    assert_eq!(findings(&output), MAIL_FINDINGS);
+    assert_eq!(output.status.code(), Some(1));
+}
+
+/// The usual set-up: the kubeconfig holds the CA, the server a leaf it signed.
+#[test]
+fn a_ca_and_its_leaf_are_trusted_as_kubectl_trusts_them() {
+    let case = Case::new(cluster());
+    let (connected, output) = case.side_by_side();
+    assert!(connected);
+    assert_eq!(findings(&output), MAIL_FINDINGS);
+}
+
+/// Go trusts a certificate its root pool holds whoever signed it: the server's leaf
+/// pinned alone, without its CA, works with kubectl and with the plugin.
+#[test]
+fn a_pinned_leaf_of_an_absent_issuer_is_trusted_as_kubectl_trusts_it() {
+    let case = Case::new(cluster());
+    case.with_cluster_lines(&ca_data(case.api.server_pem()));
+    let (connected, output) = case.side_by_side();
+    assert!(connected);
+    assert_eq!(findings(&output), MAIL_FINDINGS);
+}
+
+/// A pin that is not the server's certificate fails both, and the plugin says which
+/// server and why on one line.
+#[test]
+fn a_wrong_pin_fails_with_one_clear_line() {
+    let case = Case::new(Cluster {
+        self_signed: true,
+        ..cluster()
+    });
+    let (stranger, _) = self_signed_ca_certificate();
+    case.with_cluster_lines(&ca_data(&stranger.pem()));
+    let (connected, output) = case.side_by_side();
+    assert!(!connected);
+    assert!(output.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        format!(
+            "error: cannot connect to the API server at {}: its certificate is signed by an \
+             unknown authority: neither the certificate-authority of the kubeconfig nor a \
+             certificate pinned there\n",
+            case.api.url
+        )
+    );
+}
+
+/// `tls-server-name` checks the certificate against another name, as kubectl does: one
+/// the certificate holds connects, another fails both.
+#[test]
+fn tls_server_name_is_the_name_checked() {
+    let case = Case::new(Cluster {
+        self_signed: true,
+        ..cluster()
+    });
+    let pin = ca_data(case.api.trusted_pem());
+    case.with_cluster_lines(&format!("{pin}\ntls-server-name: localhost"));
+    assert!(case.side_by_side().0);
+    case.with_cluster_lines(&format!("{pin}\ntls-server-name: mail.example.org"));
+    let (connected, output) = case.side_by_side();
+    assert!(!connected);
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        format!(
+            "error: cannot connect to the API server at {}: its certificate is not valid for \
+             mail.example.org (it is for 127.0.0.1 and localhost; see tls-server-name)\n",
+            case.api.url
+        )
+    );
+}
+
+/// `insecure-skip-tls-verify` trusts any certificate, as kubectl does.
+#[test]
+fn insecure_skip_tls_verify_connects_to_any_certificate() {
+    let case = Case::new(Cluster {
+        self_signed: true,
+        ..cluster()
+    });
+    case.with_cluster_lines("insecure-skip-tls-verify: true");
+    let (connected, output) = case.side_by_side();
+    assert!(connected);
+    assert_eq!(findings(&output), MAIL_FINDINGS);
+}
+
+/// `proxy-url` tunnels through an HTTP proxy with CONNECT, for the plugin and kubectl.
+#[test]
+fn a_proxy_url_carries_the_connection() {
+    let case = Case::new(Cluster {
+        self_signed: true,
+        ..cluster()
+    });
+    let proxy = proxy::Proxy::start();
+    let pin = ca_data(case.api.trusted_pem());
+    case.with_cluster_lines(&format!("{pin}\nproxy-url: {}", proxy.url));
+    let (connected, output) = case.side_by_side();
+    assert!(connected);
+    assert_eq!(findings(&output), MAIL_FINDINGS);
+    let target = case.api.url.trim_start_matches("https://");
+    let connects = proxy.connects();
+    assert!(
+        connects.len() >= 2
+            && connects
+                .iter()
+                .all(|c| c == &format!("CONNECT {target} HTTP/1.1")),
+        "{connects:?}"
+    );
+}
+
+/// `-o` is the format, as kubectl's: JSON and YAML carry the same report.
+#[test]
+fn dash_o_selects_the_format_as_in_kubectl() {
+    let case = Case::new(cluster());
+    let kubeconfig = case.kubeconfig.as_str();
+    let json = case.run(
+        "kubectl-iredmail_ports",
+        &["--kubeconfig", kubeconfig, "-o", "json"],
+    );
+    assert_eq!(findings(&json), MAIL_FINDINGS);
+    assert_eq!(json.status.code(), Some(1));
+    let yaml = case.run(
+        "kubectl-iredmail_ports",
+        &["--kubeconfig", kubeconfig, "-o", "yaml"],
+    );
+    assert_eq!(yaml.status.code(), Some(1));
+    let from_yaml: Value = serde_saphyr::from_slice(&yaml.stdout).expect("the YAML report parses");
+    let from_json: Value = serde_json::from_slice(&json.stdout).expect("the JSON report");
+    assert_eq!(from_yaml, from_json);
+    let sarif = case.run(
+        "kubectl-iredmail_ports",
+        &["--kubeconfig", kubeconfig, "-o", "sarif"],
+    );
+    let sarif: Value = serde_json::from_slice(&sarif.stdout).expect("SARIF is JSON");
+    assert_eq!(sarif["version"], "2.1.0");
+}
+
+/// `--output` takes a file; `--output json`, a kubectl habit, is a usage error that says
+/// what to type, before the cluster is asked anything.
+#[test]
+fn output_takes_a_file_and_a_format_name_there_is_a_usage_error() {
+    let case = Case::new(cluster());
+    let kubeconfig = case.kubeconfig.as_str();
+    let output = case.run(
+        "kubectl-iredmail_ports",
+        &["--kubeconfig", kubeconfig, "--output", "json"],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with(
+            "error: invalid value 'json' for '--output <FILE>': `json` is a report format, and \
+             --output takes a file: use `-o json` (or `--format json`), or `--output ./json` \
+             for a file of that name\n"
+        ),
+        "{stderr}"
+    );
+    assert!(case.api.requests().is_empty());
+
+    let file = case.home.path().join("report.json");
+    let file = file.to_str().expect("UTF-8 path");
+    let written = case.run(
+        "kubectl-iredmail_ports",
+        &["--kubeconfig", kubeconfig, "-o", "json", "--output", file],
+    );
+    assert_eq!(written.status.code(), Some(1));
+    assert!(written.stdout.is_empty());
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(file).expect("the report file"))
+            .expect("JSON");
+    assert_eq!(report["findings"].as_array().map(Vec::len), Some(2));
+}
+
+#[test]
+fn a_namespace_that_does_not_exist_is_said_and_exits_2() {
+    let case = Case::new(cluster());
+    let output = case.cluster(&["-n", "mial"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        format!(
+            "error: namespace mial not found: the API server at {} has no such namespace\n",
+            case.api.url
+        )
+    );
+    // Nothing in it was listed.
+    assert!(
+        lists(&case.api)
+            .iter()
+            .all(|l| !l.contains("/namespaces/mial/")),
+        "{:?}",
+        lists(&case.api)
+    );
+}
+
+/// Where Namespaces may not be listed, a missing one cannot be told from a hidden one:
+/// the lists run, and the forbidden Namespace list is the note it always is.
+#[test]
+fn a_namespace_that_cannot_be_seen_is_not_called_missing() {
+    let case = Case::new(Cluster {
+        forbidden: vec!["namespaces"],
+        ..cluster()
+    });
+    let output = case.cluster(&["-n", "mial", "--format", "json"]);
+    assert_eq!(
+        findings(&output),
+        ["/api/v1/namespaces:1:1 note invalid-input - -"]
+    );
+    assert_eq!(output.status.code(), Some(0));
+}
+
+#[test]
+fn the_plugins_help_reads_like_a_kubectl_commands() {
+    let case = Case::new(cluster());
+    for flag in ["--help", "-h"] {
+        let output = case.run("kubectl-iredmail_ports", &[flag]);
+        assert_eq!(output.status.code(), Some(0));
+        assert_plugin_help(&String::from_utf8_lossy(&output.stdout));
+    }
 }

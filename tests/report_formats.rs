@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use iredmail_ports::model::Rule;
+use iredmail_ports::model::{Rule, Severity};
 use iredmail_ports::report::Format;
 use iredmail_ports::{Catalogue, Config, Input, Report, check};
 use serde_json::Value;
@@ -258,15 +258,81 @@ fn sarif_fingerprints_survive_a_blank_line_above_the_findings() {
 
 // ── JUnit ────────────────────────────────────────────────────────────────────────────
 
+/// With `--fail-on note` every finding is a failed test case.
 #[test]
 fn junit_on_the_examples() {
-    insta::assert_snapshot!(examples().render(Format::Junit, false));
+    insta::assert_snapshot!(examples().render_failing_at(
+        Format::Junit,
+        false,
+        Some(Severity::Note)
+    ));
+}
+
+/// With `--fail-on error` (the default) and warnings present: errors fail, warnings pass
+/// with the finding in `<system-out>` and its severity and rule as properties.
+#[test]
+fn junit_fail_on_error_with_warnings() {
+    insta::assert_snapshot!(examples().render_failing_at(
+        Format::Junit,
+        false,
+        Some(Severity::Error)
+    ));
+}
+
+/// The failures are exactly the findings at or above `--fail-on`; with `never`, none.
+#[test]
+fn junit_failures_follow_fail_on() {
+    let report = examples();
+    let count = |severity: Severity| {
+        report
+            .findings
+            .iter()
+            .filter(|f| f.severity >= severity && f.suppressed.is_none())
+            .count()
+    };
+    assert!(
+        count(Severity::Error) < count(Severity::Warning),
+        "warnings present"
+    );
+    for (fail_at, failing) in [
+        (Some(Severity::Error), count(Severity::Error)),
+        (Some(Severity::Warning), count(Severity::Warning)),
+        (None, 0),
+    ] {
+        let xml = report.render_failing_at(Format::Junit, false, fail_at);
+        let doc = roxmltree::Document::parse(&xml).expect("well-formed XML");
+        let failures = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("failure"))
+            .count();
+        assert_eq!(failures, failing, "{fail_at:?}");
+        assert_eq!(
+            doc.root_element().attribute("failures"),
+            Some(failing.to_string().as_str())
+        );
+        let cases = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("testcase"))
+            .count();
+        assert_eq!(cases, report.findings.len(), "every finding is reported");
+        let passing_with_output = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("testcase"))
+            .filter(|c| c.children().any(|n| n.has_tag_name("system-out")))
+            .count();
+        assert_eq!(passing_with_output, report.findings.len() - failing);
+    }
+    // The default rendering is `--fail-on error`'s.
+    assert_eq!(
+        report.render(Format::Junit, false),
+        report.render_failing_at(Format::Junit, false, Some(Severity::Error))
+    );
 }
 
 #[test]
 fn junit_has_a_suite_per_file_and_a_failure_per_finding() {
     let report = examples();
-    let xml = report.render(Format::Junit, false);
+    let xml = report.render_failing_at(Format::Junit, false, Some(Severity::Note));
     let doc = roxmltree::Document::parse(&xml).expect("well-formed XML");
     let root = doc.root_element();
     assert_eq!(root.tag_name().name(), "testsuites");

@@ -15,9 +15,9 @@ use std::time::{Duration, Instant};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use serde_json::{Value, json};
 
-const NOTE: &str = "iredmail-ports runs without --watch: missing-port, eas-unreachable, \
-                    eas-insecure, eas-timeout, network-policy-missing, network-policy-too-open \
-                    were not checked, they need the rest of the namespace";
+/// Without `--watch`, what a review of the MariaDB Service says it could not check.
+const MYSQL_NOTE: &str = "iredmail-ports runs without --watch: network-policy-missing was not \
+                          checked on Service/mail/mariadb, it needs the rest of the namespace";
 const MYSQL_LB: &str = "internal-port-exposed (error) on Service/mail/mariadb: MySQL/MariaDB 3306 \
                         is reachable from outside the cluster through a LoadBalancer Service; \
                         iRedMail keeps it on 127.0.0.1";
@@ -292,7 +292,7 @@ async fn enforce_denies_with_the_findings_in_the_status_message() {
              {MYSQL_LB}"
         )
     );
-    assert_eq!(warnings(&response), [NOTE]);
+    assert_eq!(warnings(&response), [MYSQL_NOTE]);
 
     let response = webhook
         .review(&fixture("create-deployment-hostport-ldap.json"))
@@ -320,7 +320,16 @@ async fn enforce_allows_a_clean_object_and_warns_below_the_threshold() {
         .review(&fixture("create-service-loadbalancer-mail.json"))
         .await;
     assert_eq!(clean["allowed"], true);
-    assert_eq!(warnings(&clean), [NOTE]);
+    // Nothing wrong with it, but it publishes the required ports and 443, which the
+    // rules of the namespace would judge.
+    assert_eq!(
+        warnings(&clean),
+        [
+            "iredmail-ports runs without --watch: missing-port, eas-unreachable, eas-insecure, \
+          eas-timeout were not checked on Service/mail/iredmail, they need the rest of the \
+          namespace"
+        ]
+    );
 
     // A Pod a ReplicaSet creates has only generateName; host-network is a warning.
     let pod = webhook
@@ -333,7 +342,8 @@ async fn enforce_allows_a_clean_object_and_warns_below_the_threshold() {
             "host-network (warning) on Pod/mail/iredmail-7d9f8b6c5-: Pod/mail/iredmail-7d9f8b6c5- \
              runs on the host's network: ports 25 reach the node's addresses directly, whatever \
              Services or published ports say",
-            NOTE
+            "iredmail-ports runs without --watch: missing-port was not checked on \
+             Pod/mail/iredmail-7d9f8b6c5-, it needs the rest of the namespace"
         ]
     );
 
@@ -361,7 +371,7 @@ async fn warn_allows_with_one_warning_per_finding() {
         .review(&fixture("create-service-loadbalancer-mysql.json"))
         .await;
     assert_eq!(response["allowed"], true);
-    assert_eq!(warnings(&response), [MYSQL_LB, NOTE]);
+    assert_eq!(warnings(&response), [MYSQL_LB, MYSQL_NOTE]);
     assert_eq!(
         webhook
             .metric(r#"iredmail_ports_webhook_requests_total{operation="CREATE",result="warned",dry_run="false"}"#)
@@ -444,7 +454,7 @@ async fn an_update_is_judged_on_the_new_object() {
         .review(&fixture("update-service-mysql-to-clusterip.json"))
         .await;
     assert_eq!(narrowed["allowed"], true);
-    assert_eq!(warnings(&narrowed), [NOTE]);
+    assert_eq!(warnings(&narrowed), [MYSQL_NOTE]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1047,4 +1057,90 @@ async fn with_watch_the_namespace_decides_and_old_problems_do_not_block() {
         Some(5.0),
         "namespace, 2 services, deployment, policy"
     );
+}
+
+/// The whole answer, for a clean object (POP3 on a LoadBalancer: nothing to say, not even
+/// about the rules that need the namespace, none of which judges it), a dirty one, and
+/// an Ingress that sends `/` to `mariadb:3306` while that Service is not in the review
+/// (judged by the port it names), in each mode; and the notice said once at start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exact_bodies_for_clean_dirty_and_route_only_reviews_in_each_mode() {
+    let route = "internal-port-exposed (error) on Ingress/mail/webmail: MySQL/MariaDB 3306 is \
+                 reachable from outside the cluster through an Ingress path `/` on port 443; \
+                 iRedMail keeps it on 127.0.0.1; no HTTP path may be routed to it";
+    let route_note = "iredmail-ports runs without --watch: eas-unreachable, eas-insecure, \
+                      eas-timeout, network-policy-missing were not checked on \
+                      Ingress/mail/webmail, they need the rest of the namespace";
+    let answer = |uid: &str, response: Value| {
+        let mut response = response;
+        response["uid"] = json!(uid);
+        json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": response})
+    };
+    let denied = |message: String| json!({"status": "Failure", "code": 403, "message": message, "reason": "Forbidden"});
+    let clean_uid = "b3a1c2d4-0010-4e5f-8a9b-0c1d2e3f4a5b";
+    let dirty_uid = "b3a1c2d4-0001-4e5f-8a9b-0c1d2e3f4a5b";
+    let route_uid = "b3a1c2d4-0011-4e5f-8a9b-0c1d2e3f4a5b";
+    let clean = answer(clean_uid, json!({"allowed": true, "status": {}}));
+    for mode in ["enforce", "warn", "audit"] {
+        let (dirty, routed) = match mode {
+            "enforce" => (
+                json!({"allowed": false, "warnings": [MYSQL_NOTE], "status": denied(format!(
+                    "Service/mail/mariadb has 1 iredmail-ports finding at severity error or \
+                     above:\n- {MYSQL_LB}"))}),
+                json!({"allowed": false, "warnings": [route_note], "status": denied(format!(
+                    "Ingress/mail/webmail has 1 iredmail-ports finding at severity error or \
+                     above:\n- {route}"))}),
+            ),
+            "warn" => (
+                json!({"allowed": true, "status": {}, "warnings": [MYSQL_LB, MYSQL_NOTE]}),
+                json!({"allowed": true, "status": {}, "warnings": [route, route_note]}),
+            ),
+            _ => (
+                json!({"allowed": true, "status": {}}),
+                json!({"allowed": true, "status": {}}),
+            ),
+        };
+        let webhook = Webhook::start(&["--mode", mode]);
+        for (name, expected) in [
+            ("create-service-loadbalancer-pop3.json", clean.clone()),
+            (
+                "create-service-loadbalancer-mysql.json",
+                answer(dirty_uid, dirty),
+            ),
+            (
+                "create-ingress-root-to-mariadb.json",
+                answer(route_uid, routed),
+            ),
+        ] {
+            let (status, body) = webhook.post(fixture(name).to_string()).await;
+            assert_eq!(status, 200, "{mode} {name}");
+            assert_eq!(body, expected, "{mode} {name}");
+        }
+        let notices: Vec<Value> = webhook
+            .log_lines()
+            .into_iter()
+            .filter(|line| line["level"] == "WARN")
+            .map(|line| line["fields"]["message"].clone())
+            .collect();
+        assert_eq!(
+            notices,
+            [json!(
+                "iredmail-ports runs without --watch: missing-port, eas-unreachable, \
+                 eas-insecure, eas-timeout, network-policy-missing, network-policy-too-open are \
+                 not checked, they need the rest of the namespace"
+            )],
+            "said once, at start ({mode})"
+        );
+        for rule in [
+            "missing-port",
+            "eas-unreachable",
+            "eas-insecure",
+            "eas-timeout",
+            "network-policy-missing",
+            "network-policy-too-open",
+        ] {
+            let series = format!(r#"iredmail_ports_webhook_rules_skipped{{rule="{rule}"}}"#);
+            assert_eq!(webhook.metric(&series).await, Some(1.0), "{series}");
+        }
+    }
 }

@@ -1,7 +1,10 @@
 //! `--format junit`: JUnit XML for the test reports of GitLab, Jenkins and the like.
 //!
-//! One test suite per file with findings (named by the path), one failed test case per
-//! finding. JUnit allows one `<failure>` per test case: Jenkins shows only the first of
+//! One test suite per file with findings (named by the path), one test case per finding.
+//! A finding at or above `--fail-on` is a failed test case; one below it passes, with the
+//! finding in its `<system-out>` and its severity and rule as properties, so that a run
+//! that exits 0 is green in GitLab and Jenkins and still shows what it found; a
+//! suppressed finding is a skipped test case with its reason. JUnit allows one `<failure>` per test case: Jenkins shows only the first of
 //! several and other readers reject them, so each finding is its own test case, named by
 //! its object, rule and port. Names are kept unique within a suite because GitLab shows
 //! only the first of test cases that share a name. A clean run has one passing test case,
@@ -12,18 +15,19 @@ use std::collections::HashMap;
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 
 use super::Report;
-use crate::model::{Finding, ci_path};
+use crate::model::{Finding, Severity, ci_path};
 
 /// The suite of a clean run, and of findings not tied to a file.
 const TOOL_SUITE: &str = "iredmail-ports";
 
-pub fn render(report: &Report) -> String {
+/// `fail_at`: the `--fail-on` severity; `None` (`never`) fails no test case.
+pub fn render(report: &Report, fail_at: Option<Severity>) -> String {
     let mut junit = quick_junit::Report::new(TOOL_SUITE);
     if report.findings.is_empty() {
         junit.add_test_suite(clean_suite());
     }
     for (file, findings) in by_file(&report.findings) {
-        junit.add_test_suite(suite(&file, &findings));
+        junit.add_test_suite(suite(&file, &findings, fail_at));
     }
     // Writing XML to memory only fails on a bug in quick-junit; an empty report is then
     // better than no report.
@@ -63,13 +67,13 @@ fn suite_name(finding: &Finding) -> String {
     }
 }
 
-fn suite(file: &str, findings: &[&Finding]) -> TestSuite {
+fn suite(file: &str, findings: &[&Finding], fail_at: Option<Severity>) -> TestSuite {
     let mut suite = TestSuite::new(file);
     let mut names: Vec<String> = Vec::new();
     for finding in findings {
         let name = unique(case_name(finding), &names);
         names.push(name.clone());
-        suite.add_test_case(case(file, name, finding));
+        suite.add_test_case(case(file, name, finding, fail_at));
     }
     suite
 }
@@ -94,28 +98,39 @@ fn unique(name: String, taken: &[String]) -> String {
         .unwrap_or(name)
 }
 
-fn case(file: &str, name: String, finding: &Finding) -> TestCase {
-    // A suppressed finding is a skipped test: visible, with its reason, but no failure.
-    let (mut status, message) = match &finding.suppressed {
-        None => (
-            TestCaseStatus::non_success(NonSuccessKind::Failure),
-            finding.message.clone(),
-        ),
-        Some(s) => (
-            TestCaseStatus::skipped(),
-            format!(
-                "suppressed by {}: {} ({})",
-                s.by.as_str(),
-                s.reason,
-                finding.message
-            ),
-        ),
+fn case(file: &str, name: String, finding: &Finding, fail_at: Option<Severity>) -> TestCase {
+    let fails = fail_at.is_some_and(|at| finding.severity >= at);
+    let mut case = match (&finding.suppressed, fails) {
+        // Suppressed: a skipped test, visible with its reason, but no failure.
+        (Some(s), _) => {
+            let mut status = TestCaseStatus::skipped();
+            status
+                .set_type(finding.rule.id())
+                .set_message(format!(
+                    "suppressed by {}: {} ({})",
+                    s.by.as_str(),
+                    s.reason,
+                    finding.message
+                ))
+                .set_description(failure_text(finding));
+            TestCase::new(name, status)
+        }
+        (None, true) => {
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            status
+                .set_type(finding.rule.id())
+                .set_message(finding.message.clone())
+                .set_description(failure_text(finding));
+            TestCase::new(name, status)
+        }
+        (None, false) => {
+            let mut case = TestCase::new(name, TestCaseStatus::success());
+            case.set_system_out(failure_text(finding))
+                .add_property(("severity", finding.severity.as_str()))
+                .add_property(("rule", finding.rule.id()));
+            case
+        }
     };
-    status
-        .set_type(finding.rule.id())
-        .set_message(message)
-        .set_description(failure_text(finding));
-    let mut case = TestCase::new(name, status);
     case.set_classname(file);
     case
 }

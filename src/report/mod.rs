@@ -70,6 +70,8 @@ pub enum Format {
     Text,
     /// The JSON report of `schemas/report.schema.json`.
     Json,
+    /// The same report as YAML, for `-o yaml` habits and YAML tooling.
+    Yaml,
     /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
     Sarif,
     /// JUnit XML, for the test reports of GitLab, Jenkins and others.
@@ -141,13 +143,27 @@ impl Report {
         })
     }
 
-    /// Renders the report; `color` only matters for text on a terminal.
+    /// Renders the report for the default `--fail-on error`; `color` only matters for
+    /// text on a terminal.
     pub fn render(&self, format: Format, color: bool) -> String {
+        self.render_failing_at(format, color, Some(Severity::Error))
+    }
+
+    /// Renders the report for a `--fail-on` severity (`None`: never), which decides what
+    /// JUnit counts as a failed test case. The other formats keep severities as they are:
+    /// SARIF levels and GitHub annotation levels are the findings' own.
+    pub fn render_failing_at(
+        &self,
+        format: Format,
+        color: bool,
+        fail_at: Option<Severity>,
+    ) -> String {
         match format {
             Format::Text => text::render(self, color),
             Format::Json => json::render(self),
+            Format::Yaml => json::render_yaml(self),
             Format::Sarif => sarif::render(self),
-            Format::Junit => junit::render(self),
+            Format::Junit => junit::render(self, fail_at),
             Format::Github => github::render(self),
             Format::Markdown => markdown::render(self),
             Format::Dot => dot::render(self),

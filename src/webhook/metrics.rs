@@ -9,7 +9,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use crate::model::Finding;
+use crate::model::{Finding, Rule};
 
 /// What the Prometheus scrape endpoint answers with.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -30,6 +30,11 @@ struct RuleLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SkippedLabels {
+    rule: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ReloadLabels {
     result: String,
 }
@@ -42,6 +47,7 @@ pub struct Metrics {
     findings: Family<RuleLabels, Counter>,
     reloads: Family<ReloadLabels, Counter>,
     cached: Gauge,
+    skipped: Family<SkippedLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -85,6 +91,13 @@ impl Metrics {
             "Objects held by the --watch cache",
             cached.clone(),
         );
+        let skipped = Family::<SkippedLabels, Gauge>::default();
+        registry.register(
+            "rules_skipped",
+            "Rules this webhook does not run (1): without --watch, those that need the rest of \
+             the namespace",
+            skipped.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -92,6 +105,7 @@ impl Metrics {
             findings,
             reloads,
             cached,
+            skipped,
         }
     }
 
@@ -128,6 +142,17 @@ impl Metrics {
 
     pub fn set_cached_objects(&self, count: usize) {
         self.cached.set(i64::try_from(count).unwrap_or(i64::MAX));
+    }
+
+    /// The rules the webhook does not run, each a series at 1.
+    pub fn set_rules_skipped(&self, rules: &[Rule]) {
+        for rule in rules {
+            self.skipped
+                .get_or_create(&SkippedLabels {
+                    rule: rule.id().to_string(),
+                })
+                .set(1);
+        }
     }
 
     /// The OpenMetrics text of every metric.

@@ -181,7 +181,11 @@ impl Reviewer {
                 );
                 return Ok(skipped(request, vec![note]));
             }
-            None => (self.findings_alone(&subject), vec![no_context_note()]),
+            None => {
+                let (findings, skipped) = self.findings_alone(&subject);
+                let notes = skipped_note(&object, &skipped).into_iter().collect();
+                (findings, notes)
+            }
         };
         let findings: Vec<Finding> = reported
             .into_iter()
@@ -190,12 +194,12 @@ impl Reviewer {
         Ok(self.decide(request, &subject, object, findings, notes))
     }
 
-    /// The object alone, with the rules that need nothing else.
-    fn findings_alone(&self, subject: &Subject) -> Vec<Finding> {
+    /// The object alone, with the rules that need nothing else; and those that need
+    /// more and could have judged it.
+    fn findings_alone(&self, subject: &Subject) -> (Vec<Finding>, Vec<Rule>) {
         let objects: Vec<Value> = subject.after.iter().cloned().collect();
-        self.engine
-            .check_live(&objects, Vec::new(), Rules::ObjectAlone)
-            .findings
+        let (report, skipped) = self.engine.check_object_alone(&objects);
+        (report.findings, skipped)
     }
 
     /// The namespace with the change applied, minus what it already had.
@@ -233,12 +237,10 @@ impl Reviewer {
         notes: Vec<String>,
     ) -> Verdict {
         let mut response = AdmissionResponse::from(request);
-        let blocking = findings
+        let (blocking, below): (Vec<&Finding>, Vec<&Finding>) = findings
             .iter()
-            .filter(|f| self.blocks(f, &subject.operation))
-            .count();
-        let lines: Vec<String> = findings.iter().map(finding_line).collect();
-        let outcome = if blocking > 0 {
+            .partition(|f| self.blocks(f, &subject.operation));
+        let outcome = if !blocking.is_empty() {
             Outcome::Denied
         } else if findings.is_empty() {
             Outcome::Allowed
@@ -249,12 +251,14 @@ impl Reviewer {
         };
         let mut warnings = Vec::new();
         match outcome {
+            // The denial lists what denies; what is below the threshold stays a warning.
             Outcome::Denied => {
-                let message = denial(&object, blocking, self.deny_at, &lines);
+                let message = denial(&object, &blocking, self.deny_at);
                 response.allowed = false;
                 response.result = Status::failure(&message, "Forbidden").with_code(403);
+                warnings.extend(below.into_iter().map(finding_line));
             }
-            Outcome::Warned => warnings.extend(lines),
+            Outcome::Warned => warnings.extend(findings.iter().map(finding_line)),
             Outcome::Allowed | Outcome::Audited | Outcome::Skipped => {}
         }
         if self.mode != Mode::Audit {
@@ -280,18 +284,44 @@ impl Reviewer {
     }
 }
 
-/// The warning of every response without `--watch`.
-pub fn no_context_note() -> String {
-    let skipped: Vec<&str> = Rule::ALL
-        .iter()
+/// The rules a webhook without `--watch` never runs: they need the rest of the namespace.
+pub fn rules_needing_the_namespace() -> Vec<Rule> {
+    Rule::ALL
+        .into_iter()
         .filter(|rule| rule.info().needs != Needs::Object)
+        .collect()
+}
+
+/// What the server logs once at start without `--watch`.
+pub fn no_context_note() -> String {
+    let skipped: Vec<&str> = rules_needing_the_namespace()
+        .iter()
         .map(|rule| rule.id())
         .collect();
     format!(
-        "iredmail-ports runs without --watch: {} were not checked, they need the rest of the \
+        "iredmail-ports runs without --watch: {} are not checked, they need the rest of the \
          namespace",
         skipped.join(", ")
     )
+}
+
+/// The warning of a review without `--watch` when a rule it could not run had something
+/// of this object to judge; none when no such rule had.
+fn skipped_note(object: &str, skipped: &[Rule]) -> Option<String> {
+    if skipped.is_empty() {
+        return None;
+    }
+    let ids: Vec<&str> = skipped.iter().map(|rule| rule.id()).collect();
+    let (verb, pronoun) = if ids.len() == 1 {
+        ("was", "it needs")
+    } else {
+        ("were", "they need")
+    };
+    Some(format!(
+        "iredmail-ports runs without --watch: {} {verb} not checked on {object}, {pronoun} \
+         the rest of the namespace",
+        ids.join(", ")
+    ))
 }
 
 /// One finding as a warning line or a line of the denial.
@@ -308,15 +338,17 @@ pub fn finding_line(finding: &Finding) -> String {
     }
 }
 
-fn denial(object: &str, blocking: usize, deny_at: Option<Severity>, lines: &[String]) -> String {
+/// The denial: how many findings deny, and exactly those.
+fn denial(object: &str, blocking: &[&Finding], deny_at: Option<Severity>) -> String {
     let threshold = deny_at.map_or("error", Severity::as_str);
-    let plural = if blocking == 1 { "" } else { "s" };
+    let count = blocking.len();
+    let plural = if count == 1 { "" } else { "s" };
     let mut message = format!(
-        "{object} has {blocking} iredmail-ports finding{plural} at severity {threshold} or above:"
+        "{object} has {count} iredmail-ports finding{plural} at severity {threshold} or above:"
     );
-    for line in lines {
+    for finding in blocking {
         message.push_str("\n- ");
-        message.push_str(line);
+        message.push_str(&finding_line(finding));
     }
     message
 }
@@ -563,18 +595,68 @@ mod tests {
 
     #[test]
     fn without_a_view_only_the_rules_that_judge_an_object_alone_run() {
-        let note = no_context_note();
         assert_eq!(
-            note,
+            no_context_note(),
             "iredmail-ports runs without --watch: missing-port, eas-unreachable, eas-insecure, \
-             eas-timeout, network-policy-missing, network-policy-too-open were not checked, \
+             eas-timeout, network-policy-missing, network-policy-too-open are not checked, \
              they need the rest of the namespace"
         );
+        // The Service publishes required ports and 443: the rules that would judge them
+        // are named.
         let alone = mail_service("ClusterIP");
         let verdict = reviewer()
             .review(&request("CREATE", &alone, &Value::Null), None)
             .expect("review");
         assert_eq!(verdict.outcome, Outcome::Allowed);
-        assert_eq!(verdict.response.warnings, Some(vec![note]));
+        assert_eq!(
+            verdict.response.warnings,
+            Some(vec![
+                "iredmail-ports runs without --watch: missing-port, eas-unreachable, \
+                 eas-insecure, eas-timeout were not checked on Service/mail/iredmail, they need \
+                 the rest of the namespace"
+                    .to_string()
+            ])
+        );
+        // A clean Service on a port no skipped rule judges (POP3) gets no warning at all.
+        let mut metrics = mail_service("ClusterIP");
+        metrics["spec"]["type"] = json!("LoadBalancer");
+        metrics["spec"]["ports"] = json!([{"port": 110, "targetPort": 110}]);
+        let verdict = reviewer()
+            .review(&request("CREATE", &metrics, &Value::Null), None)
+            .expect("review");
+        assert_eq!(verdict.outcome, Outcome::Allowed);
+        assert_eq!(verdict.response.warnings, None);
+    }
+
+    /// The denial counts and lists the findings that deny; one below the threshold stays a
+    /// warning.
+    #[test]
+    fn a_denial_lists_exactly_the_findings_it_counts() {
+        let mut service = mail_service("LoadBalancer");
+        service["spec"]["ports"] = json!([
+            {"port": 3306, "targetPort": 3306},
+            {"port": 8080, "targetPort": 8080}
+        ]);
+        let verdict = reviewer()
+            .review(&request("CREATE", &service, &Value::Null), None)
+            .expect("review");
+        assert_eq!(verdict.outcome, Outcome::Denied);
+        let message = verdict.response.result.message.clone();
+        assert!(
+            message.starts_with(
+                "Service/mail/iredmail has 1 iredmail-ports finding at severity error or above:"
+            ),
+            "{message}"
+        );
+        assert_eq!(message.matches("\n- ").count(), 1, "{message}");
+        assert!(
+            message.contains("\n- internal-port-exposed (error)"),
+            "{message}"
+        );
+        let warnings = verdict.response.warnings.clone().unwrap_or_default();
+        assert!(
+            warnings[0].starts_with("unknown-port (warning) on Service/mail/iredmail"),
+            "{warnings:?}"
+        );
     }
 }

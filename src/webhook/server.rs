@@ -52,6 +52,12 @@ pub async fn serve(settings: Settings) -> Result<(), ServeError> {
     };
     let tls = files.load().await?;
     let metrics = Arc::new(Metrics::new());
+    // Said once here and kept in /metrics, rather than in every review: a review warns
+    // only when a skipped rule had something of its object to judge.
+    if !settings.watch {
+        metrics.set_rules_skipped(&review::rules_needing_the_namespace());
+        tracing::warn!("{}", review::no_context_note());
+    }
     let cache = match settings.watch {
         true => Some(Arc::new(Cache::start(&cache::client().await?))),
         false => None,

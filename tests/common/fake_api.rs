@@ -134,12 +134,17 @@ pub struct Cluster {
     /// Authenticate callers by a client certificate the CA signed, in the TLS handshake,
     /// instead of a bearer token.
     pub client_certificates: bool,
+    /// Serve a self-signed certificate (with `CA:TRUE`, as `openssl req -x509` makes one)
+    /// instead of one the CA signed; the kubeconfig pins it as its certificate-authority.
+    pub self_signed: bool,
 }
 
 /// A running server; it stops when dropped.
 pub struct FakeApi {
     pub url: String,
+    /// What the kubeconfig trusts: the CA, or the self-signed server certificate.
     ca_pem: String,
+    server_pem: String,
     client: Certified,
     requests: Arc<Mutex<Vec<String>>>,
     _runtime: tokio::runtime::Runtime,
@@ -152,7 +157,7 @@ struct Shared {
 
 impl FakeApi {
     pub fn start(cluster: Cluster) -> FakeApi {
-        let pki = Pki::new();
+        let pki = Pki::new(cluster.self_signed);
         let tls = tls_config(&pki, cluster.client_certificates);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -163,6 +168,7 @@ impl FakeApi {
         listener.set_nonblocking(true).expect("non-blocking");
         let url = format!("https://{}", listener.local_addr().expect("its address"));
         let requests = Arc::new(Mutex::new(Vec::new()));
+        let cluster_self_signed = cluster.self_signed;
         let shared = Arc::new(Shared {
             cluster,
             requests: requests.clone(),
@@ -173,7 +179,12 @@ impl FakeApi {
         runtime.spawn(server.serve(app.into_make_service()));
         FakeApi {
             url,
-            ca_pem: pki.ca.pem(),
+            ca_pem: if cluster_self_signed {
+                pki.server.cert.pem()
+            } else {
+                pki.ca.pem()
+            },
+            server_pem: pki.server.cert.pem(),
             client: pki.client,
             requests,
             _runtime: runtime,
@@ -205,7 +216,28 @@ impl FakeApi {
     /// as YAML lines under `user:` (e.g. an `exec:` credential plugin).
     pub fn kubeconfig_for_user(&self, dir: &Path, user: &str) -> PathBuf {
         let ca = base64(self.ca_pem.as_bytes());
+        self.kubeconfig_with(dir, &format!("certificate-authority-data: {ca}"), user)
+    }
+
+    /// The server's own certificate.
+    pub fn server_pem(&self) -> &str {
+        &self.server_pem
+    }
+
+    /// The PEM the kubeconfig trusts: the CA's, or the self-signed server certificate.
+    pub fn trusted_pem(&self) -> &str {
+        &self.ca_pem
+    }
+
+    /// A kubeconfig for this server with the bearer token, whose `cluster:` entry has
+    /// these YAML lines besides `server:` (trust, `proxy-url`, `tls-server-name`…).
+    pub fn kubeconfig_with_cluster(&self, dir: &Path, cluster: &str) -> PathBuf {
+        self.kubeconfig_with(dir, cluster, &format!("token: {TOKEN}"))
+    }
+
+    fn kubeconfig_with(&self, dir: &Path, cluster: &str, user: &str) -> PathBuf {
         let user = user.replace('\n', "\n    ");
+        let cluster = cluster.replace('\n', "\n    ");
         let text = format!(
             "apiVersion: v1
 kind: Config
@@ -213,7 +245,7 @@ clusters:
 - name: fake
   cluster:
     server: {url}
-    certificate-authority-data: {ca}
+    {cluster}
 users:
 - name: checker
   user:
@@ -246,8 +278,26 @@ struct Pki {
     client: Certified,
 }
 
+/// The names the server certificate is valid for.
+fn server_names() -> Vec<String> {
+    vec!["127.0.0.1".to_string(), "localhost".to_string()]
+}
+
+/// A self-signed certificate for 127.0.0.1 that says `CA:TRUE`, as `openssl req -x509`
+/// and several appliances and dev clusters make their API server's.
+pub fn self_signed_ca_certificate() -> (rcgen::Certificate, KeyPair) {
+    let key = KeyPair::generate().expect("key");
+    let mut params = CertificateParams::new(server_names()).expect("params");
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "kube-apiserver");
+    let cert = params.self_signed(&key).expect("self-signed certificate");
+    (cert, key)
+}
+
 impl Pki {
-    fn new() -> Pki {
+    fn new(self_signed_server: bool) -> Pki {
         let ca_key = KeyPair::generate().expect("CA key");
         let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -263,11 +313,15 @@ impl Pki {
             let cert = params.signed_by(&key, &issuer).expect("certificate");
             Certified { cert, key }
         };
-        let names = vec!["127.0.0.1".to_string(), "localhost".to_string()];
-        let server = sign(
-            CertificateParams::new(names).expect("server params"),
-            ExtendedKeyUsagePurpose::ServerAuth,
-        );
+        let server = if self_signed_server {
+            let (cert, key) = self_signed_ca_certificate();
+            Certified { cert, key }
+        } else {
+            sign(
+                CertificateParams::new(server_names()).expect("server params"),
+                ExtendedKeyUsagePurpose::ServerAuth,
+            )
+        };
         let mut client_params = CertificateParams::new(Vec::<String>::new()).expect("params");
         client_params
             .distinguished_name
@@ -304,7 +358,7 @@ fn tls_config(pki: &Pki, client_certificates: bool) -> RustlsConfig {
     RustlsConfig::from_config(Arc::new(config))
 }
 
-fn base64(bytes: &[u8]) -> String {
+pub fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {

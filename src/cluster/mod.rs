@@ -20,6 +20,12 @@ use kube::discovery::{ApiResource, Discovery, Scope as ApiScope};
 use kube::{Client, Config};
 use thiserror::Error;
 
+mod client;
+mod trust;
+
+pub use client::ClientError;
+pub use trust::TrustError;
+
 use crate::load::kinds::{JUDGED_KINDS, JudgedKind, Origin};
 use crate::load::kubernetes::strip_bookkeeping;
 use crate::model::{InvalidInput, Location};
@@ -61,8 +67,13 @@ pub enum ClusterError {
     Client {
         url: String,
         #[source]
-        source: kube::Error,
+        source: ClientError,
     },
+    /// The connection itself failed (refused, TLS, proxy): said once, with the server.
+    #[error("cannot connect to the API server at {url}: {cause}")]
+    Connect { url: String, cause: String },
+    #[error("namespace {namespace} not found: the API server at {url} has no such namespace")]
+    NoNamespace { namespace: String, url: String },
     #[error("cannot {what}")]
     Request {
         what: String,
@@ -115,10 +126,14 @@ pub async fn read(query: &ClusterQuery) -> Result<Snapshot, ClusterError> {
                 .unwrap_or_else(|| config.default_namespace.clone()),
         )
     };
-    let url = config.cluster_url.to_string();
-    let client = Client::try_from(config).map_err(|source| ClusterError::Client { url, source })?;
+    let url = server_url(&config.cluster_url);
+    let client = client::build(&config).map_err(|source| ClusterError::Client {
+        url: url.clone(),
+        source,
+    })?;
     let reader = Reader {
         client,
+        url,
         namespace,
         selector: query.selector.clone(),
         timeout: query.request_timeout,
@@ -148,8 +163,19 @@ async fn client_config(query: &ClusterQuery) -> Result<Config, ClusterError> {
     }
 }
 
+/// The server as the kubeconfig names it, without the `/` the URI type adds.
+fn server_url(uri: &http::Uri) -> String {
+    let text = uri.to_string();
+    match text.strip_suffix('/') {
+        Some(bare) if uri.path() == "/" => bare.to_string(),
+        _ => text,
+    }
+}
+
 struct Reader {
     client: Client,
+    /// The API server's URL, for messages.
+    url: String,
     /// `None`: every namespace.
     namespace: Option<String>,
     selector: Option<String>,
@@ -180,7 +206,12 @@ impl Reader {
             let (resource, capabilities) = resource;
             let api = self.api(&resource, &capabilities.scope);
             match self.list(&api, &resource, kind).await {
-                Ok(mut listed) => objects.append(&mut listed),
+                Ok(mut listed) => {
+                    if kind.kind == "Namespace" {
+                        self.require_namespace(&listed)?;
+                    }
+                    objects.append(&mut listed);
+                }
                 Err(Failure::Api(kube::Error::Api(status))) if status.code == 403 => {
                     snapshot.policies_unread |= kind.kind == "NetworkPolicy";
                     snapshot.problems.push(forbidden(
@@ -199,7 +230,7 @@ impl Reader {
                 Err(failure) => {
                     let place = place(&capabilities.scope, &api);
                     let what = format!("list {} {place}", plural(&resource));
-                    return Err(fatal(failure, what));
+                    return Err(self.fatal(failure, what));
                 }
             }
         }
@@ -216,6 +247,25 @@ impl Reader {
         Ok(snapshot)
     }
 
+    /// The namespace to check must be one the API server lists (Namespaces come first in
+    /// the table): otherwise every list would be empty and the check would say nothing
+    /// about a typo. Where Namespaces may not be listed, this cannot be told.
+    fn require_namespace(&self, namespaces: &[DynamicObject]) -> Result<(), ClusterError> {
+        match &self.namespace {
+            Some(wanted)
+                if !namespaces
+                    .iter()
+                    .any(|n| n.metadata.name.as_deref() == Some(wanted.as_str())) =>
+            {
+                Err(ClusterError::NoNamespace {
+                    namespace: wanted.clone(),
+                    url: self.url.clone(),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Asks the API server which of the groups iredmail-ports reads it serves, in which
     /// versions.
     async fn discover(&self) -> Result<Discovery, ClusterError> {
@@ -224,7 +274,7 @@ impl Reader {
         let discovery = Discovery::new(self.client.clone()).filter(&groups).run();
         self.within(discovery)
             .await
-            .map_err(|failure| fatal(failure, "discover the API groups".into()))
+            .map_err(|failure| self.fatal(failure, "discover the API groups".into()))
     }
 
     fn api(&self, resource: &ApiResource, scope: &ApiScope) -> Api<DynamicObject> {
@@ -297,6 +347,115 @@ impl Reader {
             None => request.await.map_err(Failure::Api),
         }
     }
+
+    /// A failure that stops the run.
+    fn fatal(&self, failure: Failure, what: String) -> ClusterError {
+        if let Failure::Api(error) = &failure
+            && let Some(cause) = connection_failure(error)
+        {
+            return ClusterError::Connect {
+                url: self.url.clone(),
+                cause,
+            };
+        }
+        fatal(failure, what)
+    }
+}
+
+/// What went wrong, when a request failed because no connection could be made: the
+/// innermost cause, in words, as kubectl's "Unable to connect to the server" says it.
+fn connection_failure(error: &kube::Error) -> Option<String> {
+    let mut connecting = false;
+    let mut innermost: Option<&(dyn std::error::Error + 'static)> = None;
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = next {
+        if let Some(legacy) = current.downcast_ref::<hyper_util::client::legacy::Error>() {
+            connecting |= legacy.is_connect();
+        }
+        if let Some(io) = current.downcast_ref::<std::io::Error>() {
+            let io = innermost_io(io);
+            if let Some(tls) = io.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()) {
+                return Some(describe_tls(tls));
+            }
+            if connecting {
+                return Some(describe_io(io));
+            }
+        }
+        if let Some(tls) = current.downcast_ref::<rustls::Error>() {
+            return Some(describe_tls(tls));
+        }
+        innermost = Some(current);
+        next = current.source();
+    }
+    connecting.then(|| innermost.map(ToString::to_string).unwrap_or_default())
+}
+
+/// The io::Error an io::Error wraps, down to the last one. Their `source()` skips the
+/// error they wrap, which is where rustls's error is.
+fn innermost_io(mut error: &std::io::Error) -> &std::io::Error {
+    while let Some(inner) = error
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<std::io::Error>())
+    {
+        error = inner;
+    }
+    error
+}
+
+fn describe_io(error: &std::io::Error) -> String {
+    match error.kind() {
+        std::io::ErrorKind::ConnectionRefused => "connection refused".to_string(),
+        std::io::ErrorKind::TimedOut => "the connection timed out".to_string(),
+        _ => error.to_string(),
+    }
+}
+
+/// A TLS failure, in the words the kubeconfig's fields use.
+fn describe_tls(error: &rustls::Error) -> String {
+    use rustls::CertificateError;
+    match error {
+        rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer) => {
+            "its certificate is signed by an unknown authority: neither the \
+             certificate-authority of the kubeconfig nor a certificate pinned there"
+                .to_string()
+        }
+        rustls::Error::InvalidCertificate(CertificateError::NotValidForNameContext {
+            expected,
+            presented,
+        }) => {
+            let expected = match expected {
+                rustls::pki_types::ServerName::DnsName(name) => name.as_ref().to_string(),
+                rustls::pki_types::ServerName::IpAddress(ip) => {
+                    std::net::IpAddr::from(*ip).to_string()
+                }
+                other => format!("{other:?}"),
+            };
+            let presented: Vec<String> = presented.iter().map(|n| bare_name(n)).collect();
+            let presented = match presented.as_slice() {
+                [] => "no name".to_string(),
+                [one] => one.clone(),
+                [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+            };
+            format!(
+                "its certificate is not valid for {expected} (it is for {presented}; see \
+                 tls-server-name)"
+            )
+        }
+        rustls::Error::InvalidCertificate(certificate) => {
+            format!("its certificate is refused: {certificate}")
+        }
+        other => format!("the TLS handshake failed: {other}"),
+    }
+}
+
+/// `DnsName("localhost")` → `localhost`, `IpAddress(127.0.0.1)` → `127.0.0.1`: how
+/// webpki writes the names a certificate holds.
+fn bare_name(name: &str) -> String {
+    let inner = ["DnsName(", "IpAddress(", "UriName("]
+        .iter()
+        .find_map(|prefix| name.strip_prefix(prefix)?.strip_suffix(')'))
+        .unwrap_or(name);
+    inner.trim_matches('"').to_string()
 }
 
 /// A failure that stops the run.
