@@ -132,16 +132,19 @@ def finding_from_report(raw):
 
 def finding_line(finding):
     """One finding on one line, as the text report heads it:
-    `file:line:column: severity[rule]: message (object)`."""
-    where = finding.get('file') or '-'
+    `file:line:column: severity[rule]: message (object)`; a finding no file is to blame
+    for (a missing port) starts at the severity."""
+    text = '%s[%s]: %s' % (finding.get('severity'), finding.get('rule'), finding.get('message'))
+    if finding.get('object'):
+        text += ' (%s)' % finding['object']
+    if not finding.get('file'):
+        return text
+    where = finding['file']
     if finding.get('line'):
         where += ':%s' % finding['line']
         if finding.get('column'):
             where += ':%s' % finding['column']
-    text = '%s: %s[%s]: %s' % (where, finding.get('severity'), finding.get('rule'), finding.get('message'))
-    if finding.get('object'):
-        text += ' (%s)' % finding['object']
-    return text
+    return '%s: %s' % (where, text)
 
 
 def failure_message(findings, fail_on):

@@ -109,5 +109,6 @@ def task_result(report, passed, fail_on, relocate):
         result['failed'] = True
         result['msg'] = failure_message(findings, fail_on)
     else:
-        result['msg'] = 'iredmail-ports: %d findings, none at or above %s' % (len(findings), fail_on)
+        noun = 'finding' if len(findings) == 1 else 'findings'
+        result['msg'] = 'iredmail-ports: %d %s, none failing at %s' % (len(findings), noun, fail_on)
     return result
