@@ -142,14 +142,11 @@ class ActionModule(ActionBase):
             cwd = workdir
         argv = base_command(binary, args)
         report, passed = json_report(argv + inputs, cwd)
-        diffs = write_reports(
+        written, diffs = write_reports(
             argv + inputs, cwd, report_destinations(args, basedir),
             self._task.check_mode, self._task.diff,
         )
-        outcome = task_result(report, passed, args['fail_on'], relocate or (lambda f: f))
-        if diffs:
-            outcome['diff'] = diffs
-        return outcome
+        return task_result(report, passed, args['fail_on'], relocate or (lambda f: f), written, diffs)
 
     def _src_inputs(self, args, basedir):
         """Files, directories and globs of `src`, found as the copy module finds `src`

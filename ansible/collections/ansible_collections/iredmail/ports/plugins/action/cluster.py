@@ -78,11 +78,9 @@ class ActionModule(ActionBase):
         try:
             argv = cluster_command(find_binary(args.get('binary')), args)
             report, passed = json_report(argv, basedir)
-            diffs = write_reports(argv, basedir, destinations, self._task.check_mode, self._task.diff)
+            written, diffs = write_reports(argv, basedir, destinations, self._task.check_mode, self._task.diff)
         except (BinaryNotFound, RunError) as error:
             result.update(failed=True, changed=False, msg=str(error))
             return result
-        result.update(task_result(report, passed, args['fail_on'], lambda f: f))
-        if diffs:
-            result['diff'] = diffs
+        result.update(task_result(report, passed, args['fail_on'], lambda f: f, written, diffs))
         return result

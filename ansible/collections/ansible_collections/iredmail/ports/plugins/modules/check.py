@@ -15,9 +15,10 @@ description:
     every port with iRedMail's port catalogue.
   - "Fails the task when a finding is at or above O(fail_on), listing the findings one per
     line as C(file:line:column: severity[rule]: message (object))."
-  - Never changes anything on the managed host; RV(ignore:changed) is always false. In
-    check mode the same check runs and gives the same verdict; report files are not
-    written then, and C(--diff) shows how they would change.
+  - Never changes anything on the managed host. The task is changed only when it writes
+    a report file (O(sarif_dest), O(junit_dest)) with new content; without those it is
+    never changed. In check mode the same check runs and gives the same verdict; report
+    files are not written then, and C(--diff) shows how they would change.
   - The work happens in the action plugin of the same name, on the controller, where the
     manifests and the binary are; the play's hosts do not need the binary.
 author:
@@ -196,6 +197,11 @@ summary:
   description: Counts of the report (C(error), C(warning), C(note), C(files), C(objects)).
   returned: success or when the check fails
   type: dict
+reports:
+  description: The report files written (or, in check mode, that would be written) with new content.
+  returned: when a report file changes
+  type: list
+  elements: str
 catalogue:
   description: The name of the catalogue used.
   returned: success or when the check fails

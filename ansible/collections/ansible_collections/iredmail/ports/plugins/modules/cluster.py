@@ -16,7 +16,8 @@ description:
   - The connection options are named as M(kubernetes.core.k8s_info) names them, with the
     same E(K8S_AUTH_KUBECONFIG) and E(K8S_AUTH_CONTEXT) fallbacks.
   - Fails the task when a finding is at or above O(fail_on), listing the findings one per
-    line; never changes anything; check mode runs the same check.
+    line. Changes nothing in the cluster; the task is changed only when it writes a
+    report file with new content. Check mode runs the same check.
 author:
   - iredmail-ports contributors
 options:
@@ -161,6 +162,11 @@ summary:
   description: Counts of the report (C(error), C(warning), C(note), C(files), C(objects)).
   returned: success or when the check fails
   type: dict
+reports:
+  description: The report files written (or, in check mode, that would be written) with new content.
+  returned: when a report file changes
+  type: list
+  elements: str
 catalogue:
   description: The name of the catalogue used.
   returned: success or when the check fails

@@ -67,8 +67,9 @@ def render_report(argv, cwd, report_format):
 
 
 def write_reports(argv, cwd, destinations, check_mode, diff_mode):
-    """Writes each requested report file whose content changes (not in check mode), and
-    returns the diffs of the files it changes or would change, for --diff."""
+    """Writes each requested report file whose content changes (not in check mode).
+    Returns the files it changed or would change, and their diffs for --diff."""
+    changed = []
     diffs = []
     for report_format, dest in destinations:
         after = render_report(argv, cwd, report_format)
@@ -78,6 +79,7 @@ def write_reports(argv, cwd, destinations, check_mode, diff_mode):
                 before = current.read()
         if before == after:
             continue
+        changed.append(dest)
         if diff_mode:
             diffs.append(dict(
                 before_header=dest if before is not None else '%s (absent)' % dest,
@@ -91,20 +93,26 @@ def write_reports(argv, cwd, destinations, check_mode, diff_mode):
                 os.makedirs(parent, exist_ok=True)
             with open(dest, 'w', encoding='utf-8') as out:
                 out.write(after)
-    return diffs
+    return changed, diffs
 
 
-def task_result(report, passed, fail_on, relocate):
+def task_result(report, passed, fail_on, relocate, written=(), diffs=()):
     """The task's result: findings (relocated to the files the user wrote), summary and
-    verdict; a failing check fails the task with the findings one per line."""
+    verdict; a failing check fails the task with the findings one per line. The check
+    changes nothing; only a report file it writes (or would write, in check mode) with new
+    content makes the task changed, which is also what lets --diff show it."""
     findings = [relocate(finding_from_report(raw)) for raw in report.get('findings', [])]
     result = dict(
-        changed=False,
+        changed=bool(written),
         passed=passed,
         findings=findings,
         summary=report.get('summary', {}),
         catalogue=report.get('catalogue'),
     )
+    if written:
+        result['reports'] = list(written)
+    if diffs:
+        result['diff'] = list(diffs)
     if not passed:
         result['failed'] = True
         result['msg'] = failure_message(findings, fail_on)

@@ -114,6 +114,7 @@ def test_report_options_and_compose_files_in_order(tmp_path, fake_binary):
     assert argv_log(log) == [common + ['json'], common + ['sarif', '--output', sarif_temp]]
     assert result['passed'] is True
     assert 'failed' not in result
+    assert result['changed'] is True
     assert (tmp_path / 'out' / 'ports.sarif').read_text() == 'sarif\n'
 
 
@@ -136,7 +137,10 @@ def test_check_mode_writes_no_report_and_diff_shows_it(tmp_path, fake_binary):
         'before': '',
         'after': 'junit\n',
     }]
-    assert result['changed'] is False
+    # Changed because the report would be written: the default callback shows diffs of
+    # changed tasks only.
+    assert result['changed'] is True
+    assert result['reports'] == [str(tmp_path / 'ports.xml')]
 
 
 def test_an_unchanged_report_shows_no_diff(tmp_path, fake_binary):
@@ -145,6 +149,7 @@ def test_an_unchanged_report_shows_no_diff(tmp_path, fake_binary):
     args = {'src': ['.'], 'binary': str(script), 'fail_on': 'never', 'junit_dest': 'ports.xml'}
     result = action(args, tmp_path, diff=True).run(task_vars={})
     assert 'diff' not in result
+    assert result['changed'] is False
 
 
 def test_a_definition_is_written_under_its_project_name(tmp_path, fake_binary):
