@@ -5,6 +5,8 @@
 //! ansible-lint runs the collection's rule; pytest runs the action plugins' unit tests;
 //! `ansible-galaxy collection build` makes the tarball.
 
+// Shared with tests/cluster.rs, which uses the helpers this file does not.
+#[allow(dead_code)]
 #[path = "common/fake_api.rs"]
 mod fake_api;
 #[path = "common/tools.rs"]

@@ -96,7 +96,7 @@ def relative_to(path, basedir):
 
 def split_position(position):
     """`path:line` from Ansible's get_path() as (path, line, column)."""
-    path, _, line = (position or '').rpartition(':')
+    path, _colon, line = (position or '').rpartition(':')
     if path and line.isdigit():
         return (path, int(line), None)
     return (position or None, None, None)
@@ -110,7 +110,7 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         del tmp
-        _, args = self.validate_argument_spec(
+        _validation, args = self.validate_argument_spec(
             argument_spec=CHECK_ARGUMENT_SPEC,
             mutually_exclusive=CHECK_MUTUALLY_EXCLUSIVE,
             required_one_of=CHECK_REQUIRED_ONE_OF,

@@ -61,7 +61,7 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         del tmp
-        _, args = self.validate_argument_spec(
+        _validation, args = self.validate_argument_spec(
             argument_spec=CLUSTER_ARGUMENT_SPEC,
             mutually_exclusive=CLUSTER_MUTUALLY_EXCLUSIVE,
         )

@@ -22,7 +22,7 @@ description:
   - The work happens in the action plugin of the same name, on the controller, where the
     manifests and the binary are; the play's hosts do not need the binary.
 author:
-  - iredmail-ports contributors
+  - iredmail-ports contributors (@iredmail-ports)
 options:
   src:
     description:
@@ -108,6 +108,7 @@ attributes:
     support: full
     description: Shows the report files (O(sarif_dest), O(junit_dest)) it changes or would change.
   platform:
+    support: full
     platforms: all
     description: Runs on the controller.
 notes:

@@ -19,7 +19,7 @@ description:
     line. Changes nothing in the cluster; the task is changed only when it writes a
     report file with new content. Check mode runs the same check.
 author:
-  - iredmail-ports contributors
+  - iredmail-ports contributors (@iredmail-ports)
 options:
   kubeconfig:
     description:
@@ -58,8 +58,7 @@ options:
   config:
     description:
       - The C(.iredmail-ports.yaml) config (severities, excludes, allowed ports,
-        suppressions), relative to the playbook's directory. By default the binary finds
-        the nearest one from the checked files upward; for O(definition) and O(template),
+        suppressions), relative to the playbook's directory. By default the nearest one
         from the playbook's directory upward.
     type: path
   fail_on:
@@ -93,6 +92,7 @@ attributes:
     support: full
     description: Shows the report files (O(sarif_dest), O(junit_dest)) it changes or would change.
   platform:
+    support: full
     platforms: all
     description: Runs on the controller.
 seealso:

@@ -127,7 +127,7 @@ def test_a_catalogue_file_is_taken_from_the_playbook_directory(tmp_path, fake_bi
 
 
 def test_check_mode_writes_no_report_and_diff_shows_it(tmp_path, fake_binary):
-    script, _ = fake_binary
+    script = fake_binary[0]
     args = {'src': ['.'], 'binary': str(script), 'fail_on': 'never', 'junit_dest': 'ports.xml'}
     result = action(args, tmp_path, check_mode=True, diff=True).run(task_vars={})
     assert not (tmp_path / 'ports.xml').exists()
@@ -144,7 +144,7 @@ def test_check_mode_writes_no_report_and_diff_shows_it(tmp_path, fake_binary):
 
 
 def test_an_unchanged_report_shows_no_diff(tmp_path, fake_binary):
-    script, _ = fake_binary
+    script = fake_binary[0]
     (tmp_path / 'ports.xml').write_text('junit\n')
     args = {'src': ['.'], 'binary': str(script), 'fail_on': 'never', 'junit_dest': 'ports.xml'}
     result = action(args, tmp_path, diff=True).run(task_vars={})
@@ -183,7 +183,7 @@ def test_a_definition_of_no_known_kind_fails_the_task(tmp_path, fake_binary):
 
 
 def test_a_glob_that_matches_nothing_fails_the_task(tmp_path, fake_binary):
-    script, _ = fake_binary
+    script = fake_binary[0]
     result = action({'src': ['k8s/*.yaml'], 'binary': str(script)}, tmp_path).run(task_vars={})
     assert result == {'failed': True, 'changed': False, 'msg': 'src k8s/*.yaml matches no file'}
 
