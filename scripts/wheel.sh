@@ -4,7 +4,8 @@
 # gives `iredmail-ports` and `kubectl-iredmail_ports` on the venv's bin/, at the crate's
 # version, that check the examples; and the Ansible collection finds that binary beside
 # the venv's Python without being told where it is. .ci/run calls it after the release
-# build, whose compiled dependencies maturin reuses.
+# build, whose compiled dependencies maturin reuses. WHEEL_PROFILE=dev builds from the
+# debug build's dependencies instead, in seconds, to try the script itself.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -17,7 +18,7 @@ rm -rf "$out" "$venv" "$scratch"
 mkdir -p "$scratch"
 export TMPDIR="$scratch" PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 
-"$tools/maturin" build --locked --release --out "$out" >&2
+"$tools/maturin" build --locked --profile "${WHEEL_PROFILE:-release}" --out "$out" >&2
 wheels=("$out"/iredmail_ports-*.whl)
 if [ "${#wheels[@]}" -ne 1 ] || [ ! -f "${wheels[0]}" ]; then
   echo "expected one wheel in $out, found: ${wheels[*]}" >&2
