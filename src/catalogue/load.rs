@@ -25,6 +25,17 @@ impl Catalogue {
         Catalogue::from_yaml(IMPLICIT_TLS, "policies/iredmail-implicit-tls.yaml")
     }
 
+    /// A catalogue shipped in the binary, by the name `--catalogue` takes: `iredmail` (the
+    /// default) or `implicit-tls` (also `iredmail-implicit-tls`, its report name). `None`
+    /// for any other name, which the command line then reads as a file path.
+    pub fn embedded(name: &str) -> Option<Result<Catalogue, CatalogueError>> {
+        match name {
+            "iredmail" => Some(Catalogue::embedded_default()),
+            "implicit-tls" | "iredmail-implicit-tls" => Some(Catalogue::embedded_implicit_tls()),
+            _ => None,
+        }
+    }
+
     pub fn from_file(path: &Path) -> Result<Catalogue, CatalogueError> {
         let text = yaml::read_settings(path, "catalogue")?;
         Catalogue::from_yaml(&text, &path.display().to_string())

@@ -1,6 +1,6 @@
 //! iRedMail's port catalogue: which ports exist, how far each may reach, and which are
 //! required, deprecated or removed. The default is `policies/iredmail.yaml`, embedded in the
-//! binary; `--catalogue FILE` replaces it.
+//! binary; `--catalogue NAME|FILE` picks another shipped one or a file.
 
 mod load;
 mod render;
