@@ -1041,6 +1041,56 @@ async fn with_watch_the_namespace_decides_and_old_problems_do_not_block() {
          Deployment/mail/mariadb from any address; it belongs to the mail stack only"
     );
 
+    // Admitting the monitoring namespace takes 3306 outside the mail stack: the same error
+    // as a private host address in Compose, at the policy's `from` entry.
+    let mut other_namespace = with_uid(
+        fixture("update-networkpolicy-mariadb-open.json"),
+        "f00dcafe-0000-4000-8000-000000000012",
+    );
+    other_namespace["request"]["object"]["spec"]["ingress"][0]["from"] = json!([
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
+    ]);
+    let other = webhook.review(&other_namespace).await;
+    assert_eq!(other["allowed"], false, "{other}");
+    assert_eq!(
+        other["status"]["message"],
+        "NetworkPolicy/mail/mariadb-isolation has 1 iredmail-ports finding at severity warning or \
+         above:\n- internal-port-exposed (error) on NetworkPolicy/mail/mariadb-isolation: \
+         MySQL/MariaDB 3306 of Deployment/mail/mariadb is reachable from outside its \
+         namespace: NetworkPolicy/mail/mariadb-isolation admits it from other namespaces; it \
+         belongs to the mail stack only"
+    );
+
+    // The pod network is flat: memcached with no Service and no policy is open to every
+    // pod of the cluster.
+    let memcached = json!({
+        "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+        "request": {
+            "uid": "f00dcafe-0000-4000-8000-000000000013",
+            "kind": {"group": "apps", "version": "v1", "kind": "Deployment"},
+            "resource": {"group": "apps", "version": "v1", "resource": "deployments"},
+            "name": "memcached", "namespace": "mail", "operation": "CREATE",
+            "userInfo": {"username": "kubernetes-admin"},
+            "object": {"apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {"name": "memcached", "namespace": "mail"},
+                "spec": {"selector": {"matchLabels": {"app": "memcached"}},
+                    "template": {"metadata": {"labels": {"app": "memcached"}},
+                        "spec": {"containers": [{"name": "memcached", "image": "memcached:1.6",
+                            "ports": [{"containerPort": 11211}]}]}}}},
+            "oldObject": null, "dryRun": false
+        }
+    });
+    let flat = webhook.review(&memcached).await;
+    assert_eq!(flat["allowed"], false, "{flat}");
+    assert_eq!(
+        flat["status"]["message"],
+        "Deployment/mail/memcached has 1 iredmail-ports finding at severity warning or above:\n- \
+         network-policy-missing (warning) on Deployment/mail/memcached: memcached 11211 of \
+         Deployment/mail/memcached is open to every pod in the cluster: no ingress \
+         NetworkPolicy selects its pods, and a pod's ports are reachable over the pod network \
+         without any Service; it belongs to the mail stack only"
+    );
+
     // The namespace already has a removed-service warning (Policyd) and the owned Pod on
     // the host network is not in the cache: neither blocks an unrelated, clean change.
     let clean = webhook
