@@ -80,12 +80,12 @@ fn main() {
     let inputs = [Input::Path(root.clone())];
 
     // Warm-up: page cache, the lazily compiled compose-spec schema, rayon's pool.
-    let report = check(&inputs, &catalogue, &config);
+    let report = check(&inputs, &catalogue, &config).expect("a generated tree");
     let mut times = Vec::with_capacity(RUNS);
     let cpu_before = cpu_time();
     for _ in 0..RUNS {
         let started = Instant::now();
-        let run = check(&inputs, &catalogue, &config);
+        let run = check(&inputs, &catalogue, &config).expect("a generated tree");
         times.push(started.elapsed());
         assert_eq!(run.findings.len(), report.findings.len(), "runs disagree");
     }
