@@ -217,6 +217,8 @@ pub fn objects_from_document(
 
 /// Types an object the API server sent (a list item, an admission review's object), with
 /// its bookkeeping fields already stripped. Its findings name it `Kind/namespace/name`.
+/// Not typed strictly: the API server has already dropped or refused unknown fields (see
+/// `Reader`).
 pub fn object_from_live(value: &serde_json::Value) -> Result<KubeObject, InvalidInput> {
     let root = Node::from_json(value);
     let id = live_id(value);
