@@ -17,8 +17,9 @@ use crate::schema::SchemaKind;
     long_about = "Checks the network ports of a containerized iRedMail (Kubernetes manifests, \
                   Helm output, Compose files) against iRedMail's port catalogue, and reports \
                   every port that is missing, extra or wrongly exposed.\n\n\
-                  Exit codes: 0 no finding at or above --fail-on; 1 findings; 2 usage error \
-                  or an unusable catalogue."
+                  Exit codes: 0 no finding at or above --fail-on; 1 findings; 2 usage error, \
+                  an unusable catalogue, a path that does not exist, or nothing to check \
+                  (no manifest in the paths, empty standard input)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -58,6 +59,12 @@ pub struct CheckArgs {
     /// Compose files to merge in order, as `docker compose -f a -f b` does (repeatable).
     #[arg(short = 'f', long = "compose-file", value_name = "FILE")]
     pub compose_files: Vec<PathBuf>,
+
+    /// Pass (exit 0) when the paths hold no Kubernetes manifest, Compose file or Ansible
+    /// playbook, instead of exiting 2: for a pre-commit hook on a commit of other YAML. A
+    /// path that does not exist is still an error.
+    #[arg(long)]
+    pub allow_no_manifests: bool,
 
     #[command(flatten)]
     pub report: ReportArgs,

@@ -35,10 +35,23 @@ impl Rules {
     }
 }
 
+/// Why a check of files judged nothing: a usage error, never a clean result, since a
+/// gate that checked nothing must not pass by accident (a mistyped path, a `helm template`
+/// that failed and piped nothing).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CheckError {
+    #[error("{0}: no such file or directory")]
+    NotFound(String),
+    /// No input held a manifest nor a problem: the text says what was looked at.
+    #[error("nothing to check: {0}")]
+    NothingToCheck(String),
+}
+
 pub struct Engine {
     catalogue: Catalogue,
     config: Config,
     excludes: Excludes,
+    allow_no_manifests: bool,
 }
 
 impl Engine {
@@ -47,7 +60,16 @@ impl Engine {
             catalogue: config.extend_catalogue(catalogue),
             excludes: config.excludes(),
             config,
+            allow_no_manifests: false,
         }
+    }
+
+    /// Whether a check whose inputs hold no manifest passes with an empty report (a
+    /// pre-commit hook on a commit of other YAML) instead of failing with
+    /// [`CheckError::NothingToCheck`].
+    pub fn allow_no_manifests(mut self, allow: bool) -> Engine {
+        self.allow_no_manifests = allow;
+        self
     }
 
     /// The catalogue with the config's allowed ports.
@@ -56,10 +78,18 @@ impl Engine {
     }
 
     /// Reads the inputs, builds the inventory and runs every rule; then applies the
-    /// config's severities and suppressions and the baseline.
-    pub fn check(&self, inputs: &[Input]) -> Report {
+    /// config's severities and suppressions and the baseline. A path that does not exist,
+    /// or inputs that hold nothing to check (unless allowed), are errors.
+    pub fn check(&self, inputs: &[Input]) -> Result<Report, CheckError> {
         let loaded = load::load_excluding(inputs, &|path| self.excludes.contains(path));
-        self.judge(loaded, Rules::All)
+        if let Some(path) = loaded.looked_at.missing.first() {
+            return Err(CheckError::NotFound(path.display().to_string()));
+        }
+        let nothing = loaded.files == 0 && loaded.problems.is_empty();
+        if nothing && !self.allow_no_manifests {
+            return Err(CheckError::NothingToCheck(loaded.looked_at.describe()));
+        }
+        Ok(self.judge(loaded, Rules::All))
     }
 
     /// Objects as the API server sent them (cluster lists, admission reviews), typed here

@@ -23,11 +23,15 @@ pub mod webhook;
 
 pub use catalogue::Catalogue;
 pub use config::Config;
-pub use engine::{Engine, Rules};
+pub use engine::{CheckError, Engine, Rules};
 pub use load::Input;
 pub use report::Report;
 
 /// Reads the inputs, builds the inventory and runs every rule: a one-off [`Engine`].
-pub fn check(inputs: &[Input], catalogue: &Catalogue, config: &Config) -> Report {
+pub fn check(
+    inputs: &[Input],
+    catalogue: &Catalogue,
+    config: &Config,
+) -> Result<Report, CheckError> {
     Engine::new(catalogue, config.clone()).check(inputs)
 }

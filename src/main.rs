@@ -15,7 +15,7 @@ use iredmail_ports::cli::{
 };
 use iredmail_ports::cluster::{self, ClusterQuery};
 use iredmail_ports::model::Rule;
-use iredmail_ports::{Catalogue, Config, Engine, Input, Report, Rules};
+use iredmail_ports::{Catalogue, CheckError, Config, Engine, Input, Report, Rules};
 
 /// The name kubectl looks for on PATH to run `kubectl iredmail-ports`.
 const KUBECTL_PLUGIN_NAME: &str = "kubectl-iredmail_ports";
@@ -153,7 +153,15 @@ fn run_check(args: CheckArgs) -> Result<ExitCode> {
     let catalogue = load_catalogue(&args.report.catalogue)?;
     let inputs = inputs(&args);
     let config = load_config(&args.report, config_start(&args))?;
-    let report = Engine::new(&catalogue, config).check(&inputs);
+    let report = Engine::new(&catalogue, config)
+        .allow_no_manifests(args.allow_no_manifests)
+        .check(&inputs)
+        .map_err(|error| match error {
+            CheckError::NothingToCheck(_) => {
+                anyhow::anyhow!("{error} (--allow-no-manifests lets such a run pass)")
+            }
+            CheckError::NotFound(_) => error.into(),
+        })?;
     write_report(&report, &args.report)
 }
 

@@ -89,7 +89,7 @@ fn a_misspelt_module_fails_ansible_syntax_check() {
 fn the_example_playbook_has_no_findings() {
     let catalogue = Catalogue::embedded_default().expect("embedded catalogue");
     let input = Input::Path(root().join("examples/ansible/site.yml"));
-    let report = check(&[input], &catalogue, &Config::default());
+    let report = check(&[input], &catalogue, &Config::default()).expect("a playbook");
     assert!(report.findings.is_empty(), "{:#?}", report.findings);
     assert_eq!(report.summary.objects, 3);
 }

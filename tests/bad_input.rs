@@ -1,8 +1,9 @@
 //! Bad input never stops a run: a syntax error, bytes that are not UTF-8, an alias bomb,
 //! 10,000-deep nesting, a 100 MB file, a symlink loop, an unreadable file, wrong field
-//! types, an unknown kind, duplicate keys, garbage on standard input and a Compose file
-//! that fails its schema each give an `invalid-input` finding naming the file and line,
-//! with no panic.
+//! types, an unknown kind, unknown fields, duplicate keys, garbage on standard input and a
+//! Compose file that fails its schema each give an `invalid-input` finding naming the file
+//! and line, with no panic. JSON with comments found by a walk (another tool's file) is
+//! skipped.
 //!
 //! Every case writes its bad file at run time into a temporary directory beside a good
 //! manifest (a LoadBalancer Service exposing MariaDB's 3306 in namespace `mail`), checks
@@ -16,8 +17,8 @@ use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use iredmail_ports::model::{Finding, Rule};
-use iredmail_ports::{Catalogue, Config, Input, check};
+use iredmail_ports::model::{Finding, Rule, Severity};
+use iredmail_ports::{Catalogue, Config, Engine, Input, Rules, check};
 use tempfile::TempDir;
 
 /// A LoadBalancer Service exposing MariaDB: exactly one `internal-port-exposed` finding,
@@ -56,7 +57,9 @@ fn dir_with_good_manifest() -> TempDir {
 /// Runs the library's `check` with the embedded catalogue.
 fn check_inputs(inputs: &[Input]) -> Vec<Finding> {
     let catalogue = Catalogue::embedded_default().expect("the embedded catalogue loads");
-    check(inputs, &catalogue, &Config::default()).findings
+    check(inputs, &catalogue, &Config::default())
+        .expect("something to check")
+        .findings
 }
 
 fn check_dir(dir: &Path) -> Vec<Finding> {
@@ -620,6 +623,287 @@ fn a_duplicate_key_is_reported_at_the_second_key() {
     )
     .unwrap();
     let expected = problem("dup.yaml", 6, 3, "invalid YAML: duplicate key `name`");
+    assert_dir_and_file(&dir, &bad, &expected);
+}
+
+// 10b. Unknown fields: kubectl's strict field validation refuses them, and a typo can
+// hide an exposure. The rest of the object is still checked.
+
+/// The message of an unknown field at `path`.
+fn unknown_field(path: &str) -> String {
+    format!(
+        "`{path}`: unknown field, which kubectl's strict field validation rejects; it is not checked"
+    )
+}
+
+#[test]
+fn a_misspelt_service_field_is_reported_at_its_line_with_its_path() {
+    let dir = dir_with_good_manifest();
+    let bad = dir.path().join("svc.yaml");
+    fs::write(
+        &bad,
+        "apiVersion: v1\nkind: Service\nmetadata: {name: smtp, namespace: mail}\nspec:\n  type: LoadBalancer\n  portz:\n    - port: 25\n",
+    )
+    .unwrap();
+    let expected = problem("svc.yaml", 6, 3, &unknown_field("spec.portz"));
+    assert_dir_and_file(&dir, &bad, &expected);
+    let finding = check_file(&bad)
+        .into_iter()
+        .find(|f| f.rule == Rule::InvalidInput)
+        .unwrap();
+    assert_eq!(finding.object.as_deref(), Some("Service/mail/smtp"));
+    assert_eq!(finding.severity, Severity::Error);
+}
+
+/// A lowercase `hostport:` is not `hostPort:`: kubectl refuses it, and reading past it
+/// would call port 25 unpublished on the node.
+#[test]
+fn a_lowercase_host_port_is_reported_and_the_rest_of_the_deployment_is_checked() {
+    let dir = dir_with_good_manifest();
+    let bad = dir.path().join("deploy.yaml");
+    fs::write(
+        &bad,
+        "\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: postfix, namespace: mail}
+spec:
+  selector: {matchLabels: {app: postfix}}
+  template:
+    metadata: {labels: {app: postfix}}
+    spec:
+      hostNetwork: true
+      containers:
+        - name: postfix
+          image: example/postfix:1
+          ports:
+            - containerPort: 25
+              hostport: 25
+",
+    )
+    .unwrap();
+    let expected = problem(
+        "deploy.yaml",
+        15,
+        15,
+        &unknown_field("spec.template.spec.containers[0].ports[0].hostport"),
+    );
+    assert_dir_and_file(&dir, &bad, &expected);
+    let findings = check_file(&bad);
+    let host_network: Vec<(&str, u32)> = findings
+        .iter()
+        .filter(|f| f.rule == Rule::HostNetwork)
+        .map(|f| {
+            let location = f.location.as_ref().expect("a location");
+            (f.object.as_deref().unwrap_or_default(), location.line)
+        })
+        .collect();
+    assert_eq!(host_network, [("Deployment/mail/postfix", 9)]);
+}
+
+#[test]
+fn a_misspelt_field_of_a_fully_typed_gateway_api_struct_is_reported() {
+    let dir = dir_with_good_manifest();
+    let bad = dir.path().join("route.yaml");
+    fs::write(
+        &bad,
+        "\
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: sogo, namespace: mail}
+spec:
+  parentRefs: [{name: web}]
+  rules:
+    - backendRefs:
+        - name: sogo
+          prot: 20000
+",
+    )
+    .unwrap();
+    let expected = problem(
+        "route.yaml",
+        9,
+        11,
+        &unknown_field("spec.rules[0].backendRefs[0].prot"),
+    );
+    assert_dir_and_file(&dir, &bad, &expected);
+}
+
+#[test]
+fn a_misspelt_metadata_field_of_a_traefik_route_is_reported() {
+    let dir = dir_with_good_manifest();
+    let bad = dir.path().join("traefik.yaml");
+    fs::write(
+        &bad,
+        "\
+apiVersion: traefik.io/v1alpha1
+kind: IngressRouteTCP
+metadata:
+  name: smtp
+  namespaec: mail
+spec:
+  entryPoints: [smtp]
+  routes:
+    - match: HostSNI(`*`)
+      services: [{name: postfix, port: 25}]
+",
+    )
+    .unwrap();
+    let expected = problem("traefik.yaml", 5, 3, &unknown_field("metadata.namespaec"));
+    assert_dir_and_file(&dir, &bad, &expected);
+}
+
+/// Fields the types know or deliberately leave unread are no typos: `managedFields` and
+/// `status`, fields of recent Kubernetes releases (`trafficDistribution`, 1.31), and the
+/// fields of the CRD structs typed in part (a Gateway's `addresses`, an HTTPRoute
+/// filter's `requestHeaderModifier`, a Middleware's `headers`, a Traefik service's
+/// `sticky`).
+#[test]
+fn known_and_deliberately_unread_fields_are_not_reported() {
+    let text = "\
+apiVersion: v1
+kind: Service
+metadata:
+  name: smtp
+  namespace: mail
+  managedFields:
+    - {manager: kubectl, operation: Apply, apiVersion: v1, fieldsType: FieldsV1, fieldsV1: {f:spec: {}}}
+spec:
+  trafficDistribution: PreferClose
+  ipFamilyPolicy: SingleStack
+  ports: [{port: 25}]
+status:
+  loadBalancer: {}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: web, namespace: mail}
+spec:
+  gatewayClassName: cilium
+  addresses: [{type: IPAddress, value: 10.0.0.9}]
+  listeners:
+    - {name: https, port: 443, protocol: HTTPS, allowedRoutes: {namespaces: {from: Same}}, tls: {mode: Terminate, certificateRefs: [{name: cert}]}}
+status:
+  conditions: []
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: sogo, namespace: mail}
+spec:
+  parentRefs: [{name: web, group: gateway.networking.k8s.io, kind: Gateway, sectionName: https}]
+  rules:
+    - name: eas
+      matches: [{path: {type: PathPrefix, value: /SOGo}, method: GET}]
+      filters: [{type: RequestHeaderModifier, requestHeaderModifier: {add: [{name: X-A, value: b}]}}]
+      backendRefs: [{name: sogo, port: 20000, weight: 1}]
+---
+apiVersion: traefik.io/v1alpha1
+kind: Middleware
+metadata: {name: headers, namespace: mail}
+spec:
+  headers: {stsSeconds: 31536000}
+---
+apiVersion: traefik.io/v1alpha1
+kind: IngressRoute
+metadata: {name: web, namespace: mail}
+spec:
+  entryPoints: [websecure]
+  routes:
+    - match: PathPrefix(`/SOGo`)
+      kind: Rule
+      priority: 10
+      services: [{name: sogo, port: 20000, sticky: {cookie: {}}}]
+  tls: {secretName: cert}
+";
+    let findings = check_inputs(&[Input::Text {
+        name: "known.yaml".into(),
+        text: text.into(),
+    }]);
+    assert_eq!(problems(&findings), [], "{findings:#?}");
+}
+
+/// The API server has already decoded a live object into its own types, dropping or
+/// refusing unknown fields: the webhook and cluster mode do not type it strictly.
+#[test]
+fn a_live_object_is_not_typed_strictly() {
+    let catalogue = Catalogue::embedded_default().expect("the embedded catalogue loads");
+    let service = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "smtp", "namespace": "mail"},
+        "spec": {"ports": [{"port": 25}], "fieldOfANewerRelease": true}
+    });
+    let report =
+        Engine::new(&catalogue, Config::default()).check_live(&[service], Vec::new(), Rules::All);
+    assert_eq!(problems(&report.findings), [], "{:#?}", report.findings);
+}
+
+// 10c. Files of other tools found by a walk are skipped.
+
+/// TypeScript's `tsconfig.json`: JSON with comments and trailing commas, which YAML reads
+/// as a mapping with odd keys.
+const TSCONFIG: &str = "\
+{
+  // Build settings.
+  \"compilerOptions\": {
+    \"target\": \"es2022\", /* as the runtime */
+    \"strict\": true,
+  },
+}
+";
+
+/// A Dev Container's settings, which are no YAML at all.
+const DEVCONTAINER: &str = "\
+// For format details, see https://aka.ms/devcontainer.json.
+{
+\t\"name\": \"Rust\",
+\t\"image\": \"mcr.microsoft.com/devcontainers/rust:1\",
+\t// \"features\": {},
+\t\"customizations\": {\"vscode\": {\"extensions\": [\"rust-lang.rust-analyzer\",],},},
+}
+";
+
+const NOT_A_MANIFEST: &str = "not a Kubernetes manifest, a Compose file or an Ansible playbook: \
+     no document has `apiVersion` and `kind`, nor a `services:` mapping, nor a list of plays \
+     or tasks";
+
+#[test]
+fn json_with_comments_found_by_a_walk_is_skipped_and_named_is_invalid_input() {
+    let dir = dir_with_good_manifest();
+    let tsconfig = dir.path().join("tsconfig.json");
+    let devcontainer = dir.path().join("devcontainer.json");
+    fs::write(&tsconfig, TSCONFIG).unwrap();
+    fs::write(&devcontainer, DEVCONTAINER).unwrap();
+    let findings = check_dir(dir.path());
+    assert_eq!(problems(&findings), [], "{findings:#?}");
+    assert_good_manifest_checked(&findings);
+    assert_eq!(
+        only_problem(&check_file(&tsconfig)),
+        problem("tsconfig.json", 1, 1, NOT_A_MANIFEST)
+    );
+    assert_eq!(
+        only_problem(&check_file(&devcontainer)),
+        problem("devcontainer.json", 1, 1, NOT_A_MANIFEST)
+    );
+}
+
+/// kubectl's JSON decoder takes no comments: a manifest written so is an error, found by a
+/// walk or named, at its first comment.
+#[test]
+fn a_manifest_in_json_with_comments_is_invalid_input_at_the_comment() {
+    let dir = dir_with_good_manifest();
+    let bad = dir.path().join("svc.json");
+    fs::write(
+        &bad,
+        "{\n  \"apiVersion\": \"v1\", \"kind\": \"Service\",\n  // SMTP: port 25\n  \"metadata\": {\"name\": \"smtp\"}\n}\n",
+    )
+    .unwrap();
+    let expected = problem(
+        "svc.json",
+        3,
+        3,
+        "a manifest in JSON with comments or trailing commas, which kubectl's JSON decoder refuses",
+    );
     assert_dir_and_file(&dir, &bad, &expected);
 }
 

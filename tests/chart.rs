@@ -1158,10 +1158,25 @@ fn check_paths(dir: &Path, paths: &[&str]) -> (Option<i32>, Value) {
 
 /// A directory walk (`check .`, the GitHub Action's default) does not read a chart's Go
 /// templates, which are no YAML until rendered; a `templates/` that is not a chart's is
-/// still read.
+/// still read. With nothing else to check, the run says how to render the chart and exits
+/// 2, unless `--allow-no-manifests`.
 #[test]
 fn a_directory_walk_skips_helm_templates() {
-    let (code, report) = check_paths(root(), &["charts"]);
+    let output = Command::new(env!("CARGO_BIN_EXE_iredmail-ports"))
+        .args(["check", "charts"])
+        .current_dir(root())
+        .output()
+        .expect("run iredmail-ports");
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "error: nothing to check: charts holds no Kubernetes manifest, Compose file or \
+         Ansible playbook (3 YAML or JSON files of other kinds); the Helm templates in \
+         charts/iredmail-ports/templates are no manifests until rendered: helm template \
+         RELEASE charts/iredmail-ports | iredmail-ports check - (--allow-no-manifests lets \
+         such a run pass)\n"
+    );
+    let (code, report) = check_paths(root(), &["charts", "--allow-no-manifests"]);
     assert_eq!(code, Some(0), "{report:#}");
     assert_eq!(report["findings"], json!([]));
     assert_eq!(report["summary"]["objects"], 0);

@@ -462,3 +462,136 @@ fn junit_of_an_exit_0_run_has_no_failure() {
     assert!(xml.contains("failures=\"0\""), "{xml}");
     assert!(xml.contains("<system-out>examples/"), "{xml}");
 }
+
+// Nothing checked is said, not passed: exit 2 with one line saying what was looked at.
+
+/// Runs `check ARGS…` and returns the exit code, standard output and standard error.
+fn run(args: &[&str], stdin: &str) -> (Option<i32>, String, String) {
+    let output = bin()
+        .arg("check")
+        .args(args)
+        .write_stdin(stdin)
+        .output()
+        .expect("runs");
+    (
+        output.status.code(),
+        String::from_utf8(output.stdout).expect("UTF-8"),
+        String::from_utf8(output.stderr).expect("UTF-8"),
+    )
+}
+
+const ALLOW_HINT: &str = " (--allow-no-manifests lets such a run pass)\n";
+
+#[test]
+fn an_empty_directory_exits_two_saying_so() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().display().to_string();
+    let (code, stdout, stderr) = run(&[&path], "");
+    assert_eq!(code, Some(2));
+    assert_eq!(stdout, "");
+    assert_eq!(
+        stderr,
+        format!("error: nothing to check: {path} is an empty directory{ALLOW_HINT}")
+    );
+}
+
+/// A tree of other tools' YAML and a Helm chart, whose templates a walk does not read:
+/// the line says what the walk saw and how to render the chart.
+#[test]
+fn a_tree_without_manifests_exits_two_and_says_how_to_render_a_chart() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let chart = dir.path().join("chart");
+    std::fs::create_dir_all(chart.join("templates")).expect("templates/");
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: mail\nversion: 1.0.0\n",
+    )
+    .expect("Chart.yaml");
+    std::fs::write(chart.join("values.yaml"), "image: {tag: stable}\n").expect("values.yaml");
+    std::fs::write(
+        chart.join("templates/service.yaml"),
+        "apiVersion: v1\nkind: Service\nmetadata: {name: {{ .Release.Name }}}\n",
+    )
+    .expect("a template");
+    std::fs::write(
+        dir.path().join("tsconfig.json"),
+        "{\n  // comments\n  \"a\": 1,\n}\n",
+    )
+    .expect("tsconfig.json");
+    std::fs::write(dir.path().join("README.md"), "# mail\n").expect("README.md");
+    let path = dir.path().display().to_string();
+    let (code, _, stderr) = run(&[&path], "");
+    assert_eq!(code, Some(2));
+    assert_eq!(
+        stderr,
+        format!(
+            "error: nothing to check: {path} holds no Kubernetes manifest, Compose file or \
+             Ansible playbook (3 YAML or JSON files of other kinds); the Helm templates in \
+             {path}/chart/templates are no manifests until rendered: helm template RELEASE \
+             {path}/chart | iredmail-ports check -{ALLOW_HINT}"
+        )
+    );
+}
+
+#[test]
+fn empty_standard_input_exits_two_saying_so() {
+    let (code, stdout, stderr) = run(&["-"], "");
+    assert_eq!((code, stdout.as_str()), (Some(2), ""));
+    assert_eq!(
+        stderr,
+        format!("error: nothing to check: standard input is empty{ALLOW_HINT}")
+    );
+    let (code, _, stderr) = run(&["-"], "# helm template rendered nothing\n");
+    assert_eq!(code, Some(2));
+    assert_eq!(
+        stderr,
+        format!("error: nothing to check: standard input holds only comments{ALLOW_HINT}")
+    );
+}
+
+#[test]
+fn a_path_that_does_not_exist_exits_two_naming_it() {
+    for args in [
+        &["examples/kubernetes/clean", "deploy/no-such-dir"][..],
+        &["deploy/no-such-dir", "--allow-no-manifests"][..],
+        &["-f", "no-such-compose.yaml"][..],
+    ] {
+        let (code, stdout, stderr) = run(args, "");
+        assert_eq!((code, stdout.as_str()), (Some(2), ""), "{args:?}");
+        let missing = args.iter().find(|a| a.contains("no-such")).expect("a path");
+        assert_eq!(
+            stderr,
+            format!("error: {missing}: no such file or directory\n")
+        );
+    }
+}
+
+#[test]
+fn allow_no_manifests_passes_an_empty_check_with_an_empty_report() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    std::fs::write(dir.path().join("mkdocs.yml"), "site_name: mail\n").expect("mkdocs.yml");
+    let path = dir.path().display().to_string();
+    let (code, stdout, stderr) = run(&[&path, "--allow-no-manifests", "--format", "json"], "");
+    assert_eq!((code, stderr.as_str()), (Some(0), ""));
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(report["findings"], serde_json::json!([]));
+    assert_eq!(report["summary"]["files"], 0);
+    let (code, _, _) = run(&["-", "--allow-no-manifests"], "");
+    assert_eq!(code, Some(0));
+}
+
+/// The README's commands are not affected: the examples still hold manifests.
+#[test]
+fn the_readme_commands_still_check_the_examples() {
+    bin().args(["check", "examples/"]).assert().code(1);
+    bin()
+        .args([
+            "check",
+            "examples/kubernetes/clean",
+            "examples/compose/clean",
+            "examples/ansible",
+        ])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("no findings"));
+}

@@ -56,7 +56,8 @@ fn every_fixture_yields_exactly_its_expected_findings() {
             &[Input::Path(case.clone())],
             &catalogue_for(case),
             &Config::default(),
-        );
+        )
+        .expect("a fixture holds something to check");
         let actual: String = report
             .findings
             .iter()

@@ -16,7 +16,7 @@ use iredmail_ports::{Catalogue, Config, Input, Report, check};
 fn check_paths(paths: &[&str]) -> Report {
     let catalogue = Catalogue::embedded_default().expect("the embedded catalogue loads");
     let inputs: Vec<Input> = paths.iter().map(|p| Input::Path(p.into())).collect();
-    check(&inputs, &catalogue, &Config::default())
+    check(&inputs, &catalogue, &Config::default()).expect("something to check")
 }
 
 fn examples() -> Report {
@@ -29,7 +29,7 @@ fn check_text(name: &str, text: &str) -> Report {
         name: name.into(),
         text: text.into(),
     };
-    check(&[input], &catalogue, &Config::default())
+    check(&[input], &catalogue, &Config::default()).expect("something to check")
 }
 
 // ── snapshots ────────────────────────────────────────────────────────────────────────

@@ -316,7 +316,8 @@ fn findings_of(objects: &str) -> Vec<(String, String, u32, String)> {
         }],
         &Catalogue::embedded_default().expect("catalogue"),
         &Config::default(),
-    );
+    )
+    .expect("something to check");
     report
         .findings
         .iter()
@@ -391,7 +392,8 @@ fn eas_to_another_backend_says_where_it_goes() {
         }],
         &Catalogue::embedded_default().expect("catalogue"),
         &Config::default(),
-    );
+    )
+    .expect("something to check");
     let eas: Vec<_> = report
         .findings
         .iter()

@@ -33,7 +33,9 @@ fn every_finding() -> Vec<Finding> {
             } else {
                 &default
             };
-            check(&[Input::Path(dir.clone())], catalogue, &Config::default()).findings
+            check(&[Input::Path(dir.clone())], catalogue, &Config::default())
+                .expect("the fixture has manifests")
+                .findings
         })
         .collect()
 }

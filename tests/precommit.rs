@@ -382,6 +382,33 @@ fn system_hook_judges_the_whole_repository_when_one_file_changes() {
         .assert_lacks("missing-port");
 }
 
+/// A repository with no manifest at all (a docs site, CI configs): the hook runs on a
+/// commit of its YAML and passes, where the bare check says there is nothing to check.
+#[test]
+fn system_hook_passes_a_commit_of_only_non_manifest_yaml() {
+    let sandbox = Sandbox::new();
+    let hooks = sandbox.hooks_file_only();
+    sandbox.write(".gitlab-ci.yml", GITLAB_CI);
+    sandbox.write("mkdocs.yml", "site_name: mail\nnav: [index.md]\n");
+    sandbox.write("docs/index.md", "# mail\n");
+
+    let bare = Command::new(env!("CARGO_BIN_EXE_iredmail-ports"))
+        .args(["check", "."])
+        .current_dir(sandbox.work())
+        .output()
+        .expect("the binary runs");
+    Run::from(bare)
+        .assert_code(2)
+        .assert_prints("error: nothing to check: . holds no Kubernetes manifest");
+
+    let bin = built_binary_dir();
+    sandbox
+        .try_repo(&hooks, SYSTEM_HOOK, &["--files", "mkdocs.yml"], Some(&bin))
+        .assert_code(0)
+        .assert_prints("Passed")
+        .assert_lacks("nothing to check");
+}
+
 #[test]
 fn system_hook_is_skipped_when_no_yaml_or_json_changes() {
     let sandbox = Sandbox::new();

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 fn check_inputs(inputs: &[Input]) -> Report {
     let catalogue = Catalogue::embedded_default().expect("the embedded catalogue loads");
-    check(inputs, &catalogue, &Config::default())
+    check(inputs, &catalogue, &Config::default()).expect("something to check")
 }
 
 fn check_paths(paths: &[&str]) -> Report {

@@ -146,7 +146,8 @@ fn verdicts(name: &str, text: String) -> Vec<(Rule, Severity, Option<Scope>)> {
         }],
         &Catalogue::embedded_default().expect("embedded catalogue"),
         &Config::default(),
-    );
+    )
+    .expect("something to check");
     report
         .findings
         .iter()

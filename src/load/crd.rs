@@ -1,21 +1,59 @@
 //! Custom resources that route traffic into the cluster, typed with small serde structs:
 //! Gateway API (Gateway, HTTPRoute, TLSRoute, TCPRoute, UDPRoute), Traefik (IngressRoute,
 //! IngressRouteTCP, Middleware, ServersTransport) and ingress-nginx's `tcp-services` /
-//! `udp-services` ConfigMaps. k8s-openapi has none of them. Only the fields that decide
-//! who reaches what are typed; unknown fields are ignored, as kubectl would keep them.
-//! Locations come from the YAML tree by field path, as for every other object.
+//! `udp-services` ConfigMaps. k8s-openapi has none of them. Locations come from the YAML
+//! tree by field path, as for every other object.
+//!
+//! Files are typed strictly (see `kubernetes.rs`): a field a struct does not have is
+//! reported as a typo, as kubectl's strict field validation would reject it. A struct
+//! here either models every field of its schema (Gateway API v1.4 standard and
+//! experimental channels, Traefik v3 CRDs), and then a typo in it is reported, or is
+//! marked partial with an [`Unmodelled`] catch-all (a Gateway's spec and TLS options, an
+//! HTTPRoute filter, a Traefik service, a Middleware's and a ServersTransport's spec),
+//! whose other fields are accepted unread: there a typo cannot be told from a field
+//! this crate does not type. `docs/ingress.md` lists both.
 
 use std::collections::BTreeMap;
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::Deserialize;
+use serde::de::IgnoredAny;
 
-/// `gateway.networking.k8s.io` Gateway.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Gateway {
-    pub spec: GatewaySpec,
+/// The fields of a partly typed struct that are not read. Flattened into the struct,
+/// they are taken as they come, so strict typing does not mistake them for typos.
+pub type Unmodelled = BTreeMap<String, IgnoredAny>;
+
+/// An object with `spec`: the fields every object has beside it are typed so that
+/// strict typing knows them: `metadata` fully (a misspelt `namespace` would move the
+/// object), `status` not at all (the controller writes it, and nothing here reads it).
+macro_rules! object {
+    ($(#[$doc:meta])* $name:ident { $(#[$spec_attr:meta])* spec: $spec:ty }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        pub struct $name {
+            #[serde(default)]
+            pub api_version: Option<String>,
+            #[serde(default)]
+            pub kind: Option<String>,
+            #[serde(default)]
+            pub metadata: Option<ObjectMeta>,
+            $(#[$spec_attr])*
+            pub spec: $spec,
+            #[serde(default)]
+            pub status: Option<serde_json::Value>,
+        }
+    };
 }
 
+object! {
+    /// `gateway.networking.k8s.io` Gateway.
+    Gateway { spec: GatewaySpec }
+}
+
+/// Partial: addresses, infrastructure and the newer TLS and listener-set fields are not
+/// read.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GatewaySpec {
@@ -23,6 +61,8 @@ pub struct GatewaySpec {
     pub gateway_class_name: Option<String>,
     #[serde(default)]
     pub listeners: Vec<GatewayListener>,
+    #[serde(flatten)]
+    pub unmodelled: Unmodelled,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -35,21 +75,27 @@ pub struct GatewayListener {
     pub protocol: String,
     #[serde(default)]
     pub tls: Option<GatewayTls>,
+    #[serde(default)]
+    pub allowed_routes: Option<serde_json::Value>,
 }
 
+/// Partial: certificate references, options and client validation are not read.
 #[derive(Debug, Clone, Deserialize)]
 pub struct GatewayTls {
     /// `Terminate` (the default) or `Passthrough`.
     #[serde(default)]
     pub mode: Option<String>,
+    #[serde(flatten)]
+    pub unmodelled: Unmodelled,
 }
 
-/// HTTPRoute, TLSRoute, TCPRoute and UDPRoute share this shape; TLS, TCP and UDP routes
-/// simply have no `matches`, `filters` or `timeouts`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Route {
-    #[serde(default)]
-    pub spec: RouteSpec,
+object! {
+    /// HTTPRoute, TLSRoute, TCPRoute and UDPRoute share this shape; TLS, TCP and UDP
+    /// routes simply have no `hostnames` (TCP, UDP), `matches`, `filters` or `timeouts`.
+    Route {
+        #[serde(default)]
+        spec: RouteSpec
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -61,11 +107,16 @@ pub struct RouteSpec {
     pub hostnames: Vec<String>,
     #[serde(default)]
     pub rules: Vec<RouteRule>,
+    /// Experimental channel: attach to the Gateways that take routes by default.
+    #[serde(default)]
+    pub use_default_gateways: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ParentRef {
+    #[serde(default)]
+    pub group: Option<serde_json::Value>,
     pub name: String,
     #[serde(default)]
     pub namespace: Option<String>,
@@ -81,6 +132,8 @@ pub struct ParentRef {
 #[serde(rename_all = "camelCase")]
 pub struct RouteRule {
     #[serde(default)]
+    pub name: Option<serde_json::Value>,
+    #[serde(default)]
     pub matches: Vec<HttpRouteMatch>,
     #[serde(default)]
     pub filters: Vec<HttpRouteFilter>,
@@ -88,12 +141,25 @@ pub struct RouteRule {
     pub backend_refs: Vec<BackendRef>,
     #[serde(default)]
     pub timeouts: Option<HttpRouteTimeouts>,
+    /// Experimental channel.
+    #[serde(default)]
+    pub retry: Option<serde_json::Value>,
+    /// Experimental channel.
+    #[serde(default)]
+    pub session_persistence: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct HttpRouteMatch {
     #[serde(default)]
     pub path: Option<HttpPathMatch>,
+    #[serde(default)]
+    pub headers: Option<serde_json::Value>,
+    #[serde(default)]
+    pub query_params: Option<serde_json::Value>,
+    #[serde(default)]
+    pub method: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -105,6 +171,7 @@ pub struct HttpPathMatch {
     pub value: Option<String>,
 }
 
+/// Partial: only the redirect is read, of a dozen filter kinds.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HttpRouteFilter {
@@ -112,16 +179,29 @@ pub struct HttpRouteFilter {
     pub kind: String,
     #[serde(default)]
     pub request_redirect: Option<RequestRedirect>,
+    #[serde(flatten)]
+    pub unmodelled: Unmodelled,
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RequestRedirect {
     #[serde(default)]
     pub scheme: Option<String>,
+    #[serde(default)]
+    pub hostname: Option<serde_json::Value>,
+    #[serde(default)]
+    pub path: Option<serde_json::Value>,
+    #[serde(default)]
+    pub port: Option<serde_json::Value>,
+    #[serde(default)]
+    pub status_code: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct BackendRef {
+    #[serde(default)]
+    pub group: Option<serde_json::Value>,
     pub name: String,
     #[serde(default)]
     pub namespace: Option<String>,
@@ -129,6 +209,10 @@ pub struct BackendRef {
     pub kind: Option<String>,
     #[serde(default)]
     pub port: Option<i32>,
+    #[serde(default)]
+    pub weight: Option<serde_json::Value>,
+    #[serde(default)]
+    pub filters: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -140,11 +224,10 @@ pub struct HttpRouteTimeouts {
     pub backend_request: Option<String>,
 }
 
-/// Traefik IngressRoute and IngressRouteTCP (`traefik.io/v1alpha1`, and the older
-/// `traefik.containo.us/v1alpha1`).
-#[derive(Debug, Clone, Deserialize)]
-pub struct IngressRoute {
-    pub spec: IngressRouteSpec,
+object! {
+    /// Traefik IngressRoute and IngressRouteTCP (`traefik.io/v1alpha1`, and the older
+    /// `traefik.containo.us/v1alpha1`).
+    IngressRoute { spec: IngressRouteSpec }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -158,17 +241,29 @@ pub struct IngressRouteSpec {
     pub tls: Option<TraefikTls>,
 }
 
+/// A route of an IngressRoute (HTTP) or of an IngressRouteTCP, which has no `kind` and no
+/// `observability`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct TraefikRoute {
     /// The rule: `Host(`mail.example.com`) && PathPrefix(`/SOGo`)`, `HostSNI(`*`)`.
     #[serde(rename = "match")]
     pub rule: String,
+    /// Always `Rule`.
+    #[serde(default)]
+    pub kind: Option<serde_json::Value>,
+    #[serde(default)]
+    pub priority: Option<serde_json::Value>,
+    #[serde(default)]
+    pub syntax: Option<serde_json::Value>,
     #[serde(default)]
     pub services: Vec<TraefikService>,
     #[serde(default)]
     pub middlewares: Vec<MiddlewareRef>,
+    #[serde(default)]
+    pub observability: Option<serde_json::Value>,
 }
 
+/// Partial: load-balancing, health-check and stickiness settings are not read.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TraefikService {
@@ -181,6 +276,8 @@ pub struct TraefikService {
     pub port: Option<IntOrString>,
     #[serde(default)]
     pub servers_transport: Option<String>,
+    #[serde(flatten)]
+    pub unmodelled: Unmodelled,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -190,44 +287,68 @@ pub struct MiddlewareRef {
     pub namespace: Option<String>,
 }
 
+/// The TLS of an IngressRoute (`passthrough` only on an IngressRouteTCP).
 #[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TraefikTls {
     #[serde(default)]
     pub passthrough: bool,
-}
-
-/// Traefik Middleware: only `redirectScheme` matters here.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Middleware {
     #[serde(default)]
-    pub spec: MiddlewareSpec,
+    pub secret_name: Option<serde_json::Value>,
+    #[serde(default)]
+    pub options: Option<serde_json::Value>,
+    #[serde(default)]
+    pub store: Option<serde_json::Value>,
+    #[serde(default)]
+    pub cert_resolver: Option<serde_json::Value>,
+    #[serde(default)]
+    pub domains: Option<serde_json::Value>,
 }
 
+object! {
+    /// Traefik Middleware: only `redirectScheme` matters here.
+    Middleware {
+        #[serde(default)]
+        spec: MiddlewareSpec
+    }
+}
+
+/// Partial: a Middleware has one of some thirty kinds; only `redirectScheme` is read.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MiddlewareSpec {
     #[serde(default)]
     pub redirect_scheme: Option<RedirectScheme>,
+    #[serde(flatten)]
+    pub unmodelled: Unmodelled,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct RedirectScheme {
     #[serde(default)]
     pub scheme: Option<String>,
-}
-
-/// Traefik ServersTransport: how long Traefik waits for a backend's response headers.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ServersTransport {
     #[serde(default)]
-    pub spec: ServersTransportSpec,
+    pub port: Option<serde_json::Value>,
+    #[serde(default)]
+    pub permanent: Option<serde_json::Value>,
 }
 
+object! {
+    /// Traefik ServersTransport: how long Traefik waits for a backend's response headers.
+    ServersTransport {
+        #[serde(default)]
+        spec: ServersTransportSpec
+    }
+}
+
+/// Partial: certificates, server names and connection limits are not read.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ServersTransportSpec {
     #[serde(default)]
     pub forwarding_timeouts: Option<ForwardingTimeouts>,
+    #[serde(flatten)]
+    pub unmodelled: Unmodelled,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -236,13 +357,20 @@ pub struct ForwardingTimeouts {
     /// A duration (`"60s"`) or a number of seconds.
     #[serde(default)]
     pub response_header_timeout: Option<IntOrString>,
+    #[serde(default)]
+    pub dial_timeout: Option<serde_json::Value>,
+    #[serde(default)]
+    pub idle_conn_timeout: Option<serde_json::Value>,
+    #[serde(default)]
+    pub read_idle_timeout: Option<serde_json::Value>,
+    #[serde(default)]
+    pub ping_timeout: Option<serde_json::Value>,
 }
 
 /// ingress-nginx's `tcp-services` / `udp-services` ConfigMap: external port →
-/// `namespace/service:port[:PROXY][:PROXY]`.
-#[derive(Debug, Clone, Deserialize)]
+/// `namespace/service:port[:PROXY][:PROXY]`. Typed as a ConfigMap by the loader.
+#[derive(Debug, Clone, Default)]
 pub struct ControllerPorts {
-    #[serde(default)]
     pub data: BTreeMap<String, String>,
 }
 

@@ -2,6 +2,9 @@
 //!
 //! Each object is typed through k8s-openapi, so a wrong field type is reported with its
 //! field path (`spec.ports[0].port`) and the line the YAML tree remembers for that path.
+//! Objects from files are typed strictly, as kubectl's strict field validation does: a
+//! field the kind does not have (`spec.portz`, a lowercase `hostport:`) is reported at its
+//! line, since a typo can hide an exposure; the rest of the object is still checked.
 //! The YAML tree is kept beside the typed object: later steps ask it for the line of any
 //! field they report on.
 
@@ -10,7 +13,9 @@ use std::fmt;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{Namespace, Pod, PodSpec, ReplicationController, Service};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, Namespace, Pod, PodSpec, ReplicationController, Service,
+};
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::de::DeserializeOwned;
@@ -147,6 +152,19 @@ impl KubeObject {
         }
     }
 
+    /// An `invalid-input` for a field the object's kind does not have.
+    fn unknown_field(&self, path: Vec<PathSegment>) -> InvalidInput {
+        InvalidInput::unknown_field(
+            self.location(&path),
+            format!(
+                "`{}`: unknown field, which kubectl's strict field validation rejects; it is \
+                 not checked",
+                path_to_string(&path)
+            ),
+        )
+        .of_object(self.id())
+    }
+
     /// An `invalid-input` for a value of this object that cannot be used: the field path,
     /// what is wrong with it, at its line.
     pub fn problem_at(&self, path: &[PathSegment], message: impl fmt::Display) -> InvalidInput {
@@ -187,14 +205,20 @@ pub fn objects_from_document(
         root,
         live: false,
     };
-    match type_object(&context) {
-        Ok(object) => objects.push(object),
+    let mut unknown = Vec::new();
+    match type_object(&context, &mut unknown) {
+        Ok(object) => {
+            problems.extend(unknown.into_iter().map(|path| object.unknown_field(path)));
+            objects.push(object);
+        }
         Err(problem) => problems.push(context.problem(problem)),
     }
 }
 
 /// Types an object the API server sent (a list item, an admission review's object), with
 /// its bookkeeping fields already stripped. Its findings name it `Kind/namespace/name`.
+/// Not typed strictly: the API server has already dropped or refused unknown fields (see
+/// `Reader`).
 pub fn object_from_live(value: &serde_json::Value) -> Result<KubeObject, InvalidInput> {
     let root = Node::from_json(value);
     let id = live_id(value);
@@ -204,7 +228,7 @@ pub fn object_from_live(value: &serde_json::Value) -> Result<KubeObject, Invalid
         root: &root,
         live: true,
     };
-    type_object(&context).map_err(|problem| context.problem(problem))
+    type_object(&context, &mut Vec::new()).map_err(|problem| context.problem(problem))
 }
 
 /// `Kind/namespace/name` (`Kind/name` when cluster-scoped): how reports name a live object,
@@ -251,7 +275,11 @@ impl Context<'_> {
     }
 }
 
-fn type_object(context: &Context) -> Result<KubeObject, Problem> {
+/// Types one object; the paths of the fields its kind does not have go to `unknown`.
+fn type_object(
+    context: &Context,
+    unknown: &mut Vec<Vec<PathSegment>>,
+) -> Result<KubeObject, Problem> {
     let Context {
         file,
         template,
@@ -293,10 +321,17 @@ fn type_object(context: &Context) -> Result<KubeObject, Problem> {
         ignore: None,
     };
     let object_id = object.id();
-    let typed = type_by_kind(api_version, kind, &object.name, root).map_err(|mut problem| {
-        problem.object = Some(object_id.clone());
-        problem
-    })?;
+    let mut reader = Reader {
+        root,
+        strict: !live,
+        unknown: Vec::new(),
+    };
+    let typed =
+        type_by_kind(api_version, kind, &object.name, &mut reader).map_err(|mut problem| {
+            problem.object = Some(object_id.clone());
+            problem
+        })?;
+    *unknown = reader.unknown;
     if object.name.is_empty() && !matches!(typed, Typed::Other) {
         return Err(Problem {
             object: Some(object_id),
@@ -428,7 +463,12 @@ fn check_api_version(api_version: &str, kind: &str) -> Result<(), Problem> {
     })
 }
 
-fn type_by_kind(api_version: &str, kind: &str, name: &str, root: &Node) -> Result<Typed, Problem> {
+fn type_by_kind(
+    api_version: &str,
+    kind: &str,
+    name: &str,
+    reader: &mut Reader,
+) -> Result<Typed, Problem> {
     check_api_version(api_version, kind)?;
     let Some(judged) = kinds::judged(kinds::group_of(api_version), kind) else {
         return check_known_kind(api_version, kind);
@@ -436,16 +476,20 @@ fn type_by_kind(api_version: &str, kind: &str, name: &str, root: &Node) -> Resul
     let template_path =
         |keys: &[&str]| keys.iter().map(|k| PathSegment::key(k)).collect::<Vec<_>>();
     let typed = match (judged.group, kind) {
-        (_, "Service") => Typed::Service(Box::new(deserialize(root)?)),
-        (_, "Namespace") => Typed::Namespace(Box::new(deserialize(root)?)),
-        (_, "NetworkPolicy") => Typed::NetworkPolicy(Box::new(deserialize(root)?)),
-        (_, "Ingress") => Typed::Ingress(Box::new(deserialize(root)?)),
+        (_, "Service") => Typed::Service(Box::new(reader.read()?)),
+        (_, "Namespace") => Typed::Namespace(Box::new(reader.read()?)),
+        (_, "NetworkPolicy") => Typed::NetworkPolicy(Box::new(reader.read()?)),
+        (_, "Ingress") => Typed::Ingress(Box::new(reader.read()?)),
         (_, "ConfigMap") => match crd::controller_ports_protocol(name) {
-            Some(protocol) => Typed::ControllerPorts(protocol, Box::new(deserialize(root)?)),
+            Some(protocol) => {
+                let map: ConfigMap = reader.read()?;
+                let data = map.data.unwrap_or_default();
+                Typed::ControllerPorts(protocol, Box::new(crd::ControllerPorts { data }))
+            }
             None => Typed::Other,
         },
         (_, "Pod") => {
-            let pod: Pod = deserialize(root)?;
+            let pod: Pod = reader.read()?;
             let labels = pod.metadata.labels.unwrap_or_default();
             let spec = required(pod.spec, "spec")?;
             workload(labels, spec, template_path(&["spec"]))
@@ -460,14 +504,15 @@ fn type_by_kind(api_version: &str, kind: &str, name: &str, root: &Node) -> Resul
             | "Job",
         ) => {
             let template = match kind {
-                "Deployment" => Some(deserialize::<Deployment>(root)?.spec.template),
-                "StatefulSet" => Some(deserialize::<StatefulSet>(root)?.spec.template),
-                "DaemonSet" => Some(deserialize::<DaemonSet>(root)?.spec.template),
-                "ReplicaSet" => deserialize::<ReplicaSet>(root)?.spec.template,
-                "ReplicationController" => deserialize::<ReplicationController>(root)?
+                "Deployment" => Some(reader.read::<Deployment>()?.spec.template),
+                "StatefulSet" => Some(reader.read::<StatefulSet>()?.spec.template),
+                "DaemonSet" => Some(reader.read::<DaemonSet>()?.spec.template),
+                "ReplicaSet" => reader.read::<ReplicaSet>()?.spec.template,
+                "ReplicationController" => reader
+                    .read::<ReplicationController>()?
                     .spec
                     .and_then(|s| s.template),
-                _ => deserialize::<Job>(root)?.spec.map(|s| s.template),
+                _ => reader.read::<Job>()?.spec.map(|s| s.template),
             };
             let template = required(template, "spec.template")?;
             let labels = template.metadata.and_then(|m| m.labels).unwrap_or_default();
@@ -475,7 +520,7 @@ fn type_by_kind(api_version: &str, kind: &str, name: &str, root: &Node) -> Resul
             workload(labels, spec, template_path(&["spec", "template", "spec"]))
         }
         (_, "CronJob") => {
-            let cron: CronJob = deserialize(root)?;
+            let cron: CronJob = reader.read()?;
             let template = cron.spec.job_template.spec.map(|s| s.template);
             let template = required(template, "spec.jobTemplate.spec.template")?;
             let labels = template.metadata.and_then(|m| m.labels).unwrap_or_default();
@@ -483,7 +528,7 @@ fn type_by_kind(api_version: &str, kind: &str, name: &str, root: &Node) -> Resul
             let path = ["spec", "jobTemplate", "spec", "template", "spec"];
             workload(labels, spec, template_path(&path))
         }
-        (kinds::GATEWAY, "Gateway") => Typed::Gateway(Box::new(deserialize(root)?)),
+        (kinds::GATEWAY, "Gateway") => Typed::Gateway(Box::new(reader.read()?)),
         (kinds::GATEWAY, "HTTPRoute" | "TLSRoute" | "TCPRoute" | "UDPRoute") => {
             let route_kind = match kind {
                 "HTTPRoute" => RouteKind::Http,
@@ -491,14 +536,14 @@ fn type_by_kind(api_version: &str, kind: &str, name: &str, root: &Node) -> Resul
                 "TCPRoute" => RouteKind::Tcp,
                 _ => RouteKind::Udp,
             };
-            Typed::GatewayRoute(route_kind, Box::new(deserialize(root)?))
+            Typed::GatewayRoute(route_kind, Box::new(reader.read()?))
         }
         (_, "IngressRoute" | "IngressRouteTCP") => Typed::TraefikRoute {
             tcp: kind == "IngressRouteTCP",
-            route: Box::new(deserialize(root)?),
+            route: Box::new(reader.read()?),
         },
-        (_, "Middleware") => Typed::TraefikMiddleware(Box::new(deserialize(root)?)),
-        (_, "ServersTransport") => Typed::TraefikServersTransport(Box::new(deserialize(root)?)),
+        (_, "Middleware") => Typed::TraefikMiddleware(Box::new(reader.read()?)),
+        (_, "ServersTransport") => Typed::TraefikServersTransport(Box::new(reader.read()?)),
         // A row of the table this match does not type: the test below catches it.
         _ => Typed::Other,
     };
@@ -542,23 +587,75 @@ fn required<T>(value: Option<T>, field: &str) -> Result<T, Problem> {
     })
 }
 
-/// Deserializes through the JSON form, keeping the field path of the first error.
-fn deserialize<T: DeserializeOwned>(root: &Node) -> Result<T, Problem> {
-    serde_path_to_error::deserialize(root.to_json()).map_err(|error| {
-        let path = path_from_serde(error.path());
-        let field = path_to_string(&path);
-        let inner = error.into_inner().to_string();
-        let message = if field.is_empty() || field == "." {
-            inner
-        } else {
-            format!("`{field}`: {inner}")
-        };
-        Problem {
-            object: None,
-            path,
-            message,
+/// Types a document through its JSON form, keeping the field path of the first error.
+///
+/// From a file it is strict: every field the type does not have is recorded. From the
+/// API server it is not: the server has already decoded the object into its own types,
+/// which drops the unknown fields of a built-in kind (or refuses them, under strict
+/// field validation) and prunes those a CRD's structural schema lacks. What a live
+/// object still holds that a type here lacks is a field of a newer Kubernetes or of a
+/// CRD version this crate does not model, never a typo that could hide an exposure.
+struct Reader<'a> {
+    root: &'a Node,
+    strict: bool,
+    unknown: Vec<Vec<PathSegment>>,
+}
+
+impl Reader<'_> {
+    fn read<T: DeserializeOwned>(&mut self) -> Result<T, Problem> {
+        let json = self.root.to_json();
+        if !self.strict {
+            return serde_path_to_error::deserialize(json).map_err(problem_from_serde);
         }
-    })
+        let mut unknown = Vec::new();
+        let mut record = |path: serde_ignored::Path| unknown.push(path_from_ignored(&path));
+        let typed =
+            serde_path_to_error::deserialize(serde_ignored::Deserializer::new(json, &mut record))
+                .map_err(problem_from_serde)?;
+        self.unknown.extend(unknown);
+        Ok(typed)
+    }
+}
+
+fn problem_from_serde(error: serde_path_to_error::Error<serde_json::Error>) -> Problem {
+    let path = path_from_serde(error.path());
+    let field = path_to_string(&path);
+    let inner = error.into_inner().to_string();
+    let message = if field.is_empty() || field == "." {
+        inner
+    } else {
+        format!("`{field}`: {inner}")
+    };
+    Problem {
+        object: None,
+        path,
+        message,
+    }
+}
+
+/// The field path of a field serde skipped.
+fn path_from_ignored(path: &serde_ignored::Path) -> Vec<PathSegment> {
+    use serde_ignored::Path;
+    let mut segments = Vec::new();
+    let mut at = path;
+    loop {
+        at = match at {
+            Path::Root => break,
+            Path::Seq { parent, index } => {
+                segments.push(PathSegment::Index(*index));
+                parent
+            }
+            Path::Map { parent, key } => {
+                segments.push(PathSegment::Key(key.clone()));
+                parent
+            }
+            Path::Some { parent }
+            | Path::NewtypeStruct { parent }
+            | Path::NewtypeVariant { parent } => parent,
+        };
+    }
+    segments.reverse();
+    segments
 }
 
 #[cfg(test)]
@@ -645,6 +742,7 @@ mod tests {
             ),
             "Gateway" => "{gatewayClassName: g, listeners: []}".to_string(),
             "Middleware" | "ServersTransport" => "{}".to_string(),
+            "IngressRoute" | "IngressRouteTCP" => "{routes: []}".to_string(),
             _ => "{rules: []}".to_string(),
         };
         format!(

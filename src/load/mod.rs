@@ -9,6 +9,7 @@ pub mod compose_ports;
 pub mod crd;
 pub mod interpolate;
 pub mod jinja;
+pub mod jsonc;
 pub mod kinds;
 pub mod kubernetes;
 pub mod source;
@@ -25,7 +26,7 @@ use self::compose::{ComposeFile, ComposeProject};
 use self::interpolate::Environment;
 use self::kubernetes::KubeObject;
 use self::source::SourceText;
-use self::walk::Candidate;
+use self::walk::{Candidate, WalkedDirectory};
 use self::yaml::Node;
 use crate::model::{InvalidInput, Location, Unit};
 
@@ -57,6 +58,79 @@ pub struct Loaded {
     pub files: usize,
     /// The text of every file read, for source frames in the text report.
     pub sources: BTreeMap<String, Arc<str>>,
+    /// What the inputs were, to say so when none held anything to check.
+    pub looked_at: LookedAt,
+}
+
+/// What was looked at: the paths that do not exist, the directories walked, the files
+/// the config excludes, and the named files and streams that held no document.
+#[derive(Debug, Default)]
+pub struct LookedAt {
+    pub missing: Vec<PathBuf>,
+    pub directories: Vec<WalkedDirectory>,
+    pub excluded: usize,
+    /// Named files and standard input (`-`) with no document, and whether they were blank.
+    pub empty: Vec<(String, bool)>,
+}
+
+impl LookedAt {
+    /// One line saying what was looked at and why none of it is checked.
+    pub fn describe(&self) -> String {
+        let mut parts: Vec<String> = self.directories.iter().map(describe_directory).collect();
+        for (name, blank) in &self.empty {
+            let what = if name == "-" {
+                "standard input".to_string()
+            } else {
+                name.clone()
+            };
+            parts.push(if *blank {
+                format!("{what} is empty")
+            } else {
+                format!("{what} holds only comments")
+            });
+        }
+        if self.excluded > 0 {
+            parts.push(format!(
+                "{} file{} excluded by the config",
+                self.excluded,
+                if self.excluded == 1 { " is" } else { "s are" }
+            ));
+        }
+        if parts.is_empty() {
+            parts.push("no input".into());
+        }
+        parts.join("; ")
+    }
+}
+
+fn describe_directory(walked: &WalkedDirectory) -> String {
+    let root = walked.root.display();
+    let mut line = if walked.files == 0 {
+        format!("{root} is an empty directory")
+    } else if walked.candidates == 0 {
+        format!(
+            "{root} holds no .yaml, .yml or .json file ({} other file{})",
+            walked.files,
+            if walked.files == 1 { "" } else { "s" }
+        )
+    } else {
+        format!(
+            "{root} holds no Kubernetes manifest, Compose file or Ansible playbook \
+             ({} YAML or JSON file{} of other kinds)",
+            walked.candidates,
+            if walked.candidates == 1 { "" } else { "s" }
+        )
+    };
+    for chart in &walked.charts {
+        let templates = chart.join("templates");
+        line.push_str(&format!(
+            "; the Helm templates in {} are no manifests until rendered: \
+             helm template RELEASE {} | iredmail-ports check -",
+            templates.display(),
+            chart.display()
+        ));
+    }
+    line
 }
 
 /// What one file turned out to hold.
@@ -108,9 +182,17 @@ pub fn load_excluding(inputs: &[Input], excluded: &(dyn Fn(&Path) -> bool + Sync
             }
         }
     }
-    let (mut candidates, walk_problems) = walk::expand(&paths);
+    let expanded = walk::expand(&paths);
+    let mut candidates = expanded.candidates;
+    let before = candidates.len();
     candidates.retain(|c| !excluded(&c.path));
-    loaded.problems.extend(walk_problems);
+    loaded.looked_at = LookedAt {
+        missing: expanded.missing,
+        directories: expanded.directories,
+        excluded: before - candidates.len(),
+        empty: Vec::new(),
+    };
+    loaded.problems.extend(expanded.problems);
 
     let from_disk = candidates
         .into_par_iter()
@@ -145,6 +227,8 @@ pub fn load_excluding(inputs: &[Input], excluded: &(dyn Fn(&Path) -> bool + Sync
                 file.content,
                 Content::Kubernetes(_) | Content::Compose(_) | Content::Ansible(_)
             );
+        let blank = file.source.text.trim().is_empty();
+        let has_problems = !file.problems.is_empty();
         if counts {
             loaded.files += 1;
             loaded
@@ -168,6 +252,9 @@ pub fn load_excluding(inputs: &[Input], excluded: &(dyn Fn(&Path) -> bool + Sync
             }
             Content::Unrecognised if file.candidate.explicit => {
                 loaded.problems.push(unrecognised(&file.source.path));
+            }
+            Content::Empty if file.candidate.explicit && !has_problems => {
+                loaded.looked_at.empty.push((file.source.path, blank));
             }
             Content::Unrecognised | Content::Empty => {}
         }
@@ -226,6 +313,99 @@ fn unrecognised(path: &str) -> InvalidInput {
 
 /// Parses a file and decides by content what it holds.
 fn classify(candidate: Candidate, source: SourceText) -> ReadFile {
+    let (mut content, mut problems) = classify_source(&candidate, &source);
+    match commented_json(&candidate, &source, &content) {
+        Some(CommentedJson::OtherTool) => {
+            content = Content::Unrecognised;
+            problems.clear();
+        }
+        Some(CommentedJson::Manifest { line, column }) => {
+            content = Content::Empty;
+            problems = vec![InvalidInput::unread(
+                Location::new(source.path.clone(), line, column),
+                "a manifest in JSON with comments or trailing commas, which kubectl's JSON \
+                 decoder refuses",
+            )];
+        }
+        None => {}
+    }
+    ReadFile {
+        candidate,
+        source,
+        content,
+        problems,
+    }
+}
+
+/// What a `.json` file with comments or trailing commas is.
+enum CommentedJson {
+    /// Another tool's (`tsconfig.json`, `devcontainer.json`): none of the kinds read here.
+    OtherTool,
+    /// A manifest, with the first comment or trailing comma.
+    Manifest { line: u32, column: u32 },
+}
+
+/// JSON with comments or trailing commas is no YAML: it fails to parse, or parses as
+/// something else (`// a` and the next line's `"b": 1` make one plain YAML key). Without
+/// them it is plain JSON, whose kind decides what the file is. `None` for a file that is
+/// already one of the kinds read here, or no such JSON.
+fn commented_json(
+    candidate: &Candidate,
+    source: &SourceText,
+    content: &Content,
+) -> Option<CommentedJson> {
+    let is_json = candidate
+        .path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    if !is_json || is_checked(content) {
+        return None;
+    }
+    let text = jsonc::strip(&source.text)?;
+    let (line, column) = first_difference(&source.text, &text);
+    let plain = SourceText {
+        path: source.path.clone(),
+        text,
+    };
+    let (plain_content, problems) = classify_source(candidate, &plain);
+    if is_checked(&plain_content) {
+        Some(CommentedJson::Manifest { line, column })
+    } else if problems.is_empty() {
+        Some(CommentedJson::OtherTool)
+    } else {
+        None
+    }
+}
+
+fn is_checked(content: &Content) -> bool {
+    matches!(
+        content,
+        Content::Kubernetes(_) | Content::Compose(_) | Content::Ansible(_)
+    )
+}
+
+/// The 1-based line and column where two texts first differ.
+fn first_difference(a: &str, b: &str) -> (u32, u32) {
+    let at = a
+        .bytes()
+        .zip(b.bytes())
+        .position(|(x, y)| x != y)
+        .unwrap_or(a.len().min(b.len()));
+    let before = &a.as_bytes()[..at];
+    let line = before.iter().filter(|&&c| c == b'\n').count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|&c| c == b'\n')
+        .map_or(0, |i| i + 1);
+    let column = at - line_start + 1;
+    (
+        u32::try_from(line).unwrap_or(u32::MAX),
+        u32::try_from(column).unwrap_or(u32::MAX),
+    )
+}
+
+/// What a text holds, and its problems.
+fn classify_source(candidate: &Candidate, source: &SourceText) -> (Content, Vec<InvalidInput>) {
     let stream = yaml::parse_stream(&source.text);
     let mut problems = Vec::new();
     let mut documents = Vec::new();
@@ -273,7 +453,7 @@ fn classify(candidate: Candidate, source: SourceText) -> ReadFile {
         Content::Ansible(ansible::read(
             &document.root,
             &candidate.path,
-            &source,
+            source,
             &mut problems,
         ))
     } else if documents.is_empty() {
@@ -281,12 +461,7 @@ fn classify(candidate: Candidate, source: SourceText) -> ReadFile {
     } else {
         Content::Unrecognised
     };
-    ReadFile {
-        candidate,
-        source,
-        content,
-        problems,
-    }
+    (content, problems)
 }
 
 /// Which Compose files form one project: the sets given with `--compose-file`, each

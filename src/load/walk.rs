@@ -17,44 +17,92 @@ pub struct Candidate {
 /// File names a directory walk looks at; named files are read whatever their name.
 const WALKED_EXTENSIONS: &[&str] = &["yaml", "yml", "json"];
 
+/// The files to read, and what the walks saw.
+#[derive(Debug, Default)]
+pub struct Expanded {
+    pub candidates: Vec<Candidate>,
+    pub problems: Vec<InvalidInput>,
+    /// Paths that do not exist: a usage error, not a bad input file.
+    pub missing: Vec<PathBuf>,
+    pub directories: Vec<WalkedDirectory>,
+}
+
+/// What the walk of one directory saw, to say so when it found nothing to check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalkedDirectory {
+    pub root: PathBuf,
+    /// Every file the walk visited (not ignored, not hidden), of any name.
+    pub files: usize,
+    /// Of those, the `*.yaml`, `*.yml` and `*.json` ones, which are read.
+    pub candidates: usize,
+    /// Helm charts whose `templates/` the walk did not read.
+    pub charts: Vec<PathBuf>,
+}
+
 /// Expands directories into their manifest files, in a stable order.
-pub fn expand(paths: &[PathBuf]) -> (Vec<Candidate>, Vec<InvalidInput>) {
-    let mut files = Vec::new();
-    let mut problems = Vec::new();
+pub fn expand(paths: &[PathBuf]) -> Expanded {
+    let mut expanded = Expanded::default();
     for path in paths {
-        if path.is_dir() {
-            walk_directory(path, &mut files, &mut problems);
+        // `symlink_metadata`: a dangling symbolic link exists, and is a bad input file.
+        if std::fs::symlink_metadata(path).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+        {
+            expanded.missing.push(path.clone());
+        } else if path.is_dir() {
+            let walked = walk_directory(path, &mut expanded);
+            expanded.directories.push(walked);
         } else {
-            files.push(Candidate {
+            expanded.candidates.push(Candidate {
                 path: path.clone(),
                 explicit: true,
             });
         }
     }
-    (files, problems)
+    expanded
 }
 
-fn walk_directory(root: &Path, files: &mut Vec<Candidate>, problems: &mut Vec<InvalidInput>) {
+fn walk_directory(root: &Path, expanded: &mut Expanded) -> WalkedDirectory {
     let walker = ignore::WalkBuilder::new(root)
         .follow_links(true)
         .require_git(false)
         .sort_by_file_path(|a, b| a.cmp(b))
         .filter_entry(|entry| !is_helm_templates_dir(entry.path()))
         .build();
+    let mut walked = WalkedDirectory {
+        root: root.to_path_buf(),
+        files: 0,
+        candidates: 0,
+        charts: Vec::new(),
+    };
     for entry in walker {
         match entry {
             Ok(entry) => {
-                let is_file = entry.file_type().is_some_and(|t| t.is_file());
-                if is_file && has_manifest_extension(entry.path()) {
-                    files.push(Candidate {
+                if !entry.file_type().is_some_and(|t| t.is_file()) {
+                    continue;
+                }
+                walked.files += 1;
+                if let Some(chart) = chart_with_templates(entry.path()) {
+                    walked.charts.push(chart);
+                }
+                if has_manifest_extension(entry.path()) {
+                    walked.candidates += 1;
+                    expanded.candidates.push(Candidate {
                         path: entry.into_path(),
                         explicit: false,
                     });
                 }
             }
-            Err(error) => problems.push(walk_problem(root, &error)),
+            Err(error) => expanded.problems.push(walk_problem(root, &error)),
         }
     }
+    walked
+}
+
+/// The chart directory, when `path` is a `Chart.yaml` beside a `templates/` the walk
+/// skips.
+fn chart_with_templates(path: &Path) -> Option<PathBuf> {
+    let chart = path.parent()?;
+    let is_chart_file = path.file_name().is_some_and(|name| name == "Chart.yaml");
+    (is_chart_file && chart.join("templates").is_dir()).then(|| chart.to_path_buf())
 }
 
 /// A Helm chart's `templates/` holds Go templates, not YAML: they become manifests only once

@@ -95,6 +95,10 @@ pub enum Impact {
     /// A kind of object the API server would not list (forbidden, or not served): those
     /// objects are not checked, the rest of the cluster is: a note.
     NotListed,
+    /// A field the object's kind does not have (`hostport:`, `spec.portz`): kubectl's
+    /// strict field validation refuses the object, and a typo may hide an exposure. The
+    /// rest of the object is checked; the field is not: an error.
+    UnknownField,
 }
 
 impl InvalidInput {
@@ -106,6 +110,11 @@ impl InvalidInput {
     /// One value that cannot be rendered; the rest of its object is checked.
     pub fn value_skipped(location: Location, message: impl Into<String>) -> InvalidInput {
         InvalidInput::new(location, message, Impact::ValueSkipped)
+    }
+
+    /// A field the object's kind does not have.
+    pub fn unknown_field(location: Location, message: impl Into<String>) -> InvalidInput {
+        InvalidInput::new(location, message, Impact::UnknownField)
     }
 
     /// A kind the API server would not list.

@@ -11,7 +11,7 @@ pub fn invalid_input(inventory: &Inventory, _: &Catalogue) -> Vec<Finding> {
             object: problem.object.clone(),
             location: Some(problem.location.clone()),
             severity: match problem.impact {
-                Impact::Unread => Rule::InvalidInput.info().severity,
+                Impact::Unread | Impact::UnknownField => Rule::InvalidInput.info().severity,
                 Impact::ValueSkipped | Impact::NotListed => Severity::Note,
             },
             ..Finding::new(Rule::InvalidInput, problem.message.clone())
