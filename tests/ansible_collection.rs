@@ -141,12 +141,15 @@ fn task_results(stdout: &str) -> BTreeMap<String, TaskResult> {
 /// A cluster with MariaDB behind a LoadBalancer in namespace `mail`.
 fn cluster() -> Cluster {
     Cluster {
-        objects: vec![json!({
-            "apiVersion": "v1", "kind": "Service",
-            "metadata": {"name": "mariadb", "namespace": "mail"},
-            "spec": {"type": "LoadBalancer", "selector": {"app": "mariadb"},
-                     "ports": [{"name": "mysql", "port": 3306, "protocol": "TCP"}]}
-        })],
+        objects: vec![
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "mail"}}),
+            json!({
+                "apiVersion": "v1", "kind": "Service",
+                "metadata": {"name": "mariadb", "namespace": "mail"},
+                "spec": {"type": "LoadBalancer", "selector": {"app": "mariadb"},
+                         "ports": [{"name": "mysql", "port": 3306, "protocol": "TCP"}]}
+            }),
+        ],
         ..Cluster::default()
     }
 }

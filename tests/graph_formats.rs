@@ -115,21 +115,23 @@ fn names_with_syntax_characters_are_escaped() {
 
 // ── Graphviz ─────────────────────────────────────────────────────────────────────────
 
-/// Graphviz's `dot`: `$IREDMAIL_PORTS_DOT`, else `dot` on PATH. `.ci/run` installs the
-/// Debian package when it is missing; elsewhere, `apt-get install graphviz`.
+/// Graphviz's `dot`: `$IREDMAIL_PORTS_DOT`, else the one `scripts/graphviz.sh` finds on
+/// PATH or installs (Debian's package).
 fn dot_binary() -> PathBuf {
     if let Some(path) = std::env::var_os("IREDMAIL_PORTS_DOT") {
         return PathBuf::from(path);
     }
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join("dot"))
-            .find(|candidate| candidate.is_file())
-    });
-    found.expect(
-        "Graphviz's `dot` is not on PATH: install the `graphviz` package (.ci/run does), \
-         or point IREDMAIL_PORTS_DOT at it",
-    )
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/graphviz.sh");
+    let output = Command::new("bash")
+        .arg(script)
+        .output()
+        .expect("run scripts/graphviz.sh");
+    assert!(
+        output.status.success(),
+        "scripts/graphviz.sh found no `dot`: {} (or point IREDMAIL_PORTS_DOT at it)",
+        String::from_utf8_lossy(&output.stderr).trim()
+    );
+    PathBuf::from(String::from_utf8_lossy(&output.stdout).trim())
 }
 
 /// Runs `dot -Tsvg` on `source` and returns the SVG; fails the test with Graphviz's own
