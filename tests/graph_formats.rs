@@ -5,6 +5,10 @@
 //! `mermaid` under Node.js, installed by `scripts/node-tools.sh`), which must understand
 //! every node, edge, red edge and subgraph as the graph has them.
 
+#[path = "common/tools.rs"]
+#[allow(dead_code)] // the other tests use the Python tools
+mod tools;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -121,17 +125,7 @@ fn dot_binary() -> PathBuf {
     if let Some(path) = std::env::var_os("IREDMAIL_PORTS_DOT") {
         return PathBuf::from(path);
     }
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/graphviz.sh");
-    let output = Command::new("bash")
-        .arg(script)
-        .output()
-        .expect("run scripts/graphviz.sh");
-    assert!(
-        output.status.success(),
-        "scripts/graphviz.sh found no `dot`: {} (or point IREDMAIL_PORTS_DOT at it)",
-        String::from_utf8_lossy(&output.stderr).trim()
-    );
-    PathBuf::from(String::from_utf8_lossy(&output.stdout).trim())
+    tools::setup_script("graphviz.sh")
 }
 
 /// Runs `dot -Tsvg` on `source` and returns the SVG; fails the test with Graphviz's own

@@ -6,14 +6,19 @@ use std::process::Command;
 
 /// The venv's bin directory, installing the tools on first use.
 pub fn tools_bin() -> PathBuf {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/python-tools.sh");
+    setup_script("python-tools.sh")
+}
+
+/// Runs `scripts/NAME`, which finds or installs a tool and prints where it is.
+pub fn setup_script(name: &str) -> PathBuf {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts").join(name);
     let output = Command::new("bash")
-        .arg(script)
+        .arg(&script)
         .output()
-        .expect("run scripts/python-tools.sh");
+        .unwrap_or_else(|e| panic!("run scripts/{name}: {e}"));
     assert!(
         output.status.success(),
-        "scripts/python-tools.sh failed:\n{}",
+        "scripts/{name} failed:\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
     PathBuf::from(String::from_utf8_lossy(&output.stdout).trim())
