@@ -117,8 +117,11 @@ fn split_requirements(text: &str) -> Result<Vec<String>, String> {
     Ok(parts)
 }
 
+/// A set-based requirement: key, operator, values.
+type SetRequirement<'a> = (&'a str, &'static str, Vec<String>);
+
 /// `key in (a, b)` or `key notin (a, b)`.
-fn set_requirement(text: &str) -> Result<Option<(&str, &'static str, Vec<String>)>, String> {
+fn set_requirement(text: &str) -> Result<Option<SetRequirement<'_>>, String> {
     let Some((head, rest)) = text.split_once('(') else {
         return Ok(None);
     };
