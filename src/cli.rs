@@ -47,6 +47,45 @@ pub enum Command {
     Cluster(ClusterArgs),
     /// Serve the admission webhook: answer AdmissionReviews at `POST /validate` over HTTPS.
     Serve(ServeArgs),
+    /// Generate admission policies from the catalogue.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// A ValidatingAdmissionPolicy (CEL run by the API server, no webhook) for the rules
+    /// that judge one object alone, with its bindings and params ConfigMap, as YAML.
+    Vap(VapArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VapArgs {
+    #[command(flatten)]
+    pub catalogue: CatalogueChoice,
+
+    /// What the exposure policy's binding does with an internal port exposed: refuse the
+    /// object, warn the client, or only annotate the audit log. Deprecated ports and
+    /// removed services always warn (audit with `audit`).
+    #[arg(long, value_enum, default_value_t = crate::policy::Action::Deny)]
+    pub action: crate::policy::Action,
+
+    /// The namespaces to judge, as a label selector (`team=mail`,
+    /// `kubernetes.io/metadata.name in (mail, web)`). kube-system is never judged.
+    #[arg(long, value_name = "SELECTOR")]
+    pub namespace_selector: Option<String>,
+
+    /// The namespace of the params ConfigMap the policies read.
+    #[arg(
+        long,
+        value_name = "NAMESPACE",
+        default_value = "iredmail-ports-system"
+    )]
+    pub params_namespace: String,
+
+    /// Write the YAML to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

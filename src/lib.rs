@@ -15,6 +15,7 @@ pub mod engine;
 pub mod inventory;
 pub mod load;
 pub mod model;
+pub mod policy;
 pub mod reach;
 pub mod report;
 pub mod rules;

@@ -11,7 +11,7 @@ use clap::Parser;
 use iredmail_ports::baseline::Baseline;
 use iredmail_ports::cli::{
     CatalogueArgs, CatalogueChoice, CatalogueFormat, CheckArgs, Cli, ClusterArgs, Color, Command,
-    KubectlPlugin, ReportArgs, ServeArgs,
+    KubectlPlugin, PolicyCommand, ReportArgs, ServeArgs, VapArgs,
 };
 use iredmail_ports::cluster::{self, ClusterQuery};
 use iredmail_ports::model::Rule;
@@ -83,6 +83,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Cluster(args) => run_cluster(args),
         Command::Serve(args) => run_serve(args),
+        Command::Policy(PolicyCommand::Vap(args)) => print_vap(args),
     }
 }
 
@@ -281,5 +282,28 @@ fn print_catalogue(args: CatalogueArgs) -> Result<ExitCode> {
         CatalogueFormat::Yaml => catalogue.to_yaml(),
     };
     print!("{text}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `policy vap`: the admission policies, their bindings and params, as YAML.
+fn print_vap(args: VapArgs) -> Result<ExitCode> {
+    use iredmail_ports::policy::{LabelSelector, VapOptions, vap};
+
+    let catalogue = load_catalogue(&args.catalogue)?;
+    let namespace_selector = match &args.namespace_selector {
+        Some(text) => LabelSelector::parse(text)?,
+        None => LabelSelector::default(),
+    };
+    let options = VapOptions {
+        action: args.action,
+        namespace_selector,
+        params_namespace: args.params_namespace,
+    };
+    let yaml = vap::to_yaml(&vap::generate(&catalogue, &options));
+    match &args.output {
+        Some(path) => std::fs::write(path, yaml)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => print!("{yaml}"),
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -16,6 +16,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("rules", &["model", "catalogue"]),
     ("report", &["model"]),
     ("baseline", &["model"]),
+    ("policy", &["model", "catalogue"]),
     ("config", &["model", "catalogue", "load", "baseline"]),
 ];
 

@@ -10,54 +10,13 @@ use k8s_openapi::api::core::v1::{Container, Service, ServicePort};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use crate::load::kubernetes::{KubeObject, PodTemplate, Typed};
+use crate::model::INTERNAL_LOAD_BALANCER_ANNOTATIONS;
 use crate::model::PathSegment;
 use crate::model::{
     Exposure, InlineSuppression, Inventory, Isolation, Listener, PodIndex, Protocol, Scope,
     Selector, SuppressedBy, Unit, Via, Workload, WorkloadId,
 };
 use crate::reach;
-
-/// Annotations by which the big clouds make a LoadBalancer internal to the VPC, with the
-/// values that mean "internal".
-const INTERNAL_LOAD_BALANCER_ANNOTATIONS: &[(&str, &[&str])] = &[
-    (
-        "service.beta.kubernetes.io/aws-load-balancer-internal",
-        &["true", "0.0.0.0/0"],
-    ),
-    (
-        "service.beta.kubernetes.io/aws-load-balancer-scheme",
-        &["internal"],
-    ),
-    ("networking.gke.io/load-balancer-type", &["Internal"]),
-    (
-        "cloud.google.com/load-balancer-type",
-        &["Internal", "internal"],
-    ),
-    (
-        "service.beta.kubernetes.io/azure-load-balancer-internal",
-        &["true"],
-    ),
-    (
-        "service.beta.kubernetes.io/oci-load-balancer-internal",
-        &["true"],
-    ),
-    (
-        "service.beta.kubernetes.io/openstack-internal-load-balancer",
-        &["true"],
-    ),
-    (
-        "service.kubernetes.io/ibm-load-balancer-cloud-provider-ip-type",
-        &["private"],
-    ),
-    (
-        "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-address-type",
-        &["intranet"],
-    ),
-    (
-        "service.beta.kubernetes.io/do-loadbalancer-type",
-        &["REGIONAL_NETWORK_INTERNAL"],
-    ),
-];
 
 pub fn add(objects: &[KubeObject], inventory: &mut Inventory) {
     for object in objects {

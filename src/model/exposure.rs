@@ -100,3 +100,46 @@ pub enum Isolation {
     /// Ingress NetworkPolicies select the pods; the scope is what they admit.
     Isolated,
 }
+
+/// Annotations by which the big clouds make a LoadBalancer internal to the VPC, with the
+/// values that mean "internal" (compared ignoring ASCII case). The inventory and the
+/// generated ValidatingAdmissionPolicy both read this one table.
+pub const INTERNAL_LOAD_BALANCER_ANNOTATIONS: &[(&str, &[&str])] = &[
+    (
+        "service.beta.kubernetes.io/aws-load-balancer-internal",
+        &["true", "0.0.0.0/0"],
+    ),
+    (
+        "service.beta.kubernetes.io/aws-load-balancer-scheme",
+        &["internal"],
+    ),
+    ("networking.gke.io/load-balancer-type", &["Internal"]),
+    (
+        "cloud.google.com/load-balancer-type",
+        &["Internal", "internal"],
+    ),
+    (
+        "service.beta.kubernetes.io/azure-load-balancer-internal",
+        &["true"],
+    ),
+    (
+        "service.beta.kubernetes.io/oci-load-balancer-internal",
+        &["true"],
+    ),
+    (
+        "service.beta.kubernetes.io/openstack-internal-load-balancer",
+        &["true"],
+    ),
+    (
+        "service.kubernetes.io/ibm-load-balancer-cloud-provider-ip-type",
+        &["private"],
+    ),
+    (
+        "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-address-type",
+        &["intranet"],
+    ),
+    (
+        "service.beta.kubernetes.io/do-loadbalancer-type",
+        &["REGIONAL_NETWORK_INTERNAL"],
+    ),
+];

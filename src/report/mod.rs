@@ -7,6 +7,7 @@ mod json;
 mod junit;
 mod markdown;
 mod mermaid;
+pub mod policyreport;
 mod sarif;
 mod text;
 
@@ -84,6 +85,9 @@ pub enum Format {
     Dot,
     /// The same graph as a Mermaid flowchart, for Markdown that renders Mermaid.
     Mermaid,
+    /// wg-policy PolicyReports (wgpolicyk8s.io/v1alpha2): one per namespace, a
+    /// ClusterPolicyReport for the rest, as YAML for `kubectl apply -f -`.
+    Policyreport,
 }
 
 impl Report {
@@ -168,6 +172,7 @@ impl Report {
             Format::Markdown => markdown::render(self),
             Format::Dot => dot::render(self),
             Format::Mermaid => mermaid::render(self),
+            Format::Policyreport => policyreport::render(self),
         }
     }
 }

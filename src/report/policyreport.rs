@@ -1,0 +1,170 @@
+//! `--format policyreport`: wg-policy `wgpolicyk8s.io/v1alpha2` reports, as Kyverno,
+//! Kubewarden, Trivy Operator and Policy Reporter read them. One `PolicyReport` per
+//! namespace holding the findings about its objects; one `ClusterPolicyReport` for the
+//! rest (cluster-scoped objects, Compose services, files). A YAML stream ready for
+//! `kubectl apply -f -`; the schema is `schemas/vendor/wgpolicyk8s.io-v1alpha2-policyreport.schema.json`.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value, json};
+
+use super::Report;
+use crate::model::{Finding, Severity};
+
+pub const API_VERSION: &str = "wgpolicyk8s.io/v1alpha2";
+/// Every report this tool writes has this name, so the next run replaces it.
+pub const REPORT_NAME: &str = "iredmail-ports";
+pub const SOURCE: &str = "iredmail-ports";
+
+/// Where a finding's result goes: a namespace's report or the cluster's.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Home {
+    Namespace(String),
+    Cluster,
+}
+
+pub fn render(report: &Report) -> String {
+    reports(report)
+        .iter()
+        .map(|object| serde_saphyr::to_string(object).unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join("---\n")
+}
+
+/// The reports, namespaces in name order, the cluster's last. A clean run still writes
+/// the cluster report, with no results, so a consumer sees that the check ran.
+pub fn reports(report: &Report) -> Vec<Value> {
+    let mut homes: BTreeMap<Home, Vec<(Option<Value>, &Finding)>> = BTreeMap::new();
+    homes.entry(Home::Cluster).or_default();
+    for finding in &report.findings {
+        let (home, resource) = home_of(finding);
+        homes.entry(home).or_default().push((resource, finding));
+    }
+    homes
+        .into_iter()
+        .map(|(home, findings)| policy_report(&home, &findings))
+        .collect()
+}
+
+/// A Kubernetes object id (`Kind/namespace/name`, or `Namespace/name` for what a
+/// namespace lacks) goes to its namespace; anything else to the cluster.
+fn home_of(finding: &Finding) -> (Home, Option<Value>) {
+    let Some(object) = finding.object.as_deref() else {
+        return (Home::Cluster, None);
+    };
+    let parts: Vec<&str> = object.split('/').collect();
+    match parts.as_slice() {
+        ["compose", ..] => (Home::Cluster, None),
+        [kind, namespace, name] if !namespace.is_empty() => (
+            Home::Namespace(namespace.to_string()),
+            Some(json!({"kind": kind, "namespace": namespace, "name": name})),
+        ),
+        ["Namespace", name] => (
+            Home::Namespace(name.to_string()),
+            Some(json!({"kind": "Namespace", "name": name})),
+        ),
+        [kind, "", name] | [kind, name] => {
+            (Home::Cluster, Some(json!({"kind": kind, "name": name})))
+        }
+        _ => (Home::Cluster, None),
+    }
+}
+
+fn policy_report(home: &Home, findings: &[(Option<Value>, &Finding)]) -> Value {
+    let results: Vec<Value> = findings
+        .iter()
+        .map(|(resource, finding)| result(resource.as_ref(), finding))
+        .collect();
+    let count = |outcome: &str| results.iter().filter(|r| r["result"] == outcome).count();
+    let summary = json!({
+        "pass": 0,
+        "fail": count("fail"),
+        "warn": count("warn"),
+        "error": 0,
+        "skip": count("skip"),
+    });
+    let mut metadata = json!({
+        "name": REPORT_NAME,
+        "labels": {"app.kubernetes.io/managed-by": SOURCE},
+    });
+    let kind = match home {
+        Home::Namespace(namespace) => {
+            metadata["namespace"] = Value::String(namespace.clone());
+            "PolicyReport"
+        }
+        Home::Cluster => "ClusterPolicyReport",
+    };
+    json!({
+        "apiVersion": API_VERSION,
+        "kind": kind,
+        "metadata": metadata,
+        "summary": summary,
+        "results": results,
+    })
+}
+
+fn result(resource: Option<&Value>, finding: &Finding) -> Value {
+    let outcome = match (finding.suppressed.is_some(), finding.severity) {
+        (true, _) => "skip",
+        (false, Severity::Error) => "fail",
+        (false, Severity::Warning | Severity::Note) => "warn",
+    };
+    let severity = match finding.severity {
+        Severity::Error => "high",
+        Severity::Warning => "medium",
+        Severity::Note => "low",
+    };
+    let mut result = json!({
+        "source": SOURCE,
+        "policy": finding.rule.id(),
+        "rule": finding.rule.id(),
+        "category": "Network ports",
+        "result": outcome,
+        "severity": severity,
+        "scored": true,
+        "message": finding.message,
+        "properties": properties(finding),
+    });
+    if let Some(resource) = resource {
+        result["resources"] = json!([resource]);
+    }
+    result
+}
+
+/// The source location and the finding's facts, as the strings the schema wants.
+fn properties(finding: &Finding) -> Value {
+    let mut properties = Map::new();
+    let mut put = |key: &str, value: String| {
+        properties.insert(key.to_string(), Value::String(value));
+    };
+    if let Some(location) = &finding.location {
+        put("file", location.path.clone());
+        put("line", location.line.to_string());
+        put("column", location.column.to_string());
+        if let Some(template) = &location.template {
+            put("template", template.to_string());
+        }
+    }
+    if let Some(object) = &finding.object {
+        put("object", object.clone());
+    }
+    if let Some(port) = finding.port {
+        put("port", port.to_string());
+    }
+    if let Some(protocol) = finding.protocol {
+        put("protocol", protocol.to_string());
+    }
+    if let Some(service) = &finding.service {
+        put("service", service.clone());
+    }
+    if let Some(scope) = finding.scope {
+        put("scope", scope.to_string());
+    }
+    if let Some(allowed) = finding.allowed_scope {
+        put("allowedScope", allowed.to_string());
+    }
+    if let Some(suppression) = &finding.suppressed {
+        put("suppressedBecause", suppression.reason.clone());
+    }
+    Value::Object(properties)
+}
