@@ -139,6 +139,11 @@ pub struct ClusterArgs {
     #[arg(long, value_name = "DURATION", default_value = "0", value_parser = parse_request_timeout)]
     pub request_timeout: RequestTimeout,
 
+    /// How long the whole read of the cluster may take, retries and pages included (same
+    /// forms as --request-timeout; `0` is the default, 5m).
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_request_timeout)]
+    pub deadline: RequestTimeout,
+
     #[command(flatten)]
     pub report: ReportArgs,
 }

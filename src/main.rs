@@ -169,6 +169,7 @@ fn run_cluster(args: ClusterArgs) -> Result<ExitCode> {
         all_namespaces: args.all_namespaces,
         selector: args.selector.clone(),
         request_timeout: args.request_timeout.0,
+        deadline: args.deadline.0,
     };
     let snapshot = cluster::read_blocking(&query)?;
     let rules = if snapshot.policies_unread {
