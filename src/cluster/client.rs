@@ -187,7 +187,7 @@ async fn bounded<B>(response: Response<B>, server: Uri) -> Result<Response<Limit
             .is_some_and(|host| Some(host) != server.host());
         let place = match elsewhere {
             true => format!("another host ({})", shorten(location)),
-            false => format!("{}", shorten(location)),
+            false => shorten(location),
         };
         let status = response.status();
         return Err(Box::new(Unfollowed::Redirect { status, place }));
