@@ -185,6 +185,11 @@ pub struct ClusterArgs {
     #[arg(long, value_name = "DURATION", default_value = "0", value_parser = parse_request_timeout)]
     pub request_timeout: RequestTimeout,
 
+    /// How long the whole read of the cluster may take, retries and pages included (same
+    /// forms as --request-timeout; `0` is the default, 5m).
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_request_timeout)]
+    pub deadline: RequestTimeout,
+
     #[command(flatten)]
     pub report: ReportArgs,
 }
@@ -392,6 +397,28 @@ pub struct ServeArgs {
     /// On SIGTERM, how long in-flight reviews may take to finish, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     pub shutdown_grace: u64,
+
+    /// How long a client may take for its TLS handshake, and then for the headers of each
+    /// request, in seconds; a slower one is disconnected (slowloris).
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub header_read_timeout: u64,
+
+    /// How long a connection may stay without traffic while no review is in flight on it,
+    /// in seconds, before it is closed.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub idle_timeout: u64,
+
+    /// The most connections served at once; a connection over the cap is closed at once.
+    /// Keep it well under the process's file-descriptor limit (each connection may also
+    /// buffer up to 1 MiB of unread HTTP/2 body).
+    #[arg(long, value_name = "COUNT", default_value_t = 128)]
+    pub max_connections: usize,
+
+    /// The memory the reviews in flight may hold together, in MiB. A review is charged for
+    /// its declared body size (and the JSON values it may hold) before its body is read,
+    /// and waits (up to --request-timeout) while the others hold the rest.
+    #[arg(long, value_name = "MIB", default_value_t = 48)]
+    pub review_memory: usize,
 }
 
 #[cfg(test)]

@@ -133,6 +133,10 @@ fn run_serve(args: ServeArgs) -> Result<ExitCode> {
         cert_poll_interval: Duration::from_secs(args.cert_poll_interval.max(1)),
         request_timeout: Duration::from_secs(args.request_timeout.max(1)),
         shutdown_grace: Duration::from_secs(args.shutdown_grace),
+        header_read_timeout: Duration::from_secs(args.header_read_timeout.max(1)),
+        idle_timeout: Duration::from_secs(args.idle_timeout.max(1)),
+        max_connections: args.max_connections.max(1),
+        review_memory: args.review_memory.max(1).saturating_mul(1024 * 1024),
     };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(iredmail_ports::webhook::serve(settings))?;
@@ -177,6 +181,7 @@ fn run_cluster(args: ClusterArgs) -> Result<ExitCode> {
         all_namespaces: args.all_namespaces,
         selector: args.selector.clone(),
         request_timeout: args.request_timeout.0,
+        deadline: args.deadline.0,
     };
     let snapshot = cluster::read_blocking(&query)?;
     let rules = if snapshot.policies_unread {

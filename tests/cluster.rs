@@ -968,3 +968,149 @@ fn the_plugins_help_reads_like_a_kubectl_commands() {
         assert_plugin_help(&String::from_utf8_lossy(&output.stdout));
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// A hostile or broken API server: the plugin always ends
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn a_repeated_continue_token_stops_the_list_with_a_clear_error() {
+    let case = Case::new(Cluster {
+        repeating_continue: vec!["services"],
+        ..cluster()
+    });
+    let started = std::time::Instant::now();
+    let output = case.cluster(&[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "error: cannot list services in namespace mail: the API server sent the continue token \
+         `page-at-0` twice; the list would never end\n"
+    );
+    let services = lists(&case.api)
+        .into_iter()
+        .filter(|r| r.contains("/services?"))
+        .count();
+    assert_eq!(
+        services, 2,
+        "the first page and the one that repeats its token"
+    );
+    assert!(started.elapsed() < Duration::from_secs(20));
+}
+
+#[test]
+fn a_throttled_list_honours_retry_after_a_bounded_number_of_times() {
+    let case = Case::new(Cluster {
+        throttled: vec![("services", 1)],
+        ..cluster()
+    });
+    let started = std::time::Instant::now();
+    let output = case.cluster(&[]);
+    let took = started.elapsed();
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "error: cannot list services in namespace mail: the API server answered 429 \
+         TooManyRequests: slow down\n"
+    );
+    let services = case
+        .api
+        .requests()
+        .into_iter()
+        .filter(|r| r.contains("/services?"))
+        .count();
+    assert_eq!(services, 4, "the request and 3 retries");
+    // Three waits of the second Retry-After asks for.
+    assert!(took >= Duration::from_secs(3), "{took:?}");
+    assert!(took < Duration::from_secs(20), "{took:?}");
+}
+
+#[test]
+fn a_redirect_to_another_host_is_not_followed() {
+    let case = Case::new(Cluster {
+        redirected: vec!["services"],
+        ..cluster()
+    });
+    let output = case.cluster(&[]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("error: cannot list services in namespace mail: "),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "the API server answered 302 Found to another host \
+             (https://elsewhere.example/api/v1/services), not followed"
+        ),
+        "{stderr}"
+    );
+    assert!(!case.api.requests().iter().any(|r| r.contains("elsewhere")));
+}
+
+#[test]
+fn an_answer_over_the_size_cap_stops_the_run() {
+    // 65 MiB of padding: over the 64 MiB an answer may have.
+    let case = Case::new(Cluster {
+        padded: vec![("services", 65 * 1024 * 1024)],
+        ..cluster()
+    });
+    let output = case.cluster(&[]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("error: cannot list services in namespace mail"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("length limit exceeded"), "{stderr}");
+}
+
+#[test]
+fn an_object_with_a_huge_string_is_a_note_and_the_rest_is_checked() {
+    let mut huge = objects()
+        .into_iter()
+        .find(|o| o["kind"] == "Service" && o["metadata"]["name"] == "mariadb")
+        .expect("the MariaDB Service");
+    huge["metadata"]["name"] = json!("huge");
+    huge["metadata"]["annotations"] = json!({"padding": "x".repeat(3 * 1024 * 1024)});
+    let mut objects = objects();
+    objects.push(huge);
+    let case = Case::new(Cluster {
+        objects,
+        ..cluster()
+    });
+    let output = case.cluster(&["--format", "json"]);
+    assert_eq!(
+        findings(&output),
+        [
+            MAIL_FINDINGS[0],
+            "Service/mail/huge:1:1 error invalid-input - Service/mail/huge",
+            MAIL_FINDINGS[1],
+        ]
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).expect("JSON report");
+    let text = report.to_string();
+    assert!(
+        text.contains("the object holds a string of 3145728 bytes, more than 2097152: not read"),
+        "{text}"
+    );
+}
+
+#[test]
+fn without_request_timeout_the_deadline_still_ends_the_run() {
+    let case = Case::new(Cluster {
+        slow: vec![("services", Duration::from_secs(30))],
+        ..cluster()
+    });
+    let started = std::time::Instant::now();
+    let output = case.cluster(&["--deadline", "2s"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        format!(
+            "error: the API server at {} was not read within 2 s (--deadline)\n",
+            case.api.url
+        )
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+}

@@ -830,6 +830,13 @@ fn body_value(body: &str) -> Value {
 
 /// A blocking TLS connection to the server, HTTP/1.1 by ALPN.
 fn tls_stream(webhook: &Webhook) -> rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
+    tls_with_alpn(webhook, b"http/1.1")
+}
+
+type Tls = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
+
+/// A blocking TLS connection offering one ALPN protocol; the handshake happens on first use.
+fn tls_with_alpn(webhook: &Webhook, alpn: &[u8]) -> Tls {
     let mut roots = rustls::RootCertStore::empty();
     roots
         .add(rustls::pki_types::CertificateDer::from(
@@ -842,7 +849,7 @@ fn tls_stream(webhook: &Webhook) -> rustls::StreamOwned<rustls::ClientConnection
         .expect("protocol versions")
         .with_root_certificates(roots)
         .with_no_client_auth();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = vec![alpn.to_vec()];
     let name = rustls::pki_types::ServerName::try_from("localhost").expect("server name");
     let connection = rustls::ClientConnection::new(Arc::new(config), name).expect("TLS client");
     let socket = TcpStream::connect(webhook.address).expect("connect");
@@ -1193,4 +1200,299 @@ async fn exact_bodies_for_clean_dirty_and_route_only_reviews_in_each_mode() {
             assert_eq!(webhook.metric(&series).await, Some(1.0), "{series}");
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Hostile clients: slow, idle and too many connections, oversized and exploding bodies
+// ---------------------------------------------------------------------------------------
+
+/// When the server closes a connection: `Some(elapsed since since)` if it did before
+/// `deadline`, reading (and discarding) whatever it still sends.
+fn closed_by(
+    socket: &TcpStream,
+    reader: &mut dyn Read,
+    since: Instant,
+    deadline: Instant,
+) -> Option<Duration> {
+    let mut buffer = [0u8; 4096];
+    loop {
+        let left = deadline.checked_duration_since(Instant::now())?;
+        socket
+            .set_read_timeout(Some(left.max(Duration::from_millis(1))))
+            .expect("read timeout");
+        match reader.read(&mut buffer) {
+            Ok(0) => return Some(since.elapsed()),
+            Ok(_) => continue,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return None;
+            }
+            Err(_) => return Some(since.elapsed()),
+        }
+    }
+}
+
+/// Reads an HTTP/1.1 response up to and including `until`.
+fn read_until(tls: &mut Tls, until: &str) -> String {
+    let mut text = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while !String::from_utf8_lossy(&text).contains(until) {
+        match tls.read(&mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => text.extend_from_slice(&buffer[..n]),
+        }
+    }
+    String::from_utf8_lossy(&text).into_owned()
+}
+
+/// The server's peak resident memory (VmHWM), in MiB.
+fn peak_rss_mib(webhook: &Webhook) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", webhook.child.id()))
+        .expect("/proc status");
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM");
+    kib / 1024.0
+}
+
+/// An HTTP/2 client preface, its SETTINGS and one `GET /` on stream 1 (HPACK static table
+/// entries only), written by hand so that the connection is then left idle.
+const H2_ONE_GET: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\
+    \x00\x00\x00\x04\x00\x00\x00\x00\x00\
+    \x00\x00\x03\x01\x05\x00\x00\x00\x01\x82\x87\x84";
+
+/// Watches a connection from now on, in its own thread: when the server closes it, if it
+/// does within `limit`.
+fn watch_close<R: Read + Send + 'static>(
+    socket: &TcpStream,
+    mut reader: R,
+    limit: Duration,
+) -> std::thread::JoinHandle<Option<Duration>> {
+    let socket = socket.try_clone().expect("clone the socket");
+    let since = Instant::now();
+    std::thread::spawn(move || closed_by(&socket, &mut reader, since, since + limit))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_and_idle_connections_are_closed_within_the_timeouts_while_healthz_answers() {
+    // Long enough for a TLS handshake while the other tests load the machine; a cap above
+    // the 240 connections.
+    let webhook = Webhook::start(&[
+        "--header-read-timeout",
+        "2",
+        "--idle-timeout",
+        "3",
+        "--max-connections",
+        "512",
+    ]);
+    let limit = Duration::from_secs(6);
+    let (silent, slow, idle_h1, idle_h2) = tokio::task::block_in_place(|| {
+        // TCP only: never starts its TLS handshake.
+        let silent: Vec<_> = (0..100)
+            .map(|_| {
+                let socket = TcpStream::connect(webhook.address).expect("connect");
+                watch_close(&socket.try_clone().expect("clone"), socket, limit)
+            })
+            .collect();
+        // Slowloris: half a header, then nothing.
+        let slow: Vec<_> = (0..100)
+            .map(|_| {
+                let mut tls = tls_stream(&webhook);
+                tls.write_all(b"POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-")
+                    .expect("half a header");
+                tls.flush().expect("flush");
+                let socket = tls.sock.try_clone().expect("clone");
+                watch_close(&socket, tls, limit)
+            })
+            .collect();
+        // One request each, then idle.
+        let idle_h1: Vec<_> = (0..20)
+            .map(|_| {
+                let mut tls = tls_stream(&webhook);
+                tls.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                    .expect("GET");
+                let answer = read_until(&mut tls, "ok\n");
+                assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+                let socket = tls.sock.try_clone().expect("clone");
+                watch_close(&socket, tls, limit)
+            })
+            .collect();
+        let idle_h2: Vec<_> = (0..20)
+            .map(|_| {
+                let mut tls = tls_with_alpn(&webhook, b"h2");
+                tls.write_all(H2_ONE_GET).expect("h2 GET");
+                tls.flush().expect("flush");
+                let socket = tls.sock.try_clone().expect("clone");
+                watch_close(&socket, tls, limit)
+            })
+            .collect();
+        (silent, slow, idle_h1, idle_h2)
+    });
+    // All of them open, the probes still answer, at once.
+    let probe = Instant::now();
+    assert_eq!(webhook.get("/healthz").await, (200, "ok\n".to_string()));
+    assert!(
+        probe.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        probe.elapsed()
+    );
+
+    let closed = |watches: Vec<std::thread::JoinHandle<Option<Duration>>>, what: &str| {
+        watches
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .expect("watch")
+                    .unwrap_or_else(|| panic!("{what} is closed"))
+            })
+            .collect::<Vec<Duration>>()
+    };
+    tokio::task::block_in_place(|| {
+        for after in closed(silent, "a connection without a TLS handshake") {
+            assert!(after >= Duration::from_millis(1900), "{after:?}");
+        }
+        for after in closed(slow, "a connection with half a header") {
+            assert!(after >= Duration::from_millis(1900), "{after:?}");
+        }
+        closed(idle_h1, "an idle HTTP/1.1 connection");
+        for after in closed(idle_h2, "an idle HTTP/2 connection") {
+            // Its request was answered: the idle timer closed it, not the first request's.
+            assert!(after >= Duration::from_millis(2900), "{after:?}");
+        }
+    });
+    assert_eq!(
+        webhook.metric("iredmail_ports_webhook_connections").await,
+        Some(1.0),
+        "only the scrape's own connection is left"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_over_the_cap_is_closed_at_once_and_the_cap_frees_up() {
+    let webhook = Webhook::start(&["--max-connections", "4"]);
+    let mut held = tokio::task::block_in_place(|| {
+        let held: Vec<Tls> = (0..4)
+            .map(|_| {
+                let mut tls = tls_stream(&webhook);
+                tls.conn.complete_io(&mut tls.sock).expect("handshake");
+                tls
+            })
+            .collect();
+        let mut over = tls_stream(&webhook);
+        let started = Instant::now();
+        let refused = over.conn.complete_io(&mut over.sock);
+        assert!(refused.is_err(), "the fifth connection is refused");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        held
+    });
+    held.pop();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(webhook.get("/healthz").await, (200, "ok\n".to_string()));
+    assert_eq!(
+        webhook
+            .metric("iredmail_ports_webhook_connections_refused_total")
+            .await,
+        Some(1.0)
+    );
+    assert_eq!(
+        webhook.metric("iredmail_ports_webhook_connections").await,
+        Some(4.0)
+    );
+    drop(held);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declared_length_over_the_limit_gets_413_before_any_body() {
+    let webhook = Webhook::start(&[]);
+    let started = Instant::now();
+    let answer = tokio::task::block_in_place(|| {
+        let mut tls = tls_stream(&webhook);
+        tls.write_all(
+            b"POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+              Content-Length: 100000000\r\n\r\n",
+        )
+        .expect("head");
+        tls.flush().expect("flush");
+        read_until(&mut tls, "limit for a request")
+    });
+    assert!(
+        answer.starts_with("HTTP/1.1 413 Payload Too Large\r\n"),
+        "{answer}"
+    );
+    assert!(
+        answer.ends_with(
+            "\r\n\r\nthe AdmissionReview is larger than 3145728 bytes (3 MiB), the API server's \
+             own limit for a request"
+        ),
+        "{answer}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+/// 1.5 million zeros in 2.86 MiB: under the body limit, refused before it is built.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_review_with_millions_of_json_values_gets_413_and_costs_little_memory() {
+    let webhook = Webhook::start(&[]);
+    let mut review = fixture("create-service-loadbalancer-mysql.json");
+    review["request"]["object"]["spec"]["bomb"] = json!("BOMB");
+    let zeros = format!("[{}0]", "0,".repeat(1_500_000));
+    let body = review.to_string().replace("\"BOMB\"", &zeros);
+    assert!(body.len() < 3 * 1024 * 1024, "{}", body.len());
+    let started = Instant::now();
+    let (status, answer) = webhook.post(body).await;
+    assert_eq!(status, 413);
+    assert_eq!(
+        answer,
+        "the AdmissionReview holds more than 50000 JSON values; no object the webhook judges \
+         needs that many"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    let peak = peak_rss_mib(&webhook);
+    assert!(peak < 64.0, "peak RSS {peak:.1} MiB");
+    let response = webhook
+        .review(&fixture("create-service-loadbalancer-mysql.json"))
+        .await;
+    assert_eq!(response["allowed"], false);
+}
+
+/// 8 HTTP/2 streams at once, each a 2.9 MiB review: they wait their turn for
+/// `--review-memory`, and the server stays under the chart's 128 MiB limit (a debug build
+/// takes about a second for each; `benches/webhook_memory.rs` sends 100 to a release one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_large_reviews_at_once_stay_under_the_memory_limit() {
+    let webhook = Arc::new(Webhook::start(&["--request-timeout", "60"]));
+    let mut review = fixture("create-service-loadbalancer-mysql.json");
+    review["request"]["object"]["metadata"]["annotations"] =
+        json!({"padding": "x".repeat(2_900_000)});
+    let body = review.to_string();
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let webhook = webhook.clone();
+            let body = body.clone();
+            tokio::spawn(async move { webhook.post(body).await.0 })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.expect("task"), 200);
+    }
+    let peak = peak_rss_mib(&webhook);
+    assert!(peak < 128.0, "peak RSS {peak:.1} MiB");
 }

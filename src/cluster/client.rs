@@ -13,10 +13,13 @@ use hyper_rustls::FixedServerNameResolver;
 use hyper_util::client::legacy::connect::proxy::{SocksV5, Tunnel};
 use hyper_util::client::legacy::connect::{Connection, HttpConnector};
 use hyper_util::rt::TokioExecutor;
-use kube::client::ConfigExt;
-use kube::client::retry::RetryPolicy;
+use std::time::Duration;
+
+use http::{Request, Response, StatusCode};
+use http_body_util::Limited;
+use kube::client::{Body, ConfigExt};
 use kube::{Client, Config};
-use tower::retry::RetryLayer;
+use tower::retry::{Policy, RetryLayer};
 use tower::{BoxError, Service, ServiceBuilder};
 
 use super::trust::{KubectlTrust, TrustError};
@@ -142,15 +145,111 @@ where
         hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build(https);
     let retry = config
         .default_retry
-        .then(|| RetryLayer::new(RetryPolicy::server_retry()));
+        .then(|| RetryLayer::new(Throttled::default()));
+    let server = config.cluster_url.clone();
     let service = ServiceBuilder::new()
         .layer(config.base_uri_layer())
         .option_layer(retry)
         .option_layer(config.auth_layer()?)
         .layer(config.extra_headers_layer()?)
         .map_err(BoxError::from)
+        .and_then(move |response| bounded(response, server.clone()))
         .service(http_client);
     Ok(Client::new(service, config.default_namespace.clone()))
+}
+
+/// The most bytes one answer of the API server may have: a page of 500 objects is a few
+/// MiB at most.
+pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+/// How many times a 429 (or 503, 504) is retried, and the longest wait honoured.
+pub const MAX_RETRIES: u32 = 3;
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
+
+/// An answer the client will not take.
+#[derive(Debug, thiserror::Error)]
+pub enum Unfollowed {
+    #[error("the API server answered {status} to {place}, not followed")]
+    Redirect { status: StatusCode, place: String },
+}
+
+/// Refuses redirects (the credentials would follow them) and caps the body's size.
+async fn bounded<B>(response: Response<B>, server: Uri) -> Result<Response<Limited<B>>, BoxError> {
+    if response.status().is_redirection() {
+        let location = response
+            .headers()
+            .get(http::header::LOCATION)
+            .and_then(|l| l.to_str().ok())
+            .unwrap_or_default();
+        let target: Option<Uri> = location.parse().ok();
+        let elsewhere = target
+            .as_ref()
+            .and_then(Uri::host)
+            .is_some_and(|host| Some(host) != server.host());
+        let place = match elsewhere {
+            true => format!("another host ({})", shorten(location)),
+            false => shorten(location),
+        };
+        let status = response.status();
+        return Err(Box::new(Unfollowed::Redirect { status, place }));
+    }
+    Ok(response.map(|body| Limited::new(body, MAX_RESPONSE_BYTES)))
+}
+
+fn shorten(text: &str) -> String {
+    match text.char_indices().nth(200) {
+        Some((end, _)) => format!("{}...", &text[..end]),
+        None => text.to_string(),
+    }
+}
+
+/// Retries a throttled or unavailable API server [`MAX_RETRIES`] times, waiting what its
+/// `Retry-After` says (at most [`MAX_RETRY_AFTER`]), else 0.5 s, 1 s, 2 s.
+#[derive(Clone, Default)]
+struct Throttled {
+    attempts: u32,
+}
+
+impl<R> Policy<Request<Body>, Response<R>, BoxError> for Throttled {
+    type Future = tokio::time::Sleep;
+
+    fn retry(
+        &mut self,
+        _request: &mut Request<Body>,
+        result: &mut Result<Response<R>, BoxError>,
+    ) -> Option<Self::Future> {
+        let response = result.as_ref().ok()?;
+        let retried = matches!(
+            response.status(),
+            StatusCode::TOO_MANY_REQUESTS
+                | StatusCode::SERVICE_UNAVAILABLE
+                | StatusCode::GATEWAY_TIMEOUT
+        );
+        if !retried || self.attempts >= MAX_RETRIES {
+            return None;
+        }
+        let backoff = Duration::from_millis(500) * 2u32.pow(self.attempts);
+        self.attempts += 1;
+        let asked = response
+            .headers()
+            .get(http::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let wait = asked.unwrap_or(backoff).min(MAX_RETRY_AFTER);
+        Some(tokio::time::sleep(wait))
+    }
+
+    fn clone_request(&mut self, request: &Request<Body>) -> Option<Request<Body>> {
+        let body = request.body().try_clone()?;
+        let mut clone = Request::builder()
+            .method(request.method().clone())
+            .uri(request.uri().clone())
+            .version(request.version())
+            .body(body)
+            .ok()?;
+        *clone.headers_mut() = request.headers().clone();
+        *clone.extensions_mut() = request.extensions().clone();
+        Some(clone)
+    }
 }
 
 #[cfg(test)]

@@ -43,7 +43,18 @@ pub struct ClusterQuery {
     pub selector: Option<String>,
     /// How long one request may take; `None` waits forever.
     pub request_timeout: Option<Duration>,
+    /// How long the whole read may take; `None`: [`READ_DEADLINE`].
+    pub deadline: Option<Duration>,
 }
+
+/// How long a whole read may take by default (`--deadline`): a hostile or broken API
+/// server cannot keep the plugin running, even without `--request-timeout`.
+pub const READ_DEADLINE: Duration = Duration::from_secs(300);
+/// The most pages one list may take (500 objects each): 1,000,000 objects.
+pub const MAX_PAGES: usize = 2000;
+/// The longest string an object may hold; the API server itself stores at most 1.5 MiB
+/// per object.
+pub const MAX_STRING_BYTES: usize = 2 * 1024 * 1024;
 
 /// What was read: every object as the API server sent it (without its bookkeeping
 /// fields), and a note for each kind that could not be.
@@ -89,6 +100,18 @@ pub enum ClusterError {
     },
     #[error("cannot {what}: no answer within {} (--request-timeout)", seconds(*.timeout))]
     Timeout { what: String, timeout: Duration },
+    #[error(
+        "the API server at {url} was not read within {} (--deadline)",
+        seconds(*.deadline)
+    )]
+    Deadline { url: String, deadline: Duration },
+    #[error(
+        "cannot {what}: the API server sent the continue token `{token}` twice; the list \
+         would never end"
+    )]
+    RepeatedContinue { what: String, token: String },
+    #[error("cannot {what}: more than {MAX_PAGES} pages of {PAGE_SIZE} objects")]
+    TooManyPages { what: String },
     #[error("cannot start the async runtime")]
     Runtime(#[source] std::io::Error),
 }
@@ -131,14 +154,17 @@ pub async fn read(query: &ClusterQuery) -> Result<Snapshot, ClusterError> {
         url: url.clone(),
         source,
     })?;
+    let deadline = query.deadline.unwrap_or(READ_DEADLINE);
     let reader = Reader {
         client,
-        url,
+        url: url.clone(),
         namespace,
         selector: query.selector.clone(),
         timeout: query.request_timeout,
     };
-    reader.read_all().await
+    tokio::time::timeout(deadline, reader.read_all())
+        .await
+        .map_err(|_| ClusterError::Deadline { url, deadline })?
 }
 
 /// The client configuration: `--kubeconfig` (with `--context`), else `$KUBECONFIG` or
@@ -186,6 +212,8 @@ struct Reader {
 enum Failure {
     Api(kube::Error),
     Timeout(Duration),
+    RepeatedContinue(String),
+    TooManyPages,
 }
 
 impl Reader {
@@ -317,7 +345,8 @@ impl Reader {
         mut params: ListParams,
     ) -> Result<Vec<DynamicObject>, Failure> {
         let mut objects = Vec::new();
-        loop {
+        let mut tokens = BTreeSet::new();
+        for _ in 0..MAX_PAGES {
             let page = self.within(api.list(&params)).await?;
             objects.extend(page.items.into_iter().map(|mut object| {
                 // List items of built-in kinds come without their type; the loader needs it.
@@ -328,10 +357,14 @@ impl Reader {
                 object
             }));
             match page.metadata.continue_.filter(|token| !token.is_empty()) {
+                Some(token) if !tokens.insert(token.clone()) => {
+                    return Err(Failure::RepeatedContinue(token));
+                }
                 Some(token) => params = params.continue_token(&token),
                 None => return Ok(objects),
             }
         }
+        Err(Failure::TooManyPages)
     }
 
     /// One request, bounded by `--request-timeout` when it is set.
@@ -464,11 +497,16 @@ fn fatal(failure: Failure, what: String) -> ClusterError {
         Failure::Api(kube::Error::Api(status)) => ClusterError::Refused {
             what,
             code: status.code,
-            reason: status.reason,
-            message: status.message,
+            reason: truncated(&status.reason),
+            message: truncated(&status.message),
         },
         Failure::Api(source) => ClusterError::Request { what, source },
         Failure::Timeout(timeout) => ClusterError::Timeout { what, timeout },
+        Failure::RepeatedContinue(token) => ClusterError::RepeatedContinue {
+            what,
+            token: truncated(&token),
+        },
+        Failure::TooManyPages => ClusterError::TooManyPages { what },
     }
 }
 
@@ -602,14 +640,49 @@ fn deployment_of(
 /// One object as the engine reads it: its JSON, without the bookkeeping fields.
 fn into_value(mut object: DynamicObject) -> Result<serde_json::Value, InvalidInput> {
     strip_bookkeeping(&mut object.metadata);
-    serde_json::to_value(&object).map_err(|error| {
-        let id = object_id(&object);
-        InvalidInput::unread(
-            Location::start_of(id.clone()),
+    let unread = |object: &DynamicObject, why: String| {
+        let id = object_id(object);
+        InvalidInput::unread(Location::start_of(id.clone()), why).of_object(id)
+    };
+    let value = serde_json::to_value(&object).map_err(|error| {
+        unread(
+            &object,
             format!("cannot read the object the API server sent: {error}"),
         )
-        .of_object(id)
-    })
+    })?;
+    match longest_string(&value) {
+        length if length > MAX_STRING_BYTES => Err(unread(
+            &object,
+            format!(
+                "the object holds a string of {length} bytes, more than {MAX_STRING_BYTES}: \
+                 not read"
+            ),
+        )),
+        _ => Ok(value),
+    }
+}
+
+/// The length of the longest string (key or value) in `value`.
+fn longest_string(value: &serde_json::Value) -> usize {
+    use serde_json::Value;
+    match value {
+        Value::String(text) => text.len(),
+        Value::Array(items) => items.iter().map(longest_string).max().unwrap_or(0),
+        Value::Object(map) => map
+            .iter()
+            .map(|(key, value)| key.len().max(longest_string(value)))
+            .max()
+            .unwrap_or(0),
+        Value::Null | Value::Bool(_) | Value::Number(_) => 0,
+    }
+}
+
+/// A token or message from the API server, cut to what an error line shows well.
+fn truncated(text: &str) -> String {
+    match text.char_indices().nth(200) {
+        Some((end, _)) => format!("{}...", &text[..end]),
+        None => text.to_string(),
+    }
 }
 
 fn object_id(object: &DynamicObject) -> String {

@@ -48,6 +48,8 @@ pub struct Metrics {
     reloads: Family<ReloadLabels, Counter>,
     cached: Gauge,
     skipped: Family<SkippedLabels, Gauge>,
+    connections: Gauge,
+    refused: Counter,
 }
 
 impl Default for Metrics {
@@ -98,8 +100,22 @@ impl Metrics {
              the namespace",
             skipped.clone(),
         );
+        let connections = Gauge::default();
+        registry.register(
+            "connections",
+            "Connections open now (at most --max-connections)",
+            connections.clone(),
+        );
+        let refused = Counter::default();
+        registry.register(
+            "connections_refused",
+            "Connections closed at once because --max-connections were open",
+            refused.clone(),
+        );
         Metrics {
             registry,
+            connections,
+            refused,
             requests,
             duration,
             findings,
@@ -142,6 +158,15 @@ impl Metrics {
 
     pub fn set_cached_objects(&self, count: usize) {
         self.cached.set(i64::try_from(count).unwrap_or(i64::MAX));
+    }
+
+    pub fn set_connections(&self, count: usize) {
+        self.connections
+            .set(i64::try_from(count).unwrap_or(i64::MAX));
+    }
+
+    pub fn record_connection_refused(&self) {
+        self.refused.inc();
     }
 
     /// The rules the webhook does not run, each a series at 1.

@@ -7,6 +7,7 @@
 //! certificate reload and [`metrics`] the Prometheus counters.
 
 pub mod cache;
+pub mod limits;
 pub mod metrics;
 pub mod review;
 pub mod server;
@@ -54,6 +55,15 @@ pub struct Settings {
     pub cert_poll_interval: Duration,
     pub request_timeout: Duration,
     pub shutdown_grace: Duration,
+    /// How long a connection may take to send a request's headers (and its TLS
+    /// handshake, and its first request).
+    pub header_read_timeout: Duration,
+    /// How long a connection may stay without traffic while no review is in flight.
+    pub idle_timeout: Duration,
+    /// The most connections served at once; more are closed at once.
+    pub max_connections: usize,
+    /// The memory reviews may hold at once, in bytes.
+    pub review_memory: usize,
 }
 
 /// Why the server could not start or stopped.

@@ -264,6 +264,7 @@ impl Reviewer {
         if self.mode != Mode::Audit {
             warnings.extend(notes);
         }
+        let warnings = bounded_warnings(warnings);
         response.warnings = (!warnings.is_empty()).then_some(warnings);
         Verdict {
             response,
@@ -338,19 +339,70 @@ pub fn finding_line(finding: &Finding) -> String {
     }
 }
 
-/// The denial: how many findings deny, and exactly those.
+/// The longest denial message: kubectl prints it whole on one error line, and the API
+/// server keeps it in its audit log.
+pub const MAX_DENIAL_BYTES: usize = 4096;
+/// The longest line of a denial or warning.
+pub const MAX_LINE_BYTES: usize = 512;
+/// The most warnings a response carries; the API server itself keeps 4 KiB of them.
+pub const MAX_WARNINGS: usize = 20;
+
+/// The denial: how many findings deny, and those that fit in [`MAX_DENIAL_BYTES`]; the
+/// rest are counted (the log lists them all).
 fn denial(object: &str, blocking: &[&Finding], deny_at: Option<Severity>) -> String {
     let threshold = deny_at.map_or("error", Severity::as_str);
     let count = blocking.len();
     let plural = if count == 1 { "" } else { "s" };
     let mut message = format!(
-        "{object} has {count} iredmail-ports finding{plural} at severity {threshold} or above:"
+        "{} has {count} iredmail-ports finding{plural} at severity {threshold} or above:",
+        truncated(object, MAX_LINE_BYTES)
     );
-    for finding in blocking {
+    // Room for the closing line, whatever the count.
+    let budget = MAX_DENIAL_BYTES - 100;
+    for (shown, finding) in blocking.iter().enumerate() {
+        let line = truncated(&finding_line(finding), MAX_LINE_BYTES);
+        if message.len() + 3 + line.len() > budget {
+            let left = count - shown;
+            message.push_str(&format!(
+                "\n- ... and {left} more (the webhook's log lists every finding)"
+            ));
+            break;
+        }
         message.push_str("\n- ");
-        message.push_str(&finding_line(finding));
+        message.push_str(&line);
     }
     message
+}
+
+/// At most [`MAX_WARNINGS`] warnings of at most [`MAX_LINE_BYTES`] each, the last one
+/// counting those left out.
+fn bounded_warnings(warnings: Vec<String>) -> Vec<String> {
+    let total = warnings.len();
+    let mut kept: Vec<String> = warnings
+        .into_iter()
+        .take(MAX_WARNINGS)
+        .map(|w| truncated(&w, MAX_LINE_BYTES))
+        .collect();
+    if total > MAX_WARNINGS {
+        kept.truncate(MAX_WARNINGS - 1);
+        let left = total - kept.len();
+        kept.push(format!(
+            "... and {left} more warnings (the webhook's log lists every finding)"
+        ));
+    }
+    kept
+}
+
+/// `text` cut to at most `max` bytes on a character boundary, marked with `...`.
+fn truncated(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max - 3;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &text[..end])
 }
 
 fn skipped(request: &AdmissionRequest<DynamicObject>, notes: Vec<String>) -> Verdict {
@@ -626,6 +678,63 @@ mod tests {
             .expect("review");
         assert_eq!(verdict.outcome, Outcome::Allowed);
         assert_eq!(verdict.response.warnings, None);
+    }
+
+    /// Thousands of findings, each naming a long object: the denial stays readable and
+    /// says how many it leaves out; the warnings too.
+    #[test]
+    fn a_huge_denial_is_cut_to_what_kubectl_shows_well() {
+        let mut service = mail_service("LoadBalancer");
+        let ports: Vec<Value> = (0..3000)
+            .map(|i| json!({"name": format!("p{i}"), "port": 3306, "targetPort": 3306}))
+            .chain((0..3000).map(|i| json!({"port": 20000 + i, "targetPort": 20000 + i})))
+            .collect();
+        service["spec"]["ports"] = json!(ports);
+        service["metadata"]["name"] = json!("x".repeat(5000));
+        let verdict = reviewer()
+            .review(&request("CREATE", &service, &Value::Null), None)
+            .expect("review");
+        assert_eq!(verdict.outcome, Outcome::Denied);
+        let message = verdict.response.result.message.clone();
+        assert!(message.len() <= MAX_DENIAL_BYTES, "{}", message.len());
+        let blocking = verdict
+            .findings
+            .iter()
+            .filter(|f| f.severity >= Severity::Error)
+            .count();
+        assert!(blocking > 10, "{blocking}");
+        assert!(
+            message.contains(&format!("has {blocking} iredmail-ports findings")),
+            "{message}"
+        );
+        let shown = message.matches("\n- ").count() - 1;
+        assert!(
+            message.ends_with(&format!(
+                "\n- ... and {} more (the webhook's log lists every finding)",
+                blocking - shown
+            )),
+            "{message}"
+        );
+        assert!(
+            message
+                .lines()
+                .all(|line| line.len() <= MAX_LINE_BYTES + 80)
+        );
+        let warnings = verdict.response.warnings.clone().unwrap_or_default();
+        assert_eq!(warnings.len(), MAX_WARNINGS);
+        assert!(warnings.iter().all(|w| w.len() <= MAX_LINE_BYTES));
+        assert!(
+            warnings[MAX_WARNINGS - 1].starts_with("... and ")
+                && warnings[MAX_WARNINGS - 1]
+                    .ends_with(" more warnings (the webhook's log lists every finding)"),
+            "{warnings:?}"
+        );
+    }
+
+    #[test]
+    fn truncation_cuts_on_a_character_boundary() {
+        assert_eq!(truncated("short", 10), "short");
+        assert_eq!(truncated("ééééé", 8), "éé...");
     }
 
     /// The denial counts and lists the findings that deny; one below the threshold stays a

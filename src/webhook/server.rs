@@ -2,8 +2,10 @@
 //!
 //! `POST /validate` answers AdmissionReviews; `/healthz`, `/readyz` and `/metrics` are for
 //! the kubelet and Prometheus. HTTP/1.1 and HTTP/2 are offered by ALPN. A body over 3 MiB
-//! gets 413, an unreadable review 400, a review slower than `--request-timeout` 503: the
-//! API server then applies the webhook's `failurePolicy`, and the listener stays up.
+//! gets 413 (at once when its declared length says so), a review with too many JSON values
+//! 413, an unreadable review 400, a review slower than `--request-timeout` 503: the API
+//! server then applies the webhook's `failurePolicy`, and the listener stays up. What
+//! bounds connections and memory is in [`super::limits`].
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -23,6 +25,7 @@ use kube::core::admission::Operation;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use super::cache::{self, Cache};
+use super::limits::{self, Guard, ReviewMemory};
 use super::metrics::{self, Metrics};
 use super::review::{self, NamespaceView, Outcome, Reviewer, Verdict};
 use super::tls::CertFiles;
@@ -35,6 +38,9 @@ struct Shared {
     cache: Option<Arc<Cache>>,
     metrics: Arc<Metrics>,
     request_timeout: Duration,
+    review_memory: ReviewMemory,
+    connections: Guard,
+    max_connections: usize,
     /// Set once the `--watch` caches have synced (at once without `--watch`).
     synced: AtomicBool,
     /// Set on SIGTERM: the kubelet should stop sending traffic.
@@ -72,12 +78,19 @@ pub async fn serve(settings: Settings) -> Result<(), ServeError> {
         cache,
         metrics: metrics.clone(),
         request_timeout: settings.request_timeout,
+        review_memory: ReviewMemory::new(settings.review_memory),
+        connections: Guard::new(
+            settings.max_connections,
+            settings.idle_timeout,
+            metrics.clone(),
+        ),
+        max_connections: settings.max_connections,
         stopping: AtomicBool::new(false),
     });
     if shared.cache.is_some() {
         tokio::spawn(follow_cache(shared.clone()));
     }
-    tokio::spawn(files.reload_on_change(tls.clone(), settings.cert_poll_interval, metrics));
+    tokio::spawn(files.reload_on_change(tls.clone(), settings.cert_poll_interval, metrics.clone()));
 
     let handle: Handle<SocketAddr> = Handle::new();
     let terminate = signal(SignalKind::terminate()).map_err(ServeError::Signal)?;
@@ -89,8 +102,15 @@ pub async fn serve(settings: Settings) -> Result<(), ServeError> {
     ));
     tokio::spawn(log_address(handle.clone(), settings.mode, settings.watch));
 
-    axum_server::bind_rustls(settings.listen, tls)
+    let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(tls)
+        .handshake_timeout(settings.header_read_timeout)
+        .acceptor(shared.connections.clone());
+    let mut server = axum_server::bind(settings.listen)
+        .acceptor(acceptor)
         .handle(handle)
+        .first_request_timeout(settings.header_read_timeout);
+    tune_protocols(server.http_builder(), settings.header_read_timeout);
+    server
         .serve(router(shared).into_make_service())
         .await
         .map_err(|source| ServeError::Serve {
@@ -101,9 +121,33 @@ pub async fn serve(settings: Settings) -> Result<(), ServeError> {
     Ok(())
 }
 
+/// hyper's own limits. HTTP/2 keep-alive pings stay off: they would count as traffic and
+/// keep idle connections open; `--idle-timeout` closes dead peers too.
+fn tune_protocols(
+    builder: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
+    header_read_timeout: Duration,
+) {
+    builder.http1().header_read_timeout(header_read_timeout);
+    // A stream waiting for --review-memory leaves its body unread. The connection window
+    // covers every stream's window, so such streams can never starve the one being read
+    // (which would stall them all until --request-timeout); and it bounds what one
+    // connection buffers unread to 1 MiB.
+    builder
+        .http2()
+        .max_concurrent_streams(H2_STREAMS)
+        .initial_stream_window_size(H2_STREAM_WINDOW)
+        .initial_connection_window_size(H2_STREAMS * H2_STREAM_WINDOW)
+        .max_header_list_size(64 * 1024);
+}
+
+/// The API server sends one review per stream and few at once on a connection.
+const H2_STREAMS: u32 = 16;
+const H2_STREAM_WINDOW: u32 = 64 * 1024;
+
 fn router(shared: Arc<Shared>) -> Router {
     let validate = Router::new()
         .route("/validate", post(validate))
+        .route_layer(middleware::from_fn_with_state(shared.clone(), admit))
         .route_layer(middleware::from_fn_with_state(shared.clone(), limit_time))
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
     Router::new()
@@ -123,17 +167,18 @@ async fn validate(
     let body = match body {
         Ok(body) => body,
         Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            let message = format!(
-                "the AdmissionReview is larger than {BODY_LIMIT} bytes (3 MiB), the API \
-                 server's own limit for a request"
-            );
-            return refuse(&shared, StatusCode::PAYLOAD_TOO_LARGE, message, started);
+            let status = StatusCode::PAYLOAD_TOO_LARGE;
+            return refuse(&shared, status, too_large_message(), started);
         }
         Err(rejection) => {
             let message = format!("cannot read the request body: {}", rejection.body_text());
             return refuse(&shared, rejection.status(), message, started);
         }
     };
+    if let Err(too_many) = limits::check_values(&body) {
+        let status = StatusCode::PAYLOAD_TOO_LARGE;
+        return refuse(&shared, status, too_many.to_string(), started);
+    }
     let request = match review::parse(&body) {
         Ok(request) => request,
         Err(bad) => return refuse(&shared, StatusCode::BAD_REQUEST, bad.to_string(), started),
@@ -227,6 +272,35 @@ fn refuse(shared: &Shared, status: StatusCode, message: String, started: Instant
     (status, message).into_response()
 }
 
+/// Refuses a body whose declared length is over the limit before reading it, then waits
+/// for the memory the review may need, which it holds until it is answered.
+async fn admit(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > BODY_LIMIT as u64) {
+        return refuse(
+            &shared,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            too_large_message(),
+            Instant::now(),
+        );
+    }
+    // Without a declared length (chunked, or HTTP/2 without the header) the body may be
+    // anything up to the limit.
+    let length = declared.map_or(BODY_LIMIT, |l| usize::try_from(l).unwrap_or(BODY_LIMIT));
+    let _memory = shared.review_memory.reserve(length).await;
+    next.run(request).await
+}
+
+fn too_large_message() -> String {
+    format!(
+        "the AdmissionReview is larger than {BODY_LIMIT} bytes (3 MiB), the API server's own \
+         limit for a request"
+    )
+}
+
 /// Answers 503 when a review (body included) takes longer than `--request-timeout`.
 async fn limit_time(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
@@ -263,6 +337,8 @@ async fn render_metrics(State(shared): State<Arc<Shared>>) -> Response {
     if let Some(cache) = &shared.cache {
         shared.metrics.set_cached_objects(cache.len());
     }
+    let open = shared.connections.open(shared.max_connections);
+    shared.metrics.set_connections(open);
     (
         [(header::CONTENT_TYPE, metrics::CONTENT_TYPE)],
         shared.metrics.render(),

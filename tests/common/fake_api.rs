@@ -128,6 +128,14 @@ pub struct Cluster {
     pub unserved: Vec<&'static str>,
     /// Plurals whose lists answer only after this delay.
     pub slow: Vec<(&'static str, Duration)>,
+    /// Plurals whose lists hand out the same continue token on every page, forever.
+    pub repeating_continue: Vec<&'static str>,
+    /// Plurals whose lists answer 429 with this `Retry-After` (seconds), every time.
+    pub throttled: Vec<(&'static str, u64)>,
+    /// Plurals whose lists answer 302 to another host.
+    pub redirected: Vec<&'static str>,
+    /// Plurals whose lists answer a page padded to this many bytes.
+    pub padded: Vec<(&'static str, usize)>,
     /// Roles and ClusterRoles of the caller: when there are any, a list none of them
     /// allows is forbidden, as RBAC does.
     pub roles: Vec<Value>,
@@ -472,6 +480,25 @@ async fn list(
     if let Some((_, delay)) = cluster.slow.iter().find(|(p, _)| *p == plural) {
         tokio::time::sleep(*delay).await;
     }
+    if let Some((_, seconds)) = cluster.throttled.iter().find(|(p, _)| *p == plural) {
+        let mut response = status(
+            StatusCode::TOO_MANY_REQUESTS,
+            "TooManyRequests",
+            "slow down",
+        );
+        response.headers_mut().insert(
+            "retry-after",
+            seconds.to_string().parse().expect("a header"),
+        );
+        return response;
+    }
+    if cluster.redirected.contains(&plural) {
+        return Response::builder()
+            .status(StatusCode::FOUND)
+            .header("location", "https://elsewhere.example/api/v1/services")
+            .body(axum::body::Body::empty())
+            .expect("a redirect");
+    }
     let by_name = query
         .get("fieldSelector")
         .and_then(|f| f.strip_prefix("metadata.name="));
@@ -530,10 +557,15 @@ async fn list(
         metadata["continue"] = json!(format!("page-at-{next}"));
         metadata["remainingItemCount"] = json!(items.len() - next);
     }
-    json_ok(
-        json!({"kind": format!("{}List", resource.kind), "apiVersion": api_version,
-        "metadata": metadata, "items": page}),
-    )
+    if cluster.repeating_continue.contains(&plural) {
+        metadata["continue"] = json!("page-at-0");
+    }
+    let mut body = json!({"kind": format!("{}List", resource.kind), "apiVersion": api_version,
+        "metadata": metadata, "items": page});
+    if let Some((_, bytes)) = cluster.padded.iter().find(|(p, _)| *p == plural) {
+        body["padding"] = json!(" ".repeat(*bytes));
+    }
+    json_ok(body)
 }
 
 /// Whether a ClusterRole, or a Role of the namespace listed in, allows `list` on the
