@@ -4,6 +4,7 @@
 
 pub mod ansible;
 mod ansible_vars;
+pub mod boundary;
 pub mod compose;
 pub mod compose_ports;
 pub mod crd;
@@ -21,6 +22,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
+use self::boundary::Boundary;
 use self::compose::{ComposeFile, ComposeProject};
 use self::interpolate::Environment;
 use self::kubernetes::KubeObject;
@@ -108,6 +110,8 @@ pub fn load_excluding(inputs: &[Input], excluded: &(dyn Fn(&Path) -> bool + Sync
             }
         }
     }
+    // Files a playbook names are read only from inside the directory being checked.
+    let roots: Vec<PathBuf> = paths.iter().filter(|p| p.is_dir()).cloned().collect();
     let (mut candidates, walk_problems) = walk::expand(&paths);
     candidates.retain(|c| !excluded(&c.path));
     loaded.problems.extend(walk_problems);
@@ -123,7 +127,7 @@ pub fn load_excluding(inputs: &[Input], excluded: &(dyn Fn(&Path) -> bool + Sync
 
     let files: Vec<Result<ReadFile, InvalidInput>> = texts
         .into_par_iter()
-        .map(|(candidate, text)| text.map(|source| classify(candidate, source)))
+        .map(|(candidate, text)| text.map(|source| classify(candidate, source, &roots)))
         .collect();
 
     let read_by_playbooks = read_by_playbooks(&files);
@@ -147,9 +151,11 @@ pub fn load_excluding(inputs: &[Input], excluded: &(dyn Fn(&Path) -> bool + Sync
             );
         if counts {
             loaded.files += 1;
-            loaded
-                .sources
-                .insert(file.source.path.clone(), Arc::from(file.source.text));
+            if may_show(&file, &roots) {
+                loaded
+                    .sources
+                    .insert(file.source.path.clone(), Arc::from(file.source.text));
+            }
         }
         loaded.problems.extend(file.problems);
         match file.content {
@@ -209,6 +215,17 @@ fn is_read_by_playbook(file: &ReadFile, read: &HashSet<PathBuf>) -> bool {
             .is_ok_and(|path| read.contains(&path))
 }
 
+/// Whether a file's lines may be shown in source frames: a manifest's, or those of a
+/// file of the checked tree that failed to parse. A file that only a symlink leading out
+/// of the tree brought in, and that is no manifest, is named but never quoted.
+fn may_show(file: &ReadFile, roots: &[PathBuf]) -> bool {
+    let manifest = matches!(
+        file.content,
+        Content::Kubernetes(_) | Content::Compose(_) | Content::Ansible(_)
+    );
+    manifest || Boundary::for_file(&file.candidate.path, roots).admits(&file.candidate.path)
+}
+
 fn stdin_candidate() -> Candidate {
     Candidate {
         path: PathBuf::from("-"),
@@ -224,8 +241,9 @@ fn unrecognised(path: &str) -> InvalidInput {
     )
 }
 
-/// Parses a file and decides by content what it holds.
-fn classify(candidate: Candidate, source: SourceText) -> ReadFile {
+/// Parses a file and decides by content what it holds. `roots` are the directories being
+/// checked, which bound what a playbook may read.
+fn classify(candidate: Candidate, source: SourceText, roots: &[PathBuf]) -> ReadFile {
     let stream = yaml::parse_stream(&source.text);
     let mut problems = Vec::new();
     let mut documents = Vec::new();
@@ -274,6 +292,7 @@ fn classify(candidate: Candidate, source: SourceText) -> ReadFile {
             &document.root,
             &candidate.path,
             &source,
+            &Boundary::for_file(&candidate.path, roots),
             &mut problems,
         ))
     } else if documents.is_empty() {

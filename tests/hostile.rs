@@ -1,0 +1,171 @@
+//! Hostile input and load stay bounded: a Compose port range is one finding per rule, not
+//! one per port; joins of Services, Deployments and NetworkPolicies grow linearly; and a
+//! playbook cannot make the tool read, or print, a file outside the directory checked.
+//!
+//! Every hostile input is generated here, in a temporary directory.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use iredmail_ports::model::{Finding, Rule};
+use iredmail_ports::{Catalogue, Config, Input, check};
+
+fn check_path(path: &Path) -> Vec<Finding> {
+    let catalogue = Catalogue::embedded_default().expect("the embedded catalogue loads");
+    check(
+        &[Input::Path(path.to_path_buf())],
+        &catalogue,
+        &Config::default(),
+    )
+    .findings
+}
+
+fn check_text(name: &str, text: String) -> Vec<Finding> {
+    let catalogue = Catalogue::embedded_default().expect("the embedded catalogue loads");
+    let input = Input::Text {
+        name: name.to_string(),
+        text,
+    };
+    check(&[input], &catalogue, &Config::default()).findings
+}
+
+fn text_report(path: &Path) -> String {
+    let output = Command::cargo_bin("iredmail-ports")
+        .expect("the binary is built")
+        .args(["check", "--format", "text", "--fail-on", "never"])
+        .arg(path)
+        .output()
+        .expect("the binary runs");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+const CREDENTIALS: &str = "[default]\naws_access_key_id = AKIAHOSTILEEXAMPLE\n\
+                           aws_secret_access_key = hostile/secret/key\n";
+
+/// A playbook whose every reference leads out of the checked directory, directly, by
+/// `..`, by an absolute path, to `/proc`, or through a symlink, plus one `src:` naming a
+/// credentials file inside the tree.
+fn playbook_reaching_outside(root: &Path) -> std::path::PathBuf {
+    let outside = root.join("outside");
+    let checked = root.join("checked");
+    fs::create_dir_all(outside.join("project")).unwrap();
+    fs::create_dir_all(checked.join("group_vars")).unwrap();
+    fs::write(outside.join("credentials"), CREDENTIALS).unwrap();
+    fs::write(outside.join("vars.yml"), "smtp_port: 2525\n").unwrap();
+    fs::write(
+        outside.join("tasks.yml"),
+        "- community.docker.docker_container: {name: x, published_ports: ['3306:3306']}\n",
+    )
+    .unwrap();
+    fs::write(
+        outside.join("project/compose.yaml"),
+        "services:\n  db:\n    image: mariadb\n    ports: ['3306:3306']\n",
+    )
+    .unwrap();
+    symlink(outside.join("credentials"), checked.join("linked.yaml")).unwrap();
+    symlink(outside.join("vars.yml"), checked.join("group_vars/all.yml")).unwrap();
+    fs::write(checked.join("inside-credentials"), CREDENTIALS).unwrap();
+    let absolute = outside.join("credentials");
+    let playbook = format!(
+        "- hosts: mail
+  vars_files:
+    - ../outside/vars.yml
+  tasks:
+    - kubernetes.core.k8s:
+        src: {absolute}
+    - kubernetes.core.k8s:
+        src: ../../outside/credentials
+    - kubernetes.core.k8s:
+        src: /proc/self/environ
+    - kubernetes.core.k8s:
+        src: linked.yaml
+    - kubernetes.core.k8s:
+        src: inside-credentials
+    - community.docker.docker_compose_v2:
+        project_src: ../outside/project
+    - include_tasks: ../outside/tasks.yml
+",
+        absolute = absolute.display()
+    );
+    fs::write(checked.join("site.yml"), playbook).unwrap();
+    checked
+}
+
+#[test]
+fn references_outside_the_checked_directory_are_named_and_never_read() {
+    let root = tempfile::tempdir().unwrap();
+    let checked = playbook_reaching_outside(root.path());
+    let findings = check_path(&checked);
+    let problems: Vec<(u32, &str)> = findings
+        .iter()
+        .filter(|f| f.rule == Rule::InvalidInput)
+        .filter_map(|f| Some((f.location.as_ref()?.line, f.message.as_str())))
+        .collect();
+    let outside = |line: u32, reference: &str| {
+        problems.iter().any(|(l, message)| {
+            *l == line
+                && message.contains(reference)
+                && message.contains("leads outside")
+                && message.contains("it is not read")
+        })
+    };
+    let absolute = format!(
+        "`src: {}`",
+        root.path().join("outside/credentials").display()
+    );
+    assert!(
+        outside(3, "`vars_files: ../outside/vars.yml`"),
+        "{problems:#?}"
+    );
+    assert!(outside(6, &absolute), "{problems:#?}");
+    assert!(
+        outside(8, "`src: ../../outside/credentials`"),
+        "{problems:#?}"
+    );
+    assert!(outside(10, "`src: /proc/self/environ`"), "{problems:#?}");
+    assert!(outside(12, "`src: linked.yaml`"), "{problems:#?}");
+    assert!(
+        outside(16, "`project_src: ../outside/project`"),
+        "{problems:#?}"
+    );
+    assert!(
+        outside(17, "`include_tasks: ../outside/tasks.yml`"),
+        "{problems:#?}"
+    );
+    let group_vars = problems
+        .iter()
+        .any(|(line, m)| *line == 1 && m.contains("group_vars/all.yml") && m.contains("not read"));
+    assert!(group_vars, "{problems:#?}");
+    // Nothing outside was judged: no 3306 of the outside Compose project or task file.
+    assert!(
+        findings.iter().all(|f| f.rule == Rule::InvalidInput),
+        "{findings:#?}"
+    );
+    // The walk also finds `linked.yaml` (a symlink leading out): that is the walk's
+    // business, but no finding may quote the credentials, and no frame show them.
+    for finding in &findings {
+        assert!(!finding.message.contains("AKIA"), "{finding:#?}");
+    }
+    let text = text_report(&checked);
+    assert!(!text.contains("aws_access_key_id"), "{text}");
+    assert!(!text.contains("AKIAHOSTILEEXAMPLE"), "{text}");
+    assert!(!text.contains("hostile/secret"), "{text}");
+}
+
+#[test]
+fn a_single_named_playbook_is_bounded_by_its_own_directory() {
+    let root = tempfile::tempdir().unwrap();
+    let checked = playbook_reaching_outside(root.path());
+    let findings = check_path(&checked.join("site.yml"));
+    let refused = findings
+        .iter()
+        .filter(|f| f.rule == Rule::InvalidInput && f.message.contains("leads outside"))
+        .count();
+    assert_eq!(refused, 7, "{findings:#?}");
+    let text = text_report(&checked.join("site.yml"));
+    assert!(!text.contains("aws_access_key_id"), "{text}");
+}
