@@ -169,3 +169,116 @@ fn a_single_named_playbook_is_bounded_by_its_own_directory() {
     let text = text_report(&checked.join("site.yml"));
     assert!(!text.contains("aws_access_key_id"), "{text}");
 }
+
+/// Ten Compose services each publishing every port: 510 bytes that once made 655,310
+/// findings.
+fn compose_publishing_every_port(services: usize) -> String {
+    let mut text = String::from("services:\n");
+    for i in 0..services {
+        writeln!(
+            text,
+            "  s{i}:\n    image: x\n    ports: ['1-65535:1-65535']"
+        )
+        .unwrap();
+    }
+    text
+}
+
+/// What each range publishing every port on every address is told, once per rule.
+fn assert_one_finding_per_rule(findings: &[Finding], ranges: usize) {
+    let count = |rule: Rule| findings.iter().filter(|f| f.rule == rule).count();
+    assert_eq!(count(Rule::InternalPortExposed), ranges);
+    assert_eq!(count(Rule::UnknownPort), ranges);
+    assert_eq!(count(Rule::DeprecatedPort), ranges);
+    assert_eq!(count(Rule::RemovedService), ranges);
+    assert_eq!(findings.len(), 4 * ranges, "{findings:#?}");
+    for finding in findings {
+        assert_eq!(finding.port, Some(1), "{finding:#?}");
+        assert!(finding.message.contains("1-65535"), "{finding:#?}");
+    }
+    let exposed = findings
+        .iter()
+        .find(|f| f.rule == Rule::InternalPortExposed)
+        .unwrap();
+    assert!(
+        exposed.message.contains("MySQL/MariaDB 3306"),
+        "{exposed:#?}"
+    );
+    let unknown = findings
+        .iter()
+        .find(|f| f.rule == Rule::UnknownPort)
+        .unwrap();
+    assert!(
+        unknown.message.contains("65497 of those 65535 ports"),
+        "{unknown:#?}"
+    );
+}
+
+#[test]
+fn a_compose_port_range_is_one_finding_per_rule() {
+    let started = Instant::now();
+    let findings = check_text("compose.yaml", compose_publishing_every_port(10));
+    assert_one_finding_per_rule(&findings, 10);
+    // Unoptimised, on a shared machine: the point is not per-port work (seconds).
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+#[test]
+fn an_ansible_port_range_is_one_finding_per_rule() {
+    let mut playbook = String::from("- hosts: mail\n  tasks:\n");
+    for i in 0..20 {
+        writeln!(
+            playbook,
+            "    - community.docker.docker_container:\n        name: c{i}\n        \
+             image: x\n        published_ports: ['1-65535:1-65535']"
+        )
+        .unwrap();
+    }
+    let started = Instant::now();
+    let findings = check_text("site.yml", playbook);
+    assert_one_finding_per_rule(&findings, 20);
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+#[test]
+fn a_range_names_only_the_catalogue_ports_inside_it() {
+    let compose = "services:\n  web:\n    image: x\n    ports: ['3300-3310:3300-3310', \
+                   '127.0.0.1:8000-8100:8000-8100', '2525-2600:25-100']\n";
+    let findings = check_text("compose.yaml", compose.to_string());
+    let summary: Vec<(Rule, u16, &str)> = findings
+        .iter()
+        .map(|f| (f.rule, f.port.unwrap_or(0), f.message.as_str()))
+        .collect();
+    let expected = [
+        (
+            Rule::InternalPortExposed,
+            3300,
+            "ports 3300-3310/TCP are reachable from outside the host through a port \
+             published on all host addresses, and the range holds MySQL/MariaDB 3306 and \
+             ClamAV clamd 3310, which the catalogue allows no wider than `internal`",
+        ),
+        (
+            Rule::UnknownPort,
+            3300,
+            "ports 3300-3310/TCP are reachable from outside the host through a port \
+             published on all host addresses, and 9 of those 11 ports are not iRedMail \
+             ports (it also holds iRedMail's 3306, 3310)",
+        ),
+        (
+            Rule::MissingPort,
+            25,
+            "Postfix SMTP is not offered on 25 from outside the host: it is published on \
+             ports 2525-2600 of every host address instead; other mail servers deliver",
+        ),
+    ];
+    for (rule, port, message) in expected {
+        assert!(
+            summary
+                .iter()
+                .any(|(r, p, m)| *r == rule && *p == port && m.starts_with(message)),
+            "{rule:?} {port} {message}\n{summary:#?}"
+        );
+    }
+    // Loopback-only publishing reaches no one: nothing about 8000-8100.
+    assert!(summary.iter().all(|(_, p, _)| *p != 8000), "{summary:#?}");
+}

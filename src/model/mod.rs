@@ -18,7 +18,7 @@ mod rule;
 mod scope;
 mod workload;
 
-pub use exposure::{Exposure, Isolation, Via};
+pub use exposure::{Exposure, Isolation, Via, port_text};
 pub use finding::{Finding, Ignore, InlineSuppression, SuppressedBy, Suppression};
 pub use fingerprint::fingerprints;
 pub use inventory::{Inventory, PodIndex, UnitParts};

@@ -138,6 +138,7 @@ pub fn expose(
         backends: backend.workloads.clone(),
         published,
         target,
+        target_last: target,
         protocol: backend.protocol,
         scope: Scope::External,
         via,
