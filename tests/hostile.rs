@@ -282,3 +282,43 @@ fn a_range_names_only_the_catalogue_ports_inside_it() {
     // Loopback-only publishing reaches no one: nothing about 8000-8100.
     assert!(summary.iter().all(|(_, p, _)| *p != 8000), "{summary:#?}");
 }
+
+/// `n` Deployments and `n` ClusterIP Services on the same selector in one namespace.
+fn services_on_one_selector(n: usize) -> String {
+    let mut docs = Vec::new();
+    for i in 0..n {
+        docs.push(format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: d{i}, namespace: mail}}\n\
+             spec:\n  selector: {{matchLabels: {{app: db}}}}\n  template:\n    metadata: \
+             {{labels: {{app: db}}}}\n    spec:\n      containers:\n        - name: db\n          \
+             image: mariadb\n          ports: [{{containerPort: 3306}}]\n"
+        ));
+    }
+    for i in 0..n {
+        docs.push(format!(
+            "apiVersion: v1\nkind: Service\nmetadata: {{name: s{i}, namespace: mail}}\nspec:\n  \
+             selector: {{app: db}}\n  ports: [{{port: 3306}}]\n"
+        ));
+    }
+    docs.join("---\n")
+}
+
+#[test]
+fn services_selecting_many_pods_give_short_findings() {
+    let findings = check_text("objects.yaml", services_on_one_selector(300));
+    let missing: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| f.rule == Rule::NetworkPolicyMissing)
+        .collect();
+    assert_eq!(missing.len(), 300, "{findings:#?}");
+    for finding in missing {
+        assert!(
+            finding.message.ends_with(
+                "no ingress NetworkPolicy selects Deployment/mail/d0, Deployment/mail/d1, \
+                 Deployment/mail/d2, Deployment/mail/d3, Deployment/mail/d4 and 295 more; it \
+                 belongs to the mail stack only"
+            ),
+            "{finding:#?}"
+        );
+    }
+}
