@@ -207,6 +207,32 @@ impl Catalogue {
         self.ports.iter().find(|e| e.port == port)
     }
 
+    /// The entries for `protocol` whose port lies in `first..=last`, in port order. The
+    /// cost is the catalogue's size, never the range's width: `1-65535` is as cheap as
+    /// one port.
+    pub fn entries_in(&self, first: u16, last: u16, protocol: Protocol) -> Vec<&PortEntry> {
+        let mut entries: Vec<&PortEntry> = self
+            .ports
+            .iter()
+            .filter(|e| e.protocol == protocol && (first..=last).contains(&e.port))
+            .collect();
+        entries.sort_by_key(|e| e.port);
+        entries
+    }
+
+    /// How many port numbers in `first..=last` the catalogue knows under any protocol.
+    pub fn known_ports_in(&self, first: u16, last: u16) -> usize {
+        let mut ports: Vec<u16> = self
+            .ports
+            .iter()
+            .map(|e| e.port)
+            .filter(|p| (first..=last).contains(p))
+            .collect();
+        ports.sort_unstable();
+        ports.dedup();
+        ports.len()
+    }
+
     /// The web backend with this id.
     pub fn web_backend(&self, id: &str) -> Option<&WebBackend> {
         self.web_backends.iter().find(|b| b.id == id)

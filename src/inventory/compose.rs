@@ -5,6 +5,7 @@
 //! the host, where Compose also ignores `ports:`.
 
 use crate::load::compose::{ComposeProject, ComposeService};
+use crate::load::compose_ports::{PortRange, PortSpec};
 use crate::model::{
     Exposure, InlineSuppression, Inventory, Isolation, Listener, Scope, SuppressedBy, Unit, Via,
     Workload,
@@ -27,12 +28,13 @@ fn add_service(project: &ComposeProject, service: &ComposeService, inventory: &m
         });
     }
     let id = inventory.workloads.len();
-    let exposure = |published, target, protocol, scope, via, location| Exposure {
+    let exposure = |(published, (target, target_last)), protocol, scope, via, location| Exposure {
         object: object.clone(),
         unit: unit.clone(),
         backends: vec![id],
         published,
         target,
+        target_last,
         protocol,
         scope,
         via,
@@ -41,54 +43,52 @@ fn add_service(project: &ComposeProject, service: &ComposeService, inventory: &m
     };
     let mut listeners = Vec::new();
     let mut exposures = Vec::new();
+    // A range stays one listener and one exposure, however many ports it holds.
     for port in &service.ports {
-        for (published, target) in port.spec.pairs() {
-            listeners.push(Listener {
-                port: target,
-                protocol: port.spec.protocol,
-                name: None,
-                location: Some(port.location.clone()),
-            });
-            if service.host_network.is_none() {
-                let via = Via::Published {
-                    host_ip: port.spec.host_ip.map(|ip| ip.to_string()),
-                };
-                exposures.push(exposure(
-                    published,
-                    target,
-                    port.spec.protocol,
-                    Scope::of_host_address(port.spec.host_ip),
-                    via,
-                    Some(port.location.clone()),
-                ));
-            }
+        let (published, target) = published_range(&port.spec);
+        listeners.push(Listener {
+            port: target.start,
+            last: target.end,
+            protocol: port.spec.protocol,
+            name: None,
+            location: Some(port.location.clone()),
+        });
+        if service.host_network.is_none() {
+            let via = Via::Published {
+                host_ip: port.spec.host_ip.map(|ip| ip.to_string()),
+            };
+            exposures.push(exposure(
+                (published, (target.start, target.end)),
+                port.spec.protocol,
+                Scope::of_host_address(port.spec.host_ip),
+                via,
+                Some(port.location.clone()),
+            ));
         }
     }
     for exposed in &service.expose {
-        for target in exposed.ports.start..=exposed.ports.end {
-            listeners.push(Listener {
-                port: target,
-                protocol: exposed.protocol,
-                name: None,
-                location: Some(exposed.location.clone()),
-            });
-            if service.host_network.is_none() {
-                exposures.push(exposure(
-                    Some(target),
-                    target,
-                    exposed.protocol,
-                    Scope::Internal,
-                    Via::ProjectNetwork,
-                    Some(exposed.location.clone()),
-                ));
-            }
+        let ports = exposed.ports;
+        listeners.push(Listener {
+            port: ports.start,
+            last: ports.end,
+            protocol: exposed.protocol,
+            name: None,
+            location: Some(exposed.location.clone()),
+        });
+        if service.host_network.is_none() {
+            exposures.push(exposure(
+                (Some(ports.start), (ports.start, ports.end)),
+                exposed.protocol,
+                Scope::Internal,
+                Via::ProjectNetwork,
+                Some(exposed.location.clone()),
+            ));
         }
     }
     if service.host_network.is_some() {
         for listener in &listeners {
             exposures.push(exposure(
-                Some(listener.port),
-                listener.port,
+                (Some(listener.port), (listener.port, listener.last)),
                 listener.protocol,
                 Scope::External,
                 Via::HostNetwork,
@@ -106,4 +106,16 @@ fn add_service(project: &ComposeProject, service: &ComposeService, inventory: &m
         location: Some(service.location.clone()),
     });
     inventory.exposures.extend(exposures);
+}
+
+/// The first published port and the target range of a `ports:` entry. A host range as
+/// long as the target range maps pairwise from its first port; a host range for one
+/// target (a pool Docker picks one free port from) or no host port leaves the published
+/// port unknown, as an ephemeral one is.
+fn published_range(spec: &PortSpec) -> (Option<u16>, PortRange) {
+    let published = spec
+        .published
+        .filter(|host| host.port_count() == spec.target.port_count())
+        .map(|host| host.start);
+    (published, spec.target)
 }

@@ -101,6 +101,7 @@ fn add_workload(object: &KubeObject, template: &PodTemplate, inventory: &mut Inv
             let location = object.location(&path(&port_path, &[PathSegment::key("containerPort")]));
             listeners.push(Listener {
                 port: number,
+                last: number,
                 protocol,
                 name: port.name.clone(),
                 location: Some(location.clone()),
@@ -118,6 +119,7 @@ fn add_workload(object: &KubeObject, template: &PodTemplate, inventory: &mut Inv
                     backends: Vec::new(),
                     published: Some(host_port),
                     target: number,
+                    target_last: number,
                     protocol,
                     scope: Scope::of_host_address(host_ip),
                     via: Via::HostPort,
@@ -134,6 +136,7 @@ fn add_workload(object: &KubeObject, template: &PodTemplate, inventory: &mut Inv
                     backends: Vec::new(),
                     published: Some(number),
                     target: number,
+                    target_last: number,
                     protocol,
                     scope: Scope::External,
                     via: Via::HostNetwork,
@@ -269,6 +272,7 @@ fn add_service(object: &KubeObject, service: &Service, inventory: &mut Inventory
             backends: backends.clone(),
             published,
             target,
+            target_last: target,
             protocol,
             scope,
             via,

@@ -21,7 +21,8 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use super::ansible_vars::{file_vars, inventory_vars, role_vars};
+use super::ansible_vars::VarsFiles;
+use super::boundary::{Boundary, parent_dir};
 use super::compose::{self, ComposeFile, ComposeProject, ComposeService, ExposedPort};
 use super::compose::{PublishedPort, normalize_project_name};
 use super::compose_ports::{PortRange, PortSpec, from_integer, parse_short_syntax};
@@ -232,15 +233,18 @@ fn module_of(task: &Node) -> Option<(Module, &Entry)> {
 }
 
 /// Reads what a playbook or a task file deploys. `path` is the file as found (for the
-/// directories `src:` and roles are looked up in), `source` its text as named in reports.
+/// directories `src:` and roles are looked up in), `source` its text as named in reports;
+/// no file outside `boundary` is read.
 pub fn read(
     root: &Node,
     path: &Path,
     source: &SourceText,
+    boundary: &Boundary,
     problems: &mut Vec<InvalidInput>,
 ) -> Deployed {
     let dir = parent_dir(path);
     let mut reader = Reader {
+        boundary: boundary.clone(),
         file: source.path.clone(),
         text: source.text.clone(),
         path: path.to_path_buf(),
@@ -266,14 +270,17 @@ pub fn read(
             .and_then(Path::parent)
             .and_then(Path::parent)
             .map_or_else(|| dir.clone(), Path::to_path_buf);
-        let mut vars = Vars::default();
-        if let Some(role) = &role {
-            vars.overlay(role_vars(role, "defaults"));
-        }
-        vars.overlay(inventory_vars(&playbook_dir, None));
-        if let Some(role) = &role {
-            vars.overlay(role_vars(role, "vars"));
-        }
+        let vars = reader.through_boundary((root.line, root.column), |files| {
+            let mut vars = Vars::default();
+            if let Some(role) = &role {
+                vars.overlay(files.role_vars(role, "defaults"));
+            }
+            vars.overlay(files.inventory_vars(&playbook_dir, None));
+            if let Some(role) = &role {
+                vars.overlay(files.role_vars(role, "vars"));
+            }
+            vars
+        });
         let base = role.unwrap_or_else(|| dir.clone());
         let mut play = Play {
             project: DEFAULT_PROJECT.to_string(),
@@ -286,13 +293,6 @@ pub fn read(
         reader.finish_play(play);
     }
     reader.deployed
-}
-
-/// The directory a file sits in, `.` for a bare name.
-fn parent_dir(path: &Path) -> PathBuf {
-    path.parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
 /// `roles/<name>` when the file is `roles/<name>/tasks/*.yml` (or `handlers/`).
@@ -325,6 +325,8 @@ struct Play {
 }
 
 struct Reader<'a> {
+    /// Where the files the playbook names may be read from.
+    boundary: Boundary,
     /// The file being read, as reports name it: the playbook, or a role's task file.
     file: String,
     /// Its text, to map a `|` block `definition:` back to its lines.
@@ -407,13 +409,16 @@ impl Reader<'_> {
     /// A play's variables, weakest first: its roles' defaults, the group and host files
     /// beside the playbook, `vars:`, `vars_files:`, its roles' vars.
     fn play_vars(&mut self, play: &Node, dir: &Path, roles: &[(&Node, String)]) -> Vars {
-        let mut vars = Vars::default();
-        for (_, role) in roles {
-            if let Some(role) = find_role(dir, role) {
-                vars.overlay(role_vars(&role, "defaults"));
+        let mut vars = self.through_boundary((play.line, play.column), |files| {
+            let mut vars = Vars::default();
+            for (_, role) in roles {
+                if let Some(role) = find_role(dir, role) {
+                    vars.overlay(files.role_vars(&role, "defaults"));
+                }
             }
-        }
-        vars.overlay(inventory_vars(dir, play.get("hosts")));
+            vars.overlay(files.inventory_vars(dir, play.get("hosts")));
+            vars
+        });
         vars.overlay(Vars::from_mapping(play.get("vars")));
         let files = play.get("vars_files");
         let entries: Vec<&Node> = match files.map(|f| &f.value) {
@@ -425,12 +430,80 @@ impl Reader<'_> {
             let loaded = self.vars_file(entry, &vars, dir);
             vars.overlay(loaded);
         }
-        for (_, role) in roles {
-            if let Some(role) = find_role(dir, role) {
-                vars.overlay(role_vars(&role, "vars"));
+        let role_vars = self.through_boundary((play.line, play.column), |files| {
+            let mut vars = Vars::default();
+            for (_, role) in roles {
+                if let Some(role) = find_role(dir, role) {
+                    vars.overlay(files.role_vars(&role, "vars"));
+                }
             }
-        }
+            vars
+        });
+        vars.overlay(role_vars);
         vars
+    }
+
+    /// Reads variables files through the boundary; each file refused for lying outside it
+    /// is named at `at`, the play or file that would have read it.
+    fn through_boundary<T>(
+        &mut self,
+        (line, column): (u32, u32),
+        read: impl FnOnce(&mut VarsFiles) -> T,
+    ) -> T {
+        let boundary = self.boundary.clone();
+        let mut files = VarsFiles::new(&boundary);
+        let value = read(&mut files);
+        for path in files.refused {
+            let message = format!(
+                "variables file `{}` lies outside `{}`, the directory being checked; it is \
+                 not read",
+                path.display(),
+                boundary.shown().display()
+            );
+            self.record(message, line, column, Impact::ValueSkipped);
+        }
+        value
+    }
+
+    /// Whether a file the playbook names may be read. One outside the boundary is not
+    /// opened (a symlink is judged by its target): an `invalid-input` names the
+    /// reference as written.
+    fn admits(&mut self, path: &Path, reference: &str, (line, column): (u32, u32)) -> bool {
+        if self.boundary.admits(path) {
+            return true;
+        }
+        let message = format!(
+            "{reference} leads outside `{}`, the directory being checked; it is not read",
+            self.boundary.shown().display()
+        );
+        self.problem(message, line, column);
+        false
+    }
+
+    /// The first of `candidates` that is a file inside the boundary. When none is and one
+    /// leads outside it, the reference is named as leaving the checked directory (whether
+    /// or not its target exists) and `Err(true)` returned; `Err(false)` when none exists.
+    fn locate(
+        &mut self,
+        candidates: &[PathBuf],
+        reference: &str,
+        at: (u32, u32),
+    ) -> Result<PathBuf, bool> {
+        let candidates: Vec<PathBuf> = candidates.iter().map(|p| normalize(p)).collect();
+        if let Some(found) = candidates
+            .iter()
+            .find(|p| self.boundary.admits(p) && p.is_file())
+        {
+            return Ok(found.clone());
+        }
+        match candidates.iter().find(|p| !self.boundary.admits(p)) {
+            Some(outside) => {
+                let outside = outside.clone();
+                self.admits(&outside, reference, at);
+                Err(true)
+            }
+            None => Err(false),
+        }
     }
 
     /// One `vars_files:` entry: a path (rendered with the variables known so far), or a
@@ -465,8 +538,14 @@ impl Reader<'_> {
                 }
             };
             let path = normalize(&dir.join(&name));
+            let reference = format!("`vars_files: {name}`");
+            if !self.admits(&path, &reference, (candidate.line, candidate.column)) {
+                return Vars::default();
+            }
             if path.is_file() {
-                return file_vars(&path);
+                return self.through_boundary((candidate.line, candidate.column), |files| {
+                    files.file_vars(&path)
+                });
             }
             tried.push(name);
         }
@@ -623,13 +702,12 @@ impl Reader<'_> {
             );
         } else {
             let here = parent_dir(&self.path);
-            let found = [here.join(&name), play.base.join("tasks").join(&name)]
-                .into_iter()
-                .map(|p| normalize(&p))
-                .find(|p| p.is_file());
-            match found {
-                Some(path) => self.follow_task_file(&path, vars, play),
-                None => {
+            let candidates = [here.join(&name), play.base.join("tasks").join(&name)];
+            let reference = format!("`{}: {name}`", entry.key);
+            match self.locate(&candidates, &reference, (line, column)) {
+                Ok(path) => self.follow_task_file(&path, vars, play),
+                Err(true) => {}
+                Err(false) => {
                     let message = format!(
                         "task file `{name}` is not beside `{}`; its tasks are not checked",
                         self.file
@@ -660,9 +738,18 @@ impl Reader<'_> {
             self.record(message, at.line, at.column, Impact::ValueSkipped);
             return;
         };
-        let mut scope = role_vars(&role, "defaults");
+        if !self.admits(&role, &format!("role `{name}`"), (at.line, at.column)) {
+            return;
+        }
+        let (defaults, own) = self.through_boundary((at.line, at.column), |files| {
+            (
+                files.role_vars(&role, "defaults"),
+                files.role_vars(&role, "vars"),
+            )
+        });
+        let mut scope = defaults;
         scope.overlay(vars.clone());
-        scope.overlay(role_vars(&role, "vars"));
+        scope.overlay(own);
         scope.overlay(params);
         let sections: Vec<(&str, &str)> = match tasks_from {
             Some(file) => vec![("tasks", file)],
@@ -678,16 +765,18 @@ impl Reader<'_> {
             ]
             .iter()
             .map(|f| dir.join(f))
-            .find(|p| p.is_file());
-            match found {
-                Some(path) => self.follow_task_file(&path, &scope, play),
-                None if tasks_from.is_some() => {
+            .collect::<Vec<_>>();
+            let reference = format!("role `{name}`'s `{section}/{file}`");
+            match self.locate(&found, &reference, (at.line, at.column)) {
+                Ok(path) => self.follow_task_file(&path, &scope, play),
+                Err(true) => {}
+                Err(false) if tasks_from.is_some() => {
                     let message = format!(
                         "role `{name}` has no `{section}/{file}`; its tasks are not checked"
                     );
                     self.record(message, at.line, at.column, Impact::ValueSkipped);
                 }
-                None => {}
+                Err(false) => {}
             }
         }
         play.base = saved_base;
@@ -705,9 +794,9 @@ impl Reader<'_> {
         let stream = yaml::parse_stream(&source.text);
         let root = match stream.documents.into_iter().next() {
             Some(Ok(document)) => document.root,
+            // A task file that is not YAML is named, its text not shown.
             Some(Err(error)) => {
                 self.problems.push(yaml_problem(&source.path, &error));
-                self.keep_source(source);
                 return;
             }
             None => return,
@@ -842,31 +931,40 @@ impl Reader<'_> {
         } else {
             vec![base.join("files").join(&name), base.join(&name)]
         };
-        let found = candidates
-            .iter()
-            .map(|p| normalize(p))
-            .find(|p| p.is_file());
-        let Some(path) = found else {
-            let message = format!(
-                "`src: {name}` does not exist (looked in `files/` and beside the playbook)"
-            );
-            self.problem(message, entry.key_line, entry.key_column);
-            return;
+        let reference = format!("`src: {name}`");
+        let at = (entry.key_line, entry.key_column);
+        let path = match self.locate(&candidates, &reference, at) {
+            Ok(path) => path,
+            Err(true) => return,
+            Err(false) => {
+                let message = format!(
+                    "`src: {name}` does not exist (looked in `files/` and beside the playbook)"
+                );
+                self.problem(message, entry.key_line, entry.key_column);
+                return;
+            }
         };
         let Some(source) = self.read_file(&path) else {
             return;
         };
+        let mut manifest = false;
         for document in yaml::parse_stream(&source.text).documents {
             match document {
                 Ok(document) if document.root.value == Value::Null => {}
                 Ok(document) => {
+                    manifest |= kubernetes::is_kubernetes(&document.root);
                     let template = document.template.as_deref();
                     self.kube_document(&document.root, source.path.clone(), template);
                 }
                 Err(error) => self.problems.push(yaml_problem(&source.path, &error)),
             }
         }
-        self.keep_source(source);
+        // Only a Kubernetes manifest's lines may be shown in a source frame: a `src:`
+        // naming some other file of the tree (a credentials file, a key) is reported
+        // without its text.
+        if manifest {
+            self.keep_source(source);
+        }
     }
 
     /// A path argument, rendered; `None` (and a record) when its Jinja cannot be.
@@ -893,6 +991,10 @@ impl Reader<'_> {
 
     /// Reads a file a task names, remembering it for source frames and de-duplication.
     fn read_file(&mut self, path: &Path) -> Option<SourceText> {
+        // Every caller has checked the boundary and named a refusal; this keeps it so.
+        if !self.boundary.admits(path) {
+            return None;
+        }
         match source::read_file(path) {
             Ok(source) => {
                 let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
@@ -1135,8 +1237,12 @@ impl Reader<'_> {
         vars: &Vars,
         base: &Path,
     ) -> Option<ComposeProject> {
-        let dir = self.rendered_path(entry, vars, "the Compose project is not checked")?;
-        let dir = normalize(&base.join(dir));
+        let written = self.rendered_path(entry, vars, "the Compose project is not checked")?;
+        let dir = normalize(&base.join(&written));
+        let at = (entry.key_line, entry.key_column);
+        if !self.admits(&dir, &format!("`project_src: {written}`"), at) {
+            return None;
+        }
         let listed: Vec<PathBuf> = list_arg(args, &["files"])
             .iter()
             .filter_map(Node::scalar_text)
@@ -1159,6 +1265,12 @@ impl Reader<'_> {
             self.problem(message, entry.key_line, entry.key_column);
             return None;
         };
+        for file in &files {
+            let reference = format!("`project_src: {written}` file `{}`", file.display());
+            if !self.admits(file, &reference, at) {
+                return None;
+            }
+        }
         let env = Environment::for_compose_file(&first)
             .map_err(|problem| self.problems.push(problem))
             .ok()?;
@@ -1172,15 +1284,26 @@ impl Reader<'_> {
     fn compose_file(&mut self, path: &Path, env: &Environment) -> Option<ComposeFile> {
         let source = self.read_file(path)?;
         let stream = yaml::parse_stream(&source.text);
+        let mut manifest = false;
         let result = match stream.documents.into_iter().next() {
-            Some(Ok(document)) => compose::read_compose_file(&document.root, &source.path, env),
-            Some(Err(error)) => Err(vec![yaml_problem(&source.path, &error)]),
+            Some(Ok(document)) => {
+                manifest = compose::is_compose(&document.root);
+                compose::read_compose_file(&document.root, &source.path, env)
+            }
+            // Not YAML: named, its text not shown.
+            Some(Err(error)) => {
+                self.problems.push(yaml_problem(&source.path, &error));
+                return None;
+            }
             None => Ok(ComposeFile {
                 project_name: None,
                 services: Vec::new(),
             }),
         };
-        self.keep_source(source);
+        // Only a Compose file's lines may be shown in a source frame.
+        if manifest {
+            self.keep_source(source);
+        }
         result
             .map_err(|problems| self.problems.extend(problems))
             .ok()
@@ -1533,7 +1656,13 @@ mod tests {
             text: text.into(),
         };
         let mut problems = Vec::new();
-        let deployed = read(&root, Path::new("site.yml"), &source, &mut problems);
+        let deployed = read(
+            &root,
+            Path::new("site.yml"),
+            &source,
+            &Boundary::new(Path::new(".")),
+            &mut problems,
+        );
         (deployed, problems)
     }
 

@@ -10,6 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::boundary::Boundary;
 use super::jinja::Vars;
 use super::source;
 use super::yaml::{self, Node};
@@ -17,43 +18,93 @@ use super::yaml::{self, Node};
 /// The extensions Ansible reads a variables file with (none is allowed too).
 const VARS_EXTENSIONS: &[&str] = &["yml", "yaml", "json"];
 
-/// The plain variables of a YAML mapping file. A missing or broken file gives none: a
-/// role need not have defaults, and a directory walk reports a broken file on its own.
-pub fn file_vars(path: &Path) -> Vars {
-    if !path.is_file() {
-        return Vars::default();
-    }
-    let Ok(source) = source::read_file(path) else {
-        return Vars::default();
-    };
-    let stream = yaml::parse_stream(&source.text);
-    let root = stream.documents.into_iter().find_map(Result::ok);
-    Vars::from_mapping(root.as_ref().map(|d| &d.root))
+/// Reads variables files, never one outside the boundary: a symlink in `group_vars/`
+/// or a role's `defaults/` that leads out of the checked directory is refused, and
+/// named by the caller.
+pub struct VarsFiles<'b> {
+    boundary: &'b Boundary,
+    /// Files refused for lying outside the boundary, in the order met.
+    pub refused: Vec<PathBuf>,
 }
 
-/// The variables of `roles/<name>/<section>/main.yml` (`defaults` or `vars`).
-pub fn role_vars(role: &Path, section: &str) -> Vars {
-    ["main.yml", "main.yaml", "main"]
-        .iter()
-        .map(|name| role.join(section).join(name))
-        .find(|p| p.is_file())
-        .map(|file| file_vars(&file))
-        .unwrap_or_default()
-}
+impl<'b> VarsFiles<'b> {
+    pub fn new(boundary: &'b Boundary) -> VarsFiles<'b> {
+        VarsFiles {
+            boundary,
+            refused: Vec::new(),
+        }
+    }
 
-/// `group_vars/all`, then the group and host files the play's `hosts:` names, from the
-/// directory beside the playbook.
-pub fn inventory_vars(dir: &Path, hosts: Option<&Node>) -> Vars {
-    let mut names = host_patterns(hosts);
-    names.retain(|n| n != "all");
-    let mut vars = named_vars(&dir.join("group_vars"), "all");
-    for name in &names {
-        vars.overlay(named_vars(&dir.join("group_vars"), name));
+    /// The plain variables of a YAML mapping file. A missing or broken file gives none: a
+    /// role need not have defaults, and a directory walk reports a broken file on its own.
+    pub fn file_vars(&mut self, path: &Path) -> Vars {
+        if !self.boundary.admits(path) {
+            self.refused.push(path.to_path_buf());
+            return Vars::default();
+        }
+        if !path.is_file() {
+            return Vars::default();
+        }
+        let Ok(source) = source::read_file(path) else {
+            return Vars::default();
+        };
+        let stream = yaml::parse_stream(&source.text);
+        let root = stream.documents.into_iter().find_map(Result::ok);
+        Vars::from_mapping(root.as_ref().map(|d| &d.root))
     }
-    for name in &names {
-        vars.overlay(named_vars(&dir.join("host_vars"), name));
+
+    /// The variables of `roles/<name>/<section>/main.yml` (`defaults` or `vars`).
+    pub fn role_vars(&mut self, role: &Path, section: &str) -> Vars {
+        ["main.yml", "main.yaml", "main"]
+            .iter()
+            .map(|name| role.join(section).join(name))
+            .find(|p| p.is_file())
+            .map(|file| self.file_vars(&file))
+            .unwrap_or_default()
     }
-    vars
+
+    /// `group_vars/all`, then the group and host files the play's `hosts:` names, from the
+    /// directory beside the playbook.
+    pub fn inventory_vars(&mut self, dir: &Path, hosts: Option<&Node>) -> Vars {
+        let mut names = host_patterns(hosts);
+        names.retain(|n| n != "all");
+        let mut vars = self.named_vars(&dir.join("group_vars"), "all");
+        for name in &names {
+            let group = self.named_vars(&dir.join("group_vars"), name);
+            vars.overlay(group);
+        }
+        for name in &names {
+            let host = self.named_vars(&dir.join("host_vars"), name);
+            vars.overlay(host);
+        }
+        vars
+    }
+
+    /// `<dir>/<name>` as Ansible finds it: `<name>.yml` (`.yaml`, `.json`, or no
+    /// extension), or a directory `<name>/` whose files are read in name order, later ones
+    /// winning.
+    fn named_vars(&mut self, dir: &Path, name: &str) -> Vars {
+        let base = dir.join(name);
+        if base.is_dir() {
+            let mut vars = Vars::default();
+            for file in directory_files(&base) {
+                let more = self.file_vars(&file);
+                vars.overlay(more);
+            }
+            return vars;
+        }
+        let mut candidates = vec![base.clone()];
+        candidates.extend(
+            VARS_EXTENSIONS
+                .iter()
+                .map(|ext| dir.join(format!("{name}.{ext}"))),
+        );
+        candidates
+            .iter()
+            .find(|p| p.is_file())
+            .map(|file| self.file_vars(file))
+            .unwrap_or_default()
+    }
 }
 
 /// The plain group and host names of a `hosts:` pattern: `a:b`, `a,b`, a list, `&b`
@@ -81,30 +132,6 @@ fn host_patterns(hosts: Option<&Node>) -> Vec<String> {
         }
     }
     names
-}
-
-/// `<dir>/<name>` as Ansible finds it: `<name>.yml` (`.yaml`, `.json`, or no extension),
-/// or a directory `<name>/` whose files are read in name order, later ones winning.
-fn named_vars(dir: &Path, name: &str) -> Vars {
-    let base = dir.join(name);
-    if base.is_dir() {
-        let mut vars = Vars::default();
-        for file in directory_files(&base) {
-            vars.overlay(file_vars(&file));
-        }
-        return vars;
-    }
-    let mut candidates = vec![base.clone()];
-    candidates.extend(
-        VARS_EXTENSIONS
-            .iter()
-            .map(|ext| dir.join(format!("{name}.{ext}"))),
-    );
-    candidates
-        .iter()
-        .find(|p| p.is_file())
-        .map(|file| file_vars(file))
-        .unwrap_or_default()
 }
 
 /// The variables files of a `group_vars/<name>/` directory, in name order (hidden files

@@ -4,6 +4,7 @@
 
 pub mod ansible;
 mod ansible_vars;
+pub mod boundary;
 pub mod compose;
 pub mod compose_ports;
 pub mod crd;
@@ -22,6 +23,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
+use self::boundary::Boundary;
 use self::compose::{ComposeFile, ComposeProject};
 use self::interpolate::Environment;
 use self::kubernetes::KubeObject;
@@ -182,6 +184,8 @@ pub fn load_excluding(inputs: &[Input], excluded: &(dyn Fn(&Path) -> bool + Sync
             }
         }
     }
+    // Files a playbook names are read only from inside the directory being checked.
+    let roots: Vec<PathBuf> = paths.iter().filter(|p| p.is_dir()).cloned().collect();
     let expanded = walk::expand(&paths);
     let mut candidates = expanded.candidates;
     let before = candidates.len();
@@ -205,7 +209,7 @@ pub fn load_excluding(inputs: &[Input], excluded: &(dyn Fn(&Path) -> bool + Sync
 
     let files: Vec<Result<ReadFile, InvalidInput>> = texts
         .into_par_iter()
-        .map(|(candidate, text)| text.map(|source| classify(candidate, source)))
+        .map(|(candidate, text)| text.map(|source| classify(candidate, source, &roots)))
         .collect();
 
     let read_by_playbooks = read_by_playbooks(&files);
@@ -231,9 +235,11 @@ pub fn load_excluding(inputs: &[Input], excluded: &(dyn Fn(&Path) -> bool + Sync
         let has_problems = !file.problems.is_empty();
         if counts {
             loaded.files += 1;
-            loaded
-                .sources
-                .insert(file.source.path.clone(), Arc::from(file.source.text));
+            if may_show(&file, &roots) {
+                loaded
+                    .sources
+                    .insert(file.source.path.clone(), Arc::from(file.source.text));
+            }
         }
         loaded.problems.extend(file.problems);
         match file.content {
@@ -296,6 +302,17 @@ fn is_read_by_playbook(file: &ReadFile, read: &HashSet<PathBuf>) -> bool {
             .is_ok_and(|path| read.contains(&path))
 }
 
+/// Whether a file's lines may be shown in source frames: a manifest's, or those of a
+/// file of the checked tree that failed to parse. A file that only a symlink leading out
+/// of the tree brought in, and that is no manifest, is named but never quoted.
+fn may_show(file: &ReadFile, roots: &[PathBuf]) -> bool {
+    let manifest = matches!(
+        file.content,
+        Content::Kubernetes(_) | Content::Compose(_) | Content::Ansible(_)
+    );
+    manifest || Boundary::for_file(&file.candidate.path, roots).admits(&file.candidate.path)
+}
+
 fn stdin_candidate() -> Candidate {
     Candidate {
         path: PathBuf::from("-"),
@@ -311,10 +328,11 @@ fn unrecognised(path: &str) -> InvalidInput {
     )
 }
 
-/// Parses a file and decides by content what it holds.
-fn classify(candidate: Candidate, source: SourceText) -> ReadFile {
-    let (mut content, mut problems) = classify_source(&candidate, &source);
-    match commented_json(&candidate, &source, &content) {
+/// Parses a file and decides by content what it holds. `roots` are the directories being
+/// checked, which bound what a playbook may read.
+fn classify(candidate: Candidate, source: SourceText, roots: &[PathBuf]) -> ReadFile {
+    let (mut content, mut problems) = classify_source(&candidate, &source, roots);
+    match commented_json(&candidate, &source, &content, roots) {
         Some(CommentedJson::OtherTool) => {
             content = Content::Unrecognised;
             problems.clear();
@@ -353,6 +371,7 @@ fn commented_json(
     candidate: &Candidate,
     source: &SourceText,
     content: &Content,
+    roots: &[PathBuf],
 ) -> Option<CommentedJson> {
     let is_json = candidate
         .path
@@ -367,7 +386,7 @@ fn commented_json(
         path: source.path.clone(),
         text,
     };
-    let (plain_content, problems) = classify_source(candidate, &plain);
+    let (plain_content, problems) = classify_source(candidate, &plain, roots);
     if is_checked(&plain_content) {
         Some(CommentedJson::Manifest { line, column })
     } else if problems.is_empty() {
@@ -405,7 +424,11 @@ fn first_difference(a: &str, b: &str) -> (u32, u32) {
 }
 
 /// What a text holds, and its problems.
-fn classify_source(candidate: &Candidate, source: &SourceText) -> (Content, Vec<InvalidInput>) {
+fn classify_source(
+    candidate: &Candidate,
+    source: &SourceText,
+    roots: &[PathBuf],
+) -> (Content, Vec<InvalidInput>) {
     let stream = yaml::parse_stream(&source.text);
     let mut problems = Vec::new();
     let mut documents = Vec::new();
@@ -454,6 +477,7 @@ fn classify_source(candidate: &Candidate, source: &SourceText) -> (Content, Vec<
             &document.root,
             &candidate.path,
             source,
+            &Boundary::for_file(&candidate.path, roots),
             &mut problems,
         ))
     } else if documents.is_empty() {

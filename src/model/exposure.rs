@@ -77,16 +77,74 @@ pub struct Exposure {
     /// of the workloads in the input.
     pub backends: Vec<WorkloadId>,
     /// The port clients connect to; `None` when the platform picks it (an auto-assigned
-    /// NodePort, a Compose port published on an ephemeral host port).
+    /// NodePort, a Compose port published on an ephemeral host port). For a range, the
+    /// first port of the published range, which maps pairwise onto the targets.
     pub published: Option<u16>,
     /// The container port that receives the traffic: this is what the catalogue judges.
+    /// For a range (Compose `8000-8100:8000-8100`), its first port.
     pub target: u16,
+    /// The last container port of a range, `target` itself for one port. A range stays
+    /// one exposure however wide it is: rules judge the catalogue ports inside it.
+    pub target_last: u16,
     pub protocol: Protocol,
     pub scope: Scope,
     pub via: Via,
     /// What NetworkPolicies say about a ClusterIP exposure's pods.
     pub isolation: Isolation,
     pub location: Option<Location>,
+}
+
+impl Exposure {
+    /// Whether the exposure is a range of more than one port.
+    pub fn is_range(&self) -> bool {
+        self.target_last > self.target
+    }
+
+    /// Whether a container port is among the targets.
+    pub fn targets(&self, port: u16) -> bool {
+        (self.target..=self.target_last).contains(&port)
+    }
+
+    /// The port clients connect to for one of the targets: published ranges map pairwise.
+    pub fn published_for(&self, target: u16) -> Option<u16> {
+        let offset = target.checked_sub(self.target)?;
+        self.published?.checked_add(offset)
+    }
+
+    /// The last published port of a range, when the published ports are known.
+    pub fn published_last(&self) -> Option<u16> {
+        self.published_for(self.target_last)
+    }
+
+    /// Whether clients connect on `port`: one of the published ports.
+    pub fn publishes(&self, port: u16) -> bool {
+        match (self.published, self.published_last()) {
+            (Some(first), Some(last)) => (first..=last).contains(&port),
+            _ => false,
+        }
+    }
+
+    /// The container port behind a published port, if it is one of them.
+    pub fn target_of(&self, published: u16) -> Option<u16> {
+        let offset = published.checked_sub(self.published?)?;
+        self.target
+            .checked_add(offset)
+            .filter(|t| *t <= self.target_last)
+    }
+
+    /// The targets as a message writes them: `8000` or `8000-8100`.
+    pub fn target_text(&self) -> String {
+        port_text(self.target, self.target_last)
+    }
+}
+
+/// One port or an inclusive range, as Compose writes it: `80` or `8000-8100`.
+pub fn port_text(first: u16, last: u16) -> String {
+    if last > first {
+        format!("{first}-{last}")
+    } else {
+        first.to_string()
+    }
 }
 
 /// Whether ingress NetworkPolicies select the pods behind a ClusterIP exposure, which

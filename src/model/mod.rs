@@ -18,7 +18,7 @@ mod rule;
 mod scope;
 mod workload;
 
-pub use exposure::{Exposure, INTERNAL_LOAD_BALANCER_ANNOTATIONS, Isolation, Via};
+pub use exposure::{Exposure, INTERNAL_LOAD_BALANCER_ANNOTATIONS, Isolation, Via, port_text};
 pub use finding::{Finding, Ignore, InlineSuppression, SuppressedBy, Suppression};
 pub use fingerprint::fingerprints;
 pub use inventory::{Inventory, PodIndex, UnitParts};

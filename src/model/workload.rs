@@ -35,7 +35,10 @@ impl fmt::Display for Unit {
 /// A port a container listens on (`containerPort`, a Compose target or `expose`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listener {
+    /// The port, or the first of a range (Compose `ports: ["8000-8100:8000-8100"]`).
     pub port: u16,
+    /// The last port of a range, `port` itself for one port.
+    pub last: u16,
     pub protocol: Protocol,
     /// The port's name, which a Service's or NetworkPolicy's named port refers to.
     pub name: Option<String>,
@@ -60,11 +63,23 @@ pub struct Workload {
 }
 
 impl Workload {
-    /// The listener on a port, if the workload declares it.
+    /// The listener on a port (or a range holding it), if the workload declares it.
     pub fn listener(&self, port: u16, protocol: Protocol) -> Option<&Listener> {
         self.listeners
             .iter()
-            .find(|l| l.port == port && l.protocol == protocol)
+            .find(|l| l.covers(port) && l.protocol == protocol)
+    }
+}
+
+impl Listener {
+    /// Whether the port is the listener's, or inside its range.
+    pub fn covers(&self, port: u16) -> bool {
+        (self.port..=self.last).contains(&port)
+    }
+
+    /// The port or range as a message writes it.
+    pub fn text(&self) -> String {
+        super::exposure::port_text(self.port, self.last)
     }
 }
 

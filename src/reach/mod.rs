@@ -53,6 +53,7 @@ fn judge_cluster_ip(inventory: &Inventory, exposure: &Exposure) -> (Isolation, S
     // informational): judge it as an unnamed listener.
     let undeclared = Listener {
         port: exposure.target,
+        last: exposure.target_last,
         protocol: exposure.protocol,
         name: None,
         location: None,

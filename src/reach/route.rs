@@ -143,6 +143,7 @@ pub fn expose(
         backends: backend.workloads.clone(),
         published,
         target,
+        target_last: target,
         protocol: backend.protocol,
         scope: Scope::External,
         via,

@@ -12,7 +12,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::model::{Exposure, Finding, Inventory, Location, Protocol, Rule, Scope, Unit, Via};
+use crate::model::{
+    Exposure, Finding, Inventory, Location, Protocol, Rule, Scope, Unit, Via, port_text,
+};
 
 /// Index of a node in [`Graph::nodes`]; it is also the node's identifier in the output.
 pub type NodeId = usize;
@@ -67,6 +69,8 @@ pub struct Edge {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct EdgePort {
     pub target: u16,
+    /// The last target of a range, `target` itself for one port.
+    pub target_last: u16,
     pub protocol: Protocol,
     pub published: Published,
     /// The HTTP path an Ingress or HTTPRoute routes to the port: one route may send
@@ -110,9 +114,12 @@ impl Edge {
         let Some(port) = &self.port else {
             return Vec::new();
         };
+        let width = port.target_last.saturating_sub(port.target);
         let published = match port.published {
             Published::Same => String::new(),
-            Published::Other(published) => format!("{published}→"),
+            Published::Other(published) => {
+                format!("{}→", port_text(published, published.saturating_add(width)))
+            }
             Published::Auto => "auto→".into(),
         };
         let path = port
@@ -121,7 +128,9 @@ impl Edge {
             .map_or_else(String::new, |path| format!(" {path}"));
         let mut lines = vec![format!(
             "{published}{}/{}{path} {}",
-            port.target, port.protocol, port.scope
+            port_text(port.target, port.target_last),
+            port.protocol,
+            port.scope
         )];
         if self.flagged() {
             let rules: Vec<&str> = self.flagged_by.iter().map(|r| r.id()).collect();
@@ -359,6 +368,7 @@ fn edges(inventory: &Inventory, ids: &BTreeMap<PlaceKey<'_>, NodeId>, flags: &Fl
 fn edge_port(exposure: &Exposure) -> EdgePort {
     EdgePort {
         target: exposure.target,
+        target_last: exposure.target_last,
         protocol: exposure.protocol,
         published: match exposure.published {
             None => Published::Auto,

@@ -29,6 +29,21 @@ enum Served {
     Redirect,
 }
 
+/// The ports a workload listens on that may tell a web backend: every single port, and
+/// of a range only the web backends' own ports inside it (never the whole range).
+fn listening(catalogue: &Catalogue, workload: &Workload) -> Vec<u16> {
+    let mut ports = Vec::new();
+    for l in &workload.listeners {
+        if l.last == l.port {
+            ports.push(l.port);
+        } else {
+            let web = catalogue.web_backends.iter().flat_map(|b| b.ports.iter());
+            ports.extend(web.copied().filter(|p| l.covers(*p)));
+        }
+    }
+    ports
+}
+
 /// The web backend a workload is, among those that may serve the path.
 fn recognise<'a>(
     catalogue: &'a Catalogue,
@@ -36,7 +51,7 @@ fn recognise<'a>(
     workload: &Workload,
     target: Option<u16>,
 ) -> Option<&'a WebBackend> {
-    let mut listening: Vec<u16> = workload.listeners.iter().map(|l| l.port).collect();
+    let mut listening = listening(catalogue, workload);
     listening.extend(target);
     path.served_by
         .iter()
@@ -229,7 +244,7 @@ fn unrouted(catalogue: &Catalogue, path: &HttpPath, sogo: &Workload, unit: &Unit
     let location = sogo
         .listeners
         .iter()
-        .find(|l| sogo_port(catalogue).contains(&l.port))
+        .find(|l| sogo_port(catalogue).iter().any(|p| l.covers(*p)))
         .and_then(|l| l.location.clone())
         .or_else(|| sogo.location.clone());
     finding(
@@ -321,16 +336,14 @@ fn units_publishing_https<'a>(
     inventory
         .exposures
         .iter()
-        .filter(|e| {
-            e.published == Some(path.port) && e.scope == Scope::External && !e.via.is_http_route()
-        })
+        .filter(|e| e.publishes(path.port) && e.scope == Scope::External && !e.via.is_http_route())
         .filter(|e| {
             e.backends
                 .iter()
                 .filter_map(|id| inventory.workloads.get(*id))
                 .any(|w| {
-                    let mut listening: Vec<u16> = w.listeners.iter().map(|l| l.port).collect();
-                    listening.push(e.target);
+                    let mut listening = listening(catalogue, w);
+                    listening.extend(e.target_of(path.port));
                     front_ends
                         .iter()
                         .any(|b| b.recognises(&listening, &w.images, &w.labels))

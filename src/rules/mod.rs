@@ -53,6 +53,41 @@ fn for_exposure(
     }
 }
 
+/// A finding about a port range (`1-65535:1-65535`), judged by the catalogue entries
+/// inside it: its `port` is the first of the range, as for one port, and the message names
+/// the range and the entries. The service is named when one entry is to blame; the
+/// allowed scope is the narrowest of theirs.
+fn for_range(rule: Rule, exposure: &Exposure, entries: &[&PortEntry], message: String) -> Finding {
+    Finding {
+        service: match entries {
+            [entry] => Some(entry.service.clone()),
+            _ => None,
+        },
+        allowed_scope: entries.iter().map(|e| e.scope).min(),
+        ..Finding::about(rule, exposure, message)
+    }
+}
+
+/// `MySQL 3306, OpenLDAP 389 and Amavisd 10024`, each entry written by `name`.
+fn list_entries(entries: &[&PortEntry], name: impl Fn(&PortEntry) -> String) -> String {
+    let names: Vec<String> = entries.iter().map(|e| name(e)).collect();
+    match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        Some((last, _)) => last.clone(),
+        None => String::new(),
+    }
+}
+
+/// ` on ports 9000-9100` when a range is published on other numbers than its targets.
+fn published_range_phrase(exposure: &Exposure) -> String {
+    match (exposure.published, exposure.published_last()) {
+        (Some(first), Some(last)) if first != exposure.target => {
+            format!(" on ports {}", crate::model::port_text(first, last))
+        }
+        _ => String::new(),
+    }
+}
+
 /// Runs every rule and returns the findings sorted by file, line and rule.
 pub fn run(inventory: &Inventory, catalogue: &Catalogue) -> Vec<Finding> {
     run_selected(inventory, catalogue, &|_| true)

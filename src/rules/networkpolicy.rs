@@ -33,17 +33,11 @@ pub fn network_policy_missing(inventory: &Inventory, catalogue: &Catalogue) -> V
             .filter(|id| inventory.isolating.get(*id).is_none_or(Vec::is_empty))
             .collect();
         covered.extend(unisolated.iter().map(|id| (*id, e.target, e.protocol)));
-        let pods: Vec<&str> = unisolated
-            .iter()
-            .filter_map(|id| inventory.workloads.get(*id))
-            .map(|w| w.object.as_str())
-            .collect();
+        let pods = name_pods(inventory, &unisolated);
         let message = format!(
             "{} {} is open to every pod in the cluster through a ClusterIP Service: no \
              ingress NetworkPolicy selects {}; it belongs to the mail stack only",
-            entry.name,
-            entry.port,
-            pods.join(", ")
+            entry.name, entry.port, pods
         );
         by_service.push(for_exposure(
             Rule::NetworkPolicyMissing,
@@ -67,6 +61,24 @@ pub fn network_policy_missing(inventory: &Inventory, catalogue: &Catalogue) -> V
             Some(unisolated_container_port(workload, listener, entry))
         });
     by_service.into_iter().chain(by_container_port).collect()
+}
+
+/// At most this many pods are named in one message: a Service selecting thousands of
+/// pods is still one short finding, and the report grows linearly with the input.
+const PODS_NAMED: usize = 5;
+
+/// `Deployment/mail/a, Deployment/mail/b and 2998 more`.
+fn name_pods(inventory: &Inventory, ids: &[WorkloadId]) -> String {
+    let named: Vec<&str> = ids
+        .iter()
+        .take(PODS_NAMED)
+        .filter_map(|id| inventory.workloads.get(*id))
+        .map(|w| w.object.as_str())
+        .collect();
+    match ids.len().checked_sub(PODS_NAMED) {
+        Some(more) if more > 0 => format!("{} and {more} more", named.join(", ")),
+        _ => named.join(", "),
+    }
 }
 
 fn unisolated_container_port(

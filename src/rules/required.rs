@@ -61,7 +61,7 @@ fn unmet_requirements<'a>(inventory: &'a Inventory, catalogue: &'a Catalogue) ->
                 .exposures
                 .iter()
                 .copied()
-                .filter(|e| requirement.any_of.contains(&e.target))
+                .filter(|e| requirement.any_of.iter().any(|p| e.targets(*p)))
                 .filter(|e| e.protocol == requirement.protocol)
                 .max_by_key(|e| e.scope);
             unmet.push(Unmet {
@@ -90,11 +90,11 @@ fn is_mail_stack(parts: &UnitParts, catalogue: &Catalogue, stack_ports: &[u16]) 
         .workloads
         .iter()
         .flat_map(|w| &w.listeners)
-        .any(|l| stack_ports.contains(&l.port));
+        .any(|l| stack_ports.iter().any(|p| l.covers(*p)));
     let by_exposure = parts
         .exposures
         .iter()
-        .any(|e| stack_ports.contains(&e.target));
+        .any(|e| stack_ports.iter().any(|p| e.targets(*p)));
     by_image || by_listener || by_exposure
 }
 
@@ -103,20 +103,21 @@ fn is_mail_stack(parts: &UnitParts, catalogue: &Catalogue, stack_ports: &[u16]) 
 /// route offers its listener's 443 whatever the container listens on).
 fn is_met(parts: &UnitParts, requirement: &Requirement) -> bool {
     parts.exposures.iter().any(|e| {
-        client_port(e).is_some_and(|p| requirement.any_of.contains(&p))
+        requirement.any_of.iter().any(|p| offers(e, *p))
             && e.protocol == requirement.protocol
             && e.scope >= requirement.scope
     })
 }
 
-/// The port clients connect to. A Traefik entry point is defined in Traefik's static
-/// configuration, which manifests do not show: a TCP router on an entry point is taken to
-/// listen on the port it forwards to, as a `submission` entry point on 587 does.
-fn client_port(e: &Exposure) -> Option<u16> {
+/// Whether clients connect to the exposure on `port` (one of a published range too). A
+/// Traefik entry point is defined in Traefik's static configuration, which manifests do
+/// not show: a TCP router on an entry point is taken to listen on the port it forwards
+/// to, as a `submission` entry point on 587 does.
+fn offers(e: &Exposure, port: u16) -> bool {
     match (&e.via, e.published) {
-        (_, Some(port)) => Some(port),
-        (Via::ControllerRoute { .. }, None) => Some(e.target),
-        _ => None,
+        (_, Some(_)) => e.publishes(port),
+        (Via::ControllerRoute { .. }, None) => e.targets(port),
+        _ => false,
     }
 }
 
@@ -169,13 +170,12 @@ fn missing(unmet: &Unmet, catalogue: &Catalogue) -> Finding {
         };
     }
     let listener = unmet.parts.workloads.iter().find_map(|w| {
-        let l = w
-            .listeners
-            .iter()
-            .find(|l| requirement.any_of.contains(&l.port))?;
-        Some((w, l))
+        w.listeners.iter().find_map(|l| {
+            let port = requirement.any_of.iter().find(|p| l.covers(**p))?;
+            Some((w, l, *port))
+        })
     });
-    if let Some((workload, l)) = listener {
+    if let Some((workload, l, port)) = listener {
         return Finding {
             port: Some(l.port),
             scope: Some(Scope::Loopback),
@@ -184,7 +184,7 @@ fn missing(unmet: &Unmet, catalogue: &Catalogue) -> Finding {
             message: format!(
                 "{name} ({ports}): {} listens on {} but nothing makes it reachable {}: {}",
                 workload.object,
-                l.port,
+                port,
                 reach_phrase(requirement.scope, &workload.unit),
                 requirement.why
             ),
@@ -207,10 +207,15 @@ fn missing(unmet: &Unmet, catalogue: &Catalogue) -> Finding {
 /// platform's pick.
 pub(super) fn published_on(exposure: &Exposure) -> String {
     let port = match (exposure.published, &exposure.via) {
+        (Some(p), _) if exposure.is_range() => {
+            let last = exposure.published_last().unwrap_or(p);
+            format!("ports {}", crate::model::port_text(p, last))
+        }
         (Some(p), _) => format!("port {p}"),
         (None, Via::NodePort) => {
             return "on a NodePort the cluster assigns (30000-32767)".into();
         }
+        (None, _) if exposure.is_range() => "ephemeral ports".into(),
         (None, _) => "an ephemeral port".into(),
     };
     match &exposure.via {
