@@ -11,7 +11,9 @@ pub fn tools_bin() -> PathBuf {
 
 /// Runs `scripts/NAME`, which finds or installs a tool and prints where it is.
 pub fn setup_script(name: &str) -> PathBuf {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts").join(name);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scripts")
+        .join(name);
     let output = Command::new("bash")
         .arg(&script)
         .output()
