@@ -1394,7 +1394,7 @@ fn each_admission_mode_installs_exactly_its_kinds() {
     );
 }
 
-const COMMITTED_POLICY: &str = "charts/iredmail-ports/files/admission-policy.yaml";
+const COMMITTED_POLICY: &str = "charts/iredmail-ports/files/admission-policy.txt";
 
 fn policy_vap(args: &[&str]) -> String {
     let output = Command::new(env!("CARGO_BIN_EXE_iredmail-ports"))
