@@ -337,7 +337,7 @@ fn the_webhook_configuration_follows_the_api_servers_contract() {
             "matchExpressions": [{
                 "key": "kubernetes.io/metadata.name",
                 "operator": "NotIn",
-                "values": [NAMESPACE, "kube-system"]
+                "values": [NAMESPACE, "kube-system", "kube-public", "kube-node-lease"]
             }]
         })
     );
@@ -382,7 +382,7 @@ fn the_webhook_never_matches_its_own_namespace_whatever_the_selector() {
         webhook(&objects)["namespaceSelector"],
         json!({"matchExpressions": [
             {"key": "kubernetes.io/metadata.name", "operator": "NotIn",
-             "values": [NAMESPACE, "kube-system"]}
+             "values": [NAMESPACE, "kube-system", "kube-public", "kube-node-lease"]}
         ]})
     );
 }
@@ -424,7 +424,17 @@ fn the_cluster_role_only_lists_and_watches_what_serve_watch_reads() {
     let mut granted = BTreeSet::new();
     for rule in role["rules"].as_array().expect("rules") {
         assert_eq!(rule["verbs"], json!(["list", "watch"]), "{rule}");
-        assert!(rule.get("resourceNames").is_none());
+        // ConfigMaps by name only (the kinds table's `only_named`): no other ConfigMap's data.
+        let names = rule.get("resourceNames").map(strings);
+        if rule["resources"] == json!(["configmaps"]) {
+            let expected: Vec<String> = iredmail_ports::load::kinds::CONTROLLER_PORT_CONFIGMAPS
+                .iter()
+                .map(|name| name.to_string())
+                .collect();
+            assert_eq!(names, Some(expected), "{rule}");
+        } else {
+            assert!(names.is_none(), "{rule}");
+        }
         for group in strings(&rule["apiGroups"]) {
             for resource in strings(&rule["resources"]) {
                 assert!(granted.insert((group.clone(), resource)), "granted twice");
@@ -1054,7 +1064,9 @@ fn notes_tell_how_to_enable_a_namespace() {
         "{notes}"
     );
     assert!(
-        notes.contains(&format!("Never checked: {NAMESPACE}, kube-system.")),
+        notes.contains(&format!(
+            "Never checked: {NAMESPACE}, kube-system, kube-public, kube-node-lease."
+        )),
         "{notes}"
     );
     assert!(notes.contains("failurePolicy Ignore"), "{notes}");
@@ -1488,7 +1500,7 @@ fn the_rendered_policy_is_policy_vap_for_the_same_settings() {
                 assert_eq!(
                     chart["matchExpressions"],
                     json!([{"key": "kubernetes.io/metadata.name", "operator": "NotIn",
-                            "values": [NAMESPACE, "kube-system"]}])
+                            "values": [NAMESPACE, "kube-system", "kube-public", "kube-node-lease"]}])
                 );
                 assert_eq!(
                     generator["matchExpressions"],
