@@ -253,6 +253,8 @@ fn default_values_render_a_hardened_webhook_deployment() {
             "enforce",
             "--request-timeout",
             "4",
+            "--shutdown-grace",
+            "30",
             "--watch"
         ]
     );
@@ -500,6 +502,8 @@ fn overrides_reach_the_manifests() {
             "audit",
             "--request-timeout",
             "9",
+            "--shutdown-grace",
+            "30",
             "--catalogue",
             "/etc/iredmail-ports/catalogue/catalogue.yaml",
             "--config",
@@ -897,7 +901,7 @@ fn rendered_manifests_pass_the_kubernetes_schemas() {
                     .contains(&o["kind"].as_str().unwrap_or_default())
             })
             .count();
-        for version in ["1.28.0", "1.37.0"] {
+        for version in ["1.30.0", "1.37.0"] {
             let output = kubernetes_validate(&manifests, version);
             let stdout = String::from_utf8_lossy(&output.stdout);
             assert!(
@@ -1581,5 +1585,48 @@ fn the_rendered_policy_mode_passes_the_kubernetes_schemas() {
             .filter(|l| l.contains(" passed for resource "))
             .count();
         assert_eq!(passed, 5, "{all}");
+    }
+}
+
+/// On deletion the pod keeps answering for `shutdown.preStopSeconds` (the kubelet's sleep
+/// action: the image has no shell) while endpoints drain, then serve drains its reviews for
+/// `--shutdown-grace`; the kubelet's grace period covers both, so it never kills a drain.
+#[test]
+fn a_pre_stop_delay_drains_endpoints_before_the_listener_closes() {
+    for (values, pre_stop, grace) in [
+        ("", Some(10), 30),
+        (
+            "shutdown.preStopSeconds=20,shutdown.graceSeconds=15",
+            Some(20),
+            15,
+        ),
+        ("shutdown.preStopSeconds=0", None, 30),
+    ] {
+        let flags: Vec<&str> = if values.is_empty() {
+            vec![]
+        } else {
+            vec!["--set", values]
+        };
+        let objects = render_objects(&flags);
+        let container = container(&objects);
+        let pod = &one(&objects, "Deployment")["spec"]["template"]["spec"];
+        match pre_stop {
+            Some(seconds) => assert_eq!(
+                container["lifecycle"],
+                json!({"preStop": {"sleep": {"seconds": seconds}}}),
+                "{values}"
+            ),
+            None => assert!(container.get("lifecycle").is_none(), "{values}"),
+        }
+        let args = strings(&container["args"]);
+        let at = args
+            .iter()
+            .position(|a| a == "--shutdown-grace")
+            .expect("--shutdown-grace");
+        assert_eq!(args[at + 1], grace.to_string(), "{values}");
+        let period = pod["terminationGracePeriodSeconds"]
+            .as_i64()
+            .expect("grace period");
+        assert!(period > pre_stop.unwrap_or(0) + grace, "{values}: {period}");
     }
 }
