@@ -253,6 +253,8 @@ fn default_values_render_a_hardened_webhook_deployment() {
             "enforce",
             "--request-timeout",
             "4",
+            "--shutdown-grace",
+            "30",
             "--watch"
         ]
     );
@@ -337,7 +339,7 @@ fn the_webhook_configuration_follows_the_api_servers_contract() {
             "matchExpressions": [{
                 "key": "kubernetes.io/metadata.name",
                 "operator": "NotIn",
-                "values": [NAMESPACE, "kube-system"]
+                "values": [NAMESPACE, "kube-system", "kube-public", "kube-node-lease"]
             }]
         })
     );
@@ -382,7 +384,7 @@ fn the_webhook_never_matches_its_own_namespace_whatever_the_selector() {
         webhook(&objects)["namespaceSelector"],
         json!({"matchExpressions": [
             {"key": "kubernetes.io/metadata.name", "operator": "NotIn",
-             "values": [NAMESPACE, "kube-system"]}
+             "values": [NAMESPACE, "kube-system", "kube-public", "kube-node-lease"]}
         ]})
     );
 }
@@ -424,7 +426,17 @@ fn the_cluster_role_only_lists_and_watches_what_serve_watch_reads() {
     let mut granted = BTreeSet::new();
     for rule in role["rules"].as_array().expect("rules") {
         assert_eq!(rule["verbs"], json!(["list", "watch"]), "{rule}");
-        assert!(rule.get("resourceNames").is_none());
+        // ConfigMaps by name only (the kinds table's `only_named`): no other ConfigMap's data.
+        let names = rule.get("resourceNames").map(strings);
+        if rule["resources"] == json!(["configmaps"]) {
+            let expected: Vec<String> = iredmail_ports::load::kinds::CONTROLLER_PORT_CONFIGMAPS
+                .iter()
+                .map(|name| name.to_string())
+                .collect();
+            assert_eq!(names, Some(expected), "{rule}");
+        } else {
+            assert!(names.is_none(), "{rule}");
+        }
         for group in strings(&rule["apiGroups"]) {
             for resource in strings(&rule["resources"]) {
                 assert!(granted.insert((group.clone(), resource)), "granted twice");
@@ -490,6 +502,8 @@ fn overrides_reach_the_manifests() {
             "audit",
             "--request-timeout",
             "9",
+            "--shutdown-grace",
+            "30",
             "--catalogue",
             "/etc/iredmail-ports/catalogue/catalogue.yaml",
             "--config",
@@ -887,7 +901,7 @@ fn rendered_manifests_pass_the_kubernetes_schemas() {
                     .contains(&o["kind"].as_str().unwrap_or_default())
             })
             .count();
-        for version in ["1.28.0", "1.37.0"] {
+        for version in ["1.30.0", "1.37.0"] {
             let output = kubernetes_validate(&manifests, version);
             let stdout = String::from_utf8_lossy(&output.stdout);
             assert!(
@@ -1054,7 +1068,9 @@ fn notes_tell_how_to_enable_a_namespace() {
         "{notes}"
     );
     assert!(
-        notes.contains(&format!("Never checked: {NAMESPACE}, kube-system.")),
+        notes.contains(&format!(
+            "Never checked: {NAMESPACE}, kube-system, kube-public, kube-node-lease."
+        )),
         "{notes}"
     );
     assert!(notes.contains("failurePolicy Ignore"), "{notes}");
@@ -1334,5 +1350,283 @@ fn the_readme_documents_every_value_of_the_schema() {
             !leaf || ancestors.any(|p| documented.contains(p)),
             "`{path}` is not in the README's values table"
         );
+    }
+}
+
+/// The kinds each `admission.mode` installs: `policy` needs no running pod, so nothing of
+/// the webhook (no Deployment, Service, webhook configuration, certificate, budget, RBAC).
+#[test]
+fn each_admission_mode_installs_exactly_its_kinds() {
+    let webhook_kinds = [
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "Deployment",
+        "NetworkPolicy",
+        "PodDisruptionBudget",
+        "Secret",
+        "Service",
+        "ServiceAccount",
+        "ValidatingWebhookConfiguration",
+    ];
+    let policy_kinds = [
+        "ConfigMap",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
+        "ValidatingAdmissionPolicyBinding",
+    ];
+    let mut both: Vec<&str> = webhook_kinds.iter().chain(&policy_kinds).copied().collect();
+    both.sort();
+    for (mode, expected) in [
+        ("webhook", webhook_kinds.to_vec()),
+        ("policy", policy_kinds.to_vec()),
+        ("both", both),
+    ] {
+        let objects = render_objects(&["--set", &format!("admission.mode={mode}")]);
+        assert_eq!(kinds(&objects), expected, "admission.mode={mode}");
+    }
+    // Every other webhook option stays off in policy mode, whatever it says.
+    let objects = render_objects(&[
+        "--set",
+        "admission.mode=policy,serviceMonitor.enabled=true,tls.mode=cert-manager",
+    ]);
+    assert_eq!(kinds(&objects), policy_kinds);
+
+    let refused = template_output(&["--set", "admission.mode=sometimes"]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("at '/admission/mode'"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    // The params are the embedded catalogue's: a custom one would judge by two catalogues.
+    let custom = template_output(&["--set", "admission.mode=both,catalogue.content=x"]);
+    assert!(!custom.status.success());
+    assert!(
+        String::from_utf8_lossy(&custom.stderr)
+            .contains("for a custom catalogue apply `iredmail-ports policy vap --catalogue FILE`"),
+        "{}",
+        String::from_utf8_lossy(&custom.stderr)
+    );
+}
+
+const COMMITTED_POLICY: &str = "charts/iredmail-ports/files/admission-policy.txt";
+
+fn policy_vap(args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_iredmail-ports"))
+        .args(["policy", "vap"])
+        .args(args)
+        .output()
+        .expect("run iredmail-ports policy vap");
+    assert!(
+        output.status.success(),
+        "policy vap {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("UTF-8 YAML")
+}
+
+/// Helm cannot run the binary, so the chart ships its output; a change to the catalogue or
+/// the CEL must regenerate that copy.
+#[test]
+fn the_charts_policy_copy_is_what_policy_vap_generates() {
+    let committed =
+        std::fs::read_to_string(root().join(COMMITTED_POLICY)).expect("read the committed policy");
+    assert!(
+        committed == policy_vap(&[]),
+        "{COMMITTED_POLICY} is stale: regenerate it with \
+         `cargo run -- policy vap --output {COMMITTED_POLICY}`"
+    );
+}
+
+/// `policy vap`'s objects with the substitutions the chart makes (names prefixed with the
+/// release's full name, params in the release namespace), so they compare equal to the
+/// rendered ones outside labels and the namespaceSelector, which are compared apart.
+fn as_the_chart_names_them(mut object: Value) -> Value {
+    let params = format!("{FULLNAME}-policy-params");
+    let name = object["metadata"]["name"]
+        .as_str()
+        .expect("name")
+        .to_string();
+    object["metadata"]["name"] = json!(match object["kind"].as_str() {
+        Some("ConfigMap") => params.clone(),
+        _ => format!("{FULLNAME}-{}", name.trim_start_matches("iredmail-ports-")),
+    });
+    if object["kind"] == "ValidatingAdmissionPolicyBinding" {
+        object["spec"]["policyName"] = object["metadata"]["name"].clone();
+        object["spec"]["paramRef"]["name"] = json!(params);
+    }
+    object
+}
+
+/// What the chart renders in policy mode is, object for object, what `policy vap` generates
+/// for the same action, params namespace and namespace selector: only names and labels
+/// differ, and the chart's namespaceSelector excludes more namespaces, never fewer.
+#[test]
+fn the_rendered_policy_is_policy_vap_for_the_same_settings() {
+    for (mode, action) in [("enforce", "deny"), ("warn", "warn"), ("audit", "audit")] {
+        let rendered = render_objects(&["--set", &format!("admission.mode=policy,mode={mode}")]);
+        let generated = objects(&policy_vap(&[
+            "--action",
+            action,
+            "--params-namespace",
+            NAMESPACE,
+            "--namespace-selector",
+            "iredmail-ports.io/webhook=enabled",
+        ]));
+        assert_eq!(rendered.len(), generated.len(), "{mode}");
+        for expected in generated {
+            let expected = as_the_chart_names_them(expected);
+            let mut actual = rendered
+                .iter()
+                .find(|o| {
+                    o["kind"] == expected["kind"]
+                        && o["metadata"]["name"] == expected["metadata"]["name"]
+                })
+                .unwrap_or_else(|| panic!("{mode}: no {} rendered", expected["metadata"]["name"]))
+                .clone();
+            let labels = actual["metadata"]["labels"]
+                .as_object()
+                .expect("labels")
+                .clone();
+            for (key, value) in expected["metadata"]["labels"].as_object().expect("labels") {
+                assert_eq!(labels.get(key), Some(value), "{mode}: label {key}");
+            }
+            assert_eq!(labels["app.kubernetes.io/instance"], RELEASE);
+            actual["metadata"]["labels"] = expected["metadata"]["labels"].clone();
+            if expected["kind"] == "ValidatingAdmissionPolicyBinding" {
+                let path = "/spec/matchResources/namespaceSelector";
+                let (chart, generator) = (
+                    actual.pointer(path).expect("selector").clone(),
+                    expected.pointer(path).expect("selector").clone(),
+                );
+                assert_eq!(chart["matchLabels"], generator["matchLabels"]);
+                assert_eq!(
+                    chart["matchExpressions"],
+                    json!([{"key": "kubernetes.io/metadata.name", "operator": "NotIn",
+                            "values": [NAMESPACE, "kube-system", "kube-public", "kube-node-lease"]}])
+                );
+                assert_eq!(
+                    generator["matchExpressions"],
+                    json!([{"key": "kubernetes.io/metadata.name", "operator": "NotIn",
+                            "values": ["kube-system"]}])
+                );
+                *actual.pointer_mut(path).expect("selector") = generator;
+            }
+            assert!(
+                actual == expected,
+                "{mode}: {} differs",
+                expected["metadata"]["name"]
+            );
+        }
+    }
+}
+
+/// The bindings exclude kube-system whatever the selector and the exclusions say: a
+/// `NotIn` expression is ANDed with every other requirement of the selector.
+#[test]
+fn the_policy_bindings_never_select_kube_system() {
+    for values in [
+        vec!["--set", "admission.mode=policy"],
+        vec![
+            "--set",
+            "admission.mode=both",
+            "--set-json",
+            "webhook.excludedNamespaces=[]",
+            "--set-json",
+            "webhook.namespaceSelector=null",
+        ],
+        vec![
+            "--set",
+            "admission.mode=policy",
+            "--set-json",
+            "webhook.excludedNamespaces=[]",
+            "--set-json",
+            r#"webhook.namespaceSelector={"matchLabels":null,"matchExpressions":[{"key":"kubernetes.io/metadata.name","operator":"In","values":["kube-system","mail"]}]}"#,
+        ],
+    ] {
+        let objects = render_objects(&values);
+        let bindings = find(&objects, "ValidatingAdmissionPolicyBinding");
+        assert_eq!(bindings.len(), 2, "{values:?}");
+        for binding in bindings {
+            let selector = &binding["spec"]["matchResources"]["namespaceSelector"];
+            let excludes = selector["matchExpressions"]
+                .as_array()
+                .expect("matchExpressions")
+                .iter()
+                .any(|e| {
+                    e["key"] == "kubernetes.io/metadata.name"
+                        && e["operator"] == "NotIn"
+                        && strings(&e["values"]).contains(&"kube-system".to_string())
+                });
+            assert!(excludes, "{values:?}: {selector}");
+        }
+    }
+}
+
+/// The policy objects pass Kubernetes' own schemas, strict, from 1.30 (where
+/// ValidatingAdmissionPolicy v1 is GA) to the newest.
+#[test]
+fn the_rendered_policy_mode_passes_the_kubernetes_schemas() {
+    let manifests = render(&["--set", "admission.mode=policy"]);
+    for version in ["1.30.0", "1.37.0"] {
+        let output = kubernetes_validate(&manifests, version);
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            output.status.success(),
+            "kubernetes-validate {version}:\n{all}"
+        );
+        let passed = all
+            .lines()
+            .filter(|l| l.contains(" passed for resource "))
+            .count();
+        assert_eq!(passed, 5, "{all}");
+    }
+}
+
+/// On deletion the pod keeps answering for `shutdown.preStopSeconds` (the kubelet's sleep
+/// action: the image has no shell) while endpoints drain, then serve drains its reviews for
+/// `--shutdown-grace`; the kubelet's grace period covers both, so it never kills a drain.
+#[test]
+fn a_pre_stop_delay_drains_endpoints_before_the_listener_closes() {
+    for (values, pre_stop, grace) in [
+        ("", Some(10), 30),
+        (
+            "shutdown.preStopSeconds=20,shutdown.graceSeconds=15",
+            Some(20),
+            15,
+        ),
+        ("shutdown.preStopSeconds=0", None, 30),
+    ] {
+        let flags: Vec<&str> = if values.is_empty() {
+            vec![]
+        } else {
+            vec!["--set", values]
+        };
+        let objects = render_objects(&flags);
+        let container = container(&objects);
+        let pod = &one(&objects, "Deployment")["spec"]["template"]["spec"];
+        match pre_stop {
+            Some(seconds) => assert_eq!(
+                container["lifecycle"],
+                json!({"preStop": {"sleep": {"seconds": seconds}}}),
+                "{values}"
+            ),
+            None => assert!(container.get("lifecycle").is_none(), "{values}"),
+        }
+        let args = strings(&container["args"]);
+        let at = args
+            .iter()
+            .position(|a| a == "--shutdown-grace")
+            .expect("--shutdown-grace");
+        assert_eq!(args[at + 1], grace.to_string(), "{values}");
+        let period = pod["terminationGracePeriodSeconds"]
+            .as_i64()
+            .expect("grace period");
+        assert!(period > pre_stop.unwrap_or(0) + grace, "{values}: {period}");
     }
 }

@@ -79,3 +79,26 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- define "iredmail-ports.hasConfig" -}}
 {{- if or .Values.config.content .Values.config.existingConfigMap }}true{{ end }}
 {{- end }}
+
+{{/* Whether the chart installs the webhook (`serve` pods, Service, webhook configuration,
+certificate) and whether it installs the ValidatingAdmissionPolicies. */}}
+{{- define "iredmail-ports.webhookEnabled" -}}
+{{- if ne .Values.admission.mode "policy" }}true{{ end }}
+{{- end }}
+
+{{- define "iredmail-ports.policyEnabled" -}}
+{{- if ne .Values.admission.mode "webhook" }}true{{ end }}
+{{- end }}
+
+{{/* The namespaces judged, as JSON: `webhook.namespaceSelector` plus
+`kubernetes.io/metadata.name NotIn` the release namespace, `webhook.excludedNamespaces` and
+`always` (names no value can bring back). Shared by the webhook and the policy bindings, so
+both judge the same namespaces. */}}
+{{- define "iredmail-ports.namespaceSelector" -}}
+{{- $root := .root }}
+{{- $selector := deepCopy (default (dict) $root.Values.webhook.namespaceSelector) }}
+{{- $excluded := concat (list $root.Release.Namespace) $root.Values.webhook.excludedNamespaces .always | uniq }}
+{{- $notIn := dict "key" "kubernetes.io/metadata.name" "operator" "NotIn" "values" $excluded }}
+{{- $_ := set $selector "matchExpressions" (append (default (list) $selector.matchExpressions) $notIn) }}
+{{- toJson $selector }}
+{{- end }}
