@@ -4,7 +4,7 @@
 //! official compose-spec JSON Schema, then read into services with the location of every
 //! `ports:` and `expose:` item. Several files merge as `docker compose -f a -f b` does.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::LazyLock;
 
@@ -310,14 +310,20 @@ pub(super) fn exposed_port(item: &Node) -> Result<(PortRange, Protocol), String>
 pub fn merge(files: Vec<ComposeFile>, default_name: &str) -> ComposeProject {
     let mut name = None;
     let mut services: Vec<ComposeService> = Vec::new();
+    // Where each service is in `services`, so a project of many services merges in
+    // linear time.
+    let mut index: HashMap<String, usize> = HashMap::new();
     for file in files {
         if file.project_name.is_some() {
             name = file.project_name;
         }
         for service in file.services {
-            match services.iter_mut().find(|s| s.name == service.name) {
+            match index.get(&service.name).and_then(|&at| services.get_mut(at)) {
                 Some(existing) => merge_service(existing, service),
-                None => services.push(service),
+                None => {
+                    index.insert(service.name.clone(), services.len());
+                    services.push(service);
+                }
             }
         }
     }
