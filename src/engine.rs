@@ -52,6 +52,7 @@ pub struct Engine {
     config: Config,
     excludes: Excludes,
     allow_no_manifests: bool,
+    with_graph: bool,
 }
 
 impl Engine {
@@ -61,7 +62,16 @@ impl Engine {
             excludes: config.excludes(),
             config,
             allow_no_manifests: false,
+            with_graph: true,
         }
+    }
+
+    /// Whether reports carry the reachability graph that `--format dot|mermaid` draw.
+    /// Building it costs an edge per exposure and backend pod, which a Service selecting
+    /// thousands of Deployments makes millions of: the other formats do without it.
+    pub fn with_graph(mut self, with_graph: bool) -> Engine {
+        self.with_graph = with_graph;
+        self
     }
 
     /// Whether a check whose inputs hold no manifest passes with an empty report (a
@@ -206,15 +216,19 @@ impl Engine {
         if let Some(baseline) = &self.config.baseline {
             baseline.apply(&mut findings);
         }
-        let graph = report::graph::build(&inventory, &findings);
-        let report = Report::new(
+        let graph = self
+            .with_graph
+            .then(|| report::graph::build(&inventory, &findings));
+        let mut report = Report::new(
             &self.catalogue.name,
             findings,
             inventory.files,
             inventory.objects,
             sources,
-        )
-        .with_graph(graph);
+        );
+        if let Some(graph) = graph {
+            report = report.with_graph(graph);
+        }
         (report, inventory)
     }
 }

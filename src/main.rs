@@ -160,6 +160,7 @@ fn run_check(args: CheckArgs) -> Result<ExitCode> {
     let config = load_config(&args.report, config_start(&args))?;
     let report = Engine::new(&catalogue, config)
         .allow_no_manifests(args.allow_no_manifests)
+        .with_graph(args.report.format.draws_graph())
         .check(&inputs)
         .map_err(|error| match error {
             CheckError::NothingToCheck(_) => {
@@ -189,8 +190,9 @@ fn run_cluster(args: ClusterArgs) -> Result<ExitCode> {
     } else {
         Rules::All
     };
-    let report =
-        Engine::new(&catalogue, config).check_live(&snapshot.objects, snapshot.problems, rules);
+    let report = Engine::new(&catalogue, config)
+        .with_graph(args.report.format.draws_graph())
+        .check_live(&snapshot.objects, snapshot.problems, rules);
     write_report(&report, &args.report)
 }
 

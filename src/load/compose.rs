@@ -318,7 +318,10 @@ pub fn merge(files: Vec<ComposeFile>, default_name: &str) -> ComposeProject {
             name = file.project_name;
         }
         for service in file.services {
-            match index.get(&service.name).and_then(|&at| services.get_mut(at)) {
+            match index
+                .get(&service.name)
+                .and_then(|&at| services.get_mut(at))
+            {
                 Some(existing) => merge_service(existing, service),
                 None => {
                     index.insert(service.name.clone(), services.len());

@@ -90,6 +90,13 @@ pub enum Format {
     Policyreport,
 }
 
+impl Format {
+    /// Whether the format draws the reachability graph.
+    pub fn draws_graph(self) -> bool {
+        matches!(self, Format::Dot | Format::Mermaid)
+    }
+}
+
 impl Report {
     pub fn new(
         catalogue: &str,

@@ -70,7 +70,7 @@ pub async fn serve(settings: Settings) -> Result<(), ServeError> {
     };
     let shared = Arc::new(Shared {
         reviewer: Reviewer {
-            engine: Engine::new(&settings.catalogue, settings.config),
+            engine: Engine::new(&settings.catalogue, settings.config).with_graph(false),
             mode: settings.mode,
             deny_at: settings.deny_at,
         },
