@@ -9,28 +9,36 @@ pub mod ingress;
 pub mod networkpolicy;
 pub mod route;
 
-use crate::model::{Exposure, Inventory, Isolation, Listener, PodReach, Scope, Via};
+use std::collections::HashMap;
+
+use crate::model::{
+    Exposure, Inventory, Isolation, Listener, PodReach, Protocol, Scope, Via, WorkloadId,
+};
 
 /// Records which ingress policies isolate each workload, and narrows the scope of every
 /// ClusterIP exposure to what they admit on its port.
 pub fn apply(inventory: &mut Inventory) {
     inventory.isolating = policies_isolating(inventory);
-    let judged: Vec<(usize, Isolation, Scope)> = inventory
-        .exposures
-        .iter()
-        .enumerate()
-        .filter(|(_, e)| e.via == Via::ClusterIp && !e.backends.is_empty())
-        .map(|(index, exposure)| {
-            let (isolation, scope) = judge_cluster_ip(inventory, exposure);
-            (index, isolation, scope)
-        })
-        .collect();
+    // Many Services may front the same pods' port: what the policies admit there is
+    // worked out once per pod and port, not once per Service.
+    let mut reach_of: HashMap<ReachKey, Option<PodReach>> = HashMap::new();
+    let mut judged: Vec<(usize, Isolation, Scope)> = Vec::new();
+    for (index, exposure) in inventory.exposures.iter().enumerate() {
+        if exposure.via == Via::ClusterIp && !exposure.backends.is_empty() {
+            let (isolation, scope) = judge_cluster_ip(inventory, exposure, &mut reach_of);
+            judged.push((index, isolation, scope));
+        }
+    }
     for (index, isolation, scope) in judged {
-        let exposure = &mut inventory.exposures[index];
-        exposure.isolation = isolation;
-        exposure.scope = scope;
+        if let Some(exposure) = inventory.exposures.get_mut(index) {
+            exposure.isolation = isolation;
+            exposure.scope = scope;
+        }
     }
 }
+
+/// A pod, and the port range and protocol a Service sends to.
+type ReachKey = (WorkloadId, u16, u16, Protocol);
 
 /// For each workload, the ingress policies that select it: one pass over the policies,
 /// each looking up the pods it selects in the label index.
@@ -48,7 +56,31 @@ fn policies_isolating(inventory: &Inventory) -> Vec<Vec<usize>> {
 }
 
 /// The isolation and scope of one ClusterIP exposure: the widest over its backends.
-fn judge_cluster_ip(inventory: &Inventory, exposure: &Exposure) -> (Isolation, Scope) {
+fn judge_cluster_ip(
+    inventory: &Inventory,
+    exposure: &Exposure,
+    reach_of: &mut HashMap<ReachKey, Option<PodReach>>,
+) -> (Isolation, Scope) {
+    let mut isolation = Isolation::Isolated;
+    let mut scope = Scope::Loopback;
+    for &id in &exposure.backends {
+        let key = (id, exposure.target, exposure.target_last, exposure.protocol);
+        let reach = *reach_of
+            .entry(key)
+            .or_insert_with(|| backend_reach(inventory, id, exposure));
+        let Some(reach) = reach else {
+            continue;
+        };
+        if reach == PodReach::Unisolated {
+            isolation = Isolation::Unisolated;
+        }
+        scope = scope.max(reach.scope());
+    }
+    (isolation, scope)
+}
+
+/// Who reaches the port an exposure sends to on one backend pod.
+fn backend_reach(inventory: &Inventory, id: WorkloadId, exposure: &Exposure) -> Option<PodReach> {
     // A Service may target a port no containerPort declares (containerPort is
     // informational): judge it as an unnamed listener.
     let undeclared = Listener {
@@ -58,22 +90,9 @@ fn judge_cluster_ip(inventory: &Inventory, exposure: &Exposure) -> (Isolation, S
         name: None,
         location: None,
     };
-    let mut isolation = Isolation::Isolated;
-    let mut scope = Scope::Loopback;
-    for &id in &exposure.backends {
-        let Some(workload) = inventory.workloads.get(id) else {
-            continue;
-        };
-        let listener = workload
-            .listener(exposure.target, exposure.protocol)
-            .unwrap_or(&undeclared);
-        let Some(reach) = inventory.pod_reach(id, listener) else {
-            continue;
-        };
-        if reach == PodReach::Unisolated {
-            isolation = Isolation::Unisolated;
-        }
-        scope = scope.max(reach.scope());
-    }
-    (isolation, scope)
+    let workload = inventory.workloads.get(id)?;
+    let listener = workload
+        .listener(exposure.target, exposure.protocol)
+        .unwrap_or(&undeclared);
+    inventory.pod_reach(id, listener)
 }
