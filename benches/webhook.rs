@@ -15,13 +15,14 @@
 //! BENCH_RATE=2000 BENCH_SECONDS=5 cargo bench --bench webhook
 //! ```
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+#[path = "common/serve.rs"]
+mod serve;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+use serve::{memory, start_server, write_certificates};
 use tokio::sync::Mutex;
 
 fn env_number(name: &str, default: u64) -> u64 {
@@ -40,7 +41,7 @@ fn main() {
     let seconds = env_number("BENCH_SECONDS", 10).max(1);
     let dir = tempfile::tempdir().expect("temp dir");
     let ca_pem = write_certificates(dir.path());
-    let (mut server, port) = start_server(dir.path());
+    let (mut server, port) = start_server(dir.path(), &["--mode", "enforce"]);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -82,55 +83,6 @@ fn main() {
         hwm as f64 / 1024.0,
         rss as f64 / 1024.0
     );
-}
-
-/// A CA and a server certificate for localhost; returns the CA's PEM.
-fn write_certificates(dir: &std::path::Path) -> String {
-    let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca = CertifiedIssuer::self_signed(params, KeyPair::generate().expect("key")).expect("CA");
-    let key = KeyPair::generate().expect("key");
-    let cert = CertificateParams::new(vec!["localhost".to_string()])
-        .expect("params")
-        .signed_by(&key, &ca)
-        .expect("certificate");
-    std::fs::write(dir.join("tls.crt"), cert.pem()).expect("write cert");
-    std::fs::write(dir.join("tls.key"), key.serialize_pem()).expect("write key");
-    ca.pem()
-}
-
-/// Starts `serve` in enforce mode with its usual info-level JSON log (drained here, as a
-/// container runtime would) and waits for the port it listens on.
-fn start_server(dir: &std::path::Path) -> (Child, u16) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_iredmail-ports"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--mode", "enforce"])
-        .arg("--tls-cert")
-        .arg(dir.join("tls.crt"))
-        .arg("--tls-key")
-        .arg(dir.join("tls.key"))
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start iredmail-ports serve");
-    let stderr = child.stderr.take().expect("stderr");
-    let (found, port) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let value: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
-            if value["fields"]["message"] == "listening"
-                && let Some(address) = value["fields"]["address"].as_str()
-                && let Some(port) = address.rsplit(':').next().and_then(|p| p.parse().ok())
-            {
-                let _ = found.send(port);
-            }
-        }
-    });
-    let port: u16 = port
-        .recv_timeout(Duration::from_secs(30))
-        .expect("serve did not start");
-    (child, port)
 }
 
 struct Load {
@@ -246,18 +198,4 @@ fn review(bad: bool) -> String {
         }
     })
     .to_string()
-}
-
-/// VmHWM and VmRSS of a process, in KiB.
-fn memory(pid: u32) -> (u64, u64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|kb| kb.parse().ok())
-            .unwrap_or(0)
-    };
-    (field("VmHWM:"), field("VmRSS:"))
 }

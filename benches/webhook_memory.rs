@@ -14,12 +14,13 @@
 //! cargo bench --profile dev --bench webhook_memory   # no release build needed
 //! ```
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+#[path = "common/serve.rs"]
+mod serve;
+
 use std::time::{Duration, Instant};
 
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 use serde_json::{Value, json};
+use serve::{memory, start_server, write_certificates};
 
 fn main() {
     let streams: usize = std::env::var("BENCH_STREAMS")
@@ -28,7 +29,7 @@ fn main() {
         .unwrap_or(100);
     let dir = tempfile::tempdir().expect("temp dir");
     let ca_pem = write_certificates(dir.path());
-    let (mut server, port) = start_server(dir.path());
+    let (mut server, port) = start_server(dir.path(), &["--request-timeout", "600"]);
     let pid = server.id();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -158,72 +159,4 @@ fn client(ca_pem: &str) -> reqwest::Client {
 
 fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
-}
-
-/// (VmHWM, VmRSS) in KiB.
-fn memory(pid: u32) -> (u64, u64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|kb| kb.parse().ok())
-            .unwrap_or(0)
-    };
-    (field("VmHWM:"), field("VmRSS:"))
-}
-
-fn write_certificates(dir: &std::path::Path) -> String {
-    let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca = CertifiedIssuer::self_signed(params, KeyPair::generate().expect("key")).expect("CA");
-    let key = KeyPair::generate().expect("key");
-    let cert = CertificateParams::new(vec!["localhost".to_string()])
-        .expect("params")
-        .signed_by(&key, &ca)
-        .expect("certificate");
-    std::fs::write(dir.join("tls.crt"), cert.pem()).expect("write cert");
-    std::fs::write(dir.join("tls.key"), key.serialize_pem()).expect("write key");
-    ca.pem()
-}
-
-/// `serve` with its defaults and a request timeout long enough for every stream to wait
-/// its turn.
-fn start_server(dir: &std::path::Path) -> (Child, u16) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_iredmail-ports"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--request-timeout",
-            "600",
-        ])
-        .arg("--tls-cert")
-        .arg(dir.join("tls.crt"))
-        .arg("--tls-key")
-        .arg(dir.join("tls.key"))
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start iredmail-ports serve");
-    let stderr = child.stderr.take().expect("stderr");
-    let (found, port) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let value: Value = serde_json::from_str(&line).unwrap_or_default();
-            if value["fields"]["message"] == "listening"
-                && let Some(address) = value["fields"]["address"].as_str()
-                && let Some(port) = address.rsplit(':').next().and_then(|p| p.parse().ok())
-            {
-                let _ = found.send(port);
-            }
-        }
-    });
-    let port: u16 = port
-        .recv_timeout(Duration::from_secs(30))
-        .expect("serve did not start");
-    (child, port)
 }
