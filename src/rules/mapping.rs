@@ -3,8 +3,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use super::required::published_on;
-use super::{for_exposure, for_range, list_entries, who_connects};
+use super::{for_exposure, for_range, list_entries, published_on, who_connects};
 use crate::catalogue::{Catalogue, PortEntry};
 use crate::model::{Exposure, Finding, Inventory, Location, Protocol, Rule, Scope, Via, port_text};
 

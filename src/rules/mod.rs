@@ -15,7 +15,7 @@ use std::collections::HashSet;
 use rayon::prelude::*;
 
 use crate::catalogue::{Catalogue, PortEntry};
-use crate::model::{Exposure, Finding, Inventory, Location, Rule, RuleInfo, Scope, Unit};
+use crate::model::{Exposure, Finding, Inventory, Location, Rule, RuleInfo, Scope, Unit, Via};
 
 type Check = fn(&Inventory, &Catalogue) -> Vec<Finding>;
 
@@ -119,27 +119,20 @@ pub fn run_selected(
 /// here rather than in either rule because a front door may run one without the other
 /// (the webhook without `--watch` runs only the rules that need nothing but the object).
 fn drop_restated(findings: &mut Vec<Finding>) {
-    let missing: HashSet<(&Location, Option<u16>)> = findings
+    // Owned keys: a mail stack has a handful of missing-port findings at most.
+    let missing: HashSet<(Location, Option<u16>)> = findings
         .iter()
         .filter(|f| f.rule == Rule::MissingPort)
-        .filter_map(|f| Some((f.location.as_ref()?, f.port)))
+        .filter_map(|f| Some((f.location.clone()?, f.port)))
         .collect();
     if missing.is_empty() {
         return;
     }
-    let restated: Vec<bool> = findings
-        .iter()
-        .map(|f| {
-            f.rule == Rule::PortRemapped
-                && f.location
-                    .as_ref()
-                    .is_some_and(|l| missing.contains(&(l, f.port)))
-        })
-        .collect();
-    let mut index = 0;
-    findings.retain(|_| {
-        index += 1;
-        !restated[index - 1]
+    findings.retain(|f| {
+        f.rule != Rule::PortRemapped
+            || f.location
+                .as_ref()
+                .is_none_or(|l| !missing.contains(&(l.clone(), f.port)))
     });
 }
 
@@ -180,6 +173,29 @@ fn reach_phrase(scope: Scope, unit: &Unit) -> &'static str {
         (Scope::Cluster, true) => "from the host's private network",
         (Scope::Internal, _) => "from the mail stack's own network",
         (Scope::Loopback, _) => "from its own host",
+    }
+}
+
+/// Where and how an exposure publishes a port, for a message: `on port 2525 of every
+/// host address`, `on port 2525 of 10.0.0.5`, `on port 30025 through a NodePort Service`, or the
+/// platform's pick.
+fn published_on(exposure: &Exposure) -> String {
+    let port = match (exposure.published, &exposure.via) {
+        (Some(p), _) if exposure.is_range() => {
+            let last = exposure.published_last().unwrap_or(p);
+            format!("ports {}", crate::model::port_text(p, last))
+        }
+        (Some(p), _) => format!("port {p}"),
+        (None, Via::NodePort) => {
+            return "on a NodePort the cluster assigns (30000-32767)".into();
+        }
+        (None, _) if exposure.is_range() => "ephemeral ports".into(),
+        (None, _) => "an ephemeral port".into(),
+    };
+    match &exposure.via {
+        Via::Published { host_ip: None } => format!("on {port} of every host address"),
+        Via::Published { host_ip: Some(ip) } => format!("on {port} of {ip}"),
+        via => format!("on {port} through {}", via.describe()),
     }
 }
 

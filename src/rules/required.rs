@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 
-use super::reach_phrase;
+use super::{published_on, reach_phrase};
 use crate::catalogue::{Catalogue, Requirement};
 use crate::model::{Exposure, Finding, Inventory, Rule, Scope, Unit, UnitParts, Via};
 
@@ -199,28 +199,5 @@ fn missing(unmet: &Unmet, catalogue: &Catalogue) -> Finding {
             requirement.why
         ),
         ..base
-    }
-}
-
-/// Where and how an exposure publishes a port, for a message: `on port 2525 of every
-/// host address`, `on 10.0.0.5:2525`, `on port 30025 through a NodePort Service`, or the
-/// platform's pick.
-pub(super) fn published_on(exposure: &Exposure) -> String {
-    let port = match (exposure.published, &exposure.via) {
-        (Some(p), _) if exposure.is_range() => {
-            let last = exposure.published_last().unwrap_or(p);
-            format!("ports {}", crate::model::port_text(p, last))
-        }
-        (Some(p), _) => format!("port {p}"),
-        (None, Via::NodePort) => {
-            return "on a NodePort the cluster assigns (30000-32767)".into();
-        }
-        (None, _) if exposure.is_range() => "ephemeral ports".into(),
-        (None, _) => "an ephemeral port".into(),
-    };
-    match &exposure.via {
-        Via::Published { host_ip: None } => format!("on {port} of every host address"),
-        Via::Published { host_ip: Some(ip) } => format!("on {port} of {ip}"),
-        via => format!("on {port} through {}", via.describe()),
     }
 }
