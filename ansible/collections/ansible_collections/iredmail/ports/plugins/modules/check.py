@@ -63,13 +63,6 @@ options:
         O(community.docker.docker_compose_v2#module:project_name).
     type: str
     default: definition
-  catalogue:
-    description:
-      - The port catalogue. V(iredmail) is the default embedded one, V(implicit-tls) the
-        RFC 8314 variant that allows 465, 993 and 995; anything else is a catalogue file,
-        relative to the playbook's directory.
-    type: str
-    default: iredmail
   config:
     description:
       - The C(.iredmail-ports.yaml) config (severities, excludes, allowed ports,
@@ -77,40 +70,8 @@ options:
         the nearest one from the checked files upward; for O(definition) and O(template),
         from the playbook's directory upward.
     type: path
-  fail_on:
-    description:
-      - Fail the task when a finding that is not suppressed is at or above this severity.
-        V(never) only reports.
-    type: str
-    choices: [error, warning, note, never]
-    default: error
-  sarif_dest:
-    description:
-      - Also write a SARIF 2.1.0 report to this file on the controller (relative to the
-        playbook's directory), for code scanning.
-    type: path
-  junit_dest:
-    description:
-      - Also write a JUnit XML report to this file on the controller (relative to the
-        playbook's directory), for CI test reports.
-    type: path
-  binary:
-    description:
-      - The C(iredmail-ports) binary on the controller. By default C(iredmail-ports) on
-        E(PATH), else the one the C(iredmail-ports) pip package installed beside the
-        controller's Python.
-    type: path
-attributes:
-  check_mode:
-    support: full
-    description: The same check runs; report files are not written.
-  diff_mode:
-    support: full
-    description: Shows the report files (O(sarif_dest), O(junit_dest)) it changes or would change.
-  platform:
-    support: full
-    platforms: all
-    description: Runs on the controller.
+extends_documentation_fragment:
+  - iredmail.ports.report
 notes:
   - "The action plugin runs on the controller whatever the play's hosts are; use
     C(run_once: true) to check once per play."
