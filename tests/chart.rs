@@ -203,23 +203,23 @@ fn watched_kinds() -> BTreeSet<(String, String)> {
     ])
 }
 
+/// What the chart installs for the webhook, in `kinds` order.
+const WEBHOOK_KINDS: [&str; 9] = [
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "Deployment",
+    "NetworkPolicy",
+    "PodDisruptionBudget",
+    "Secret",
+    "Service",
+    "ServiceAccount",
+    "ValidatingWebhookConfiguration",
+];
+
 #[test]
 fn default_values_render_a_hardened_webhook_deployment() {
     let objects = render_objects(&[]);
-    assert_eq!(
-        kinds(&objects),
-        [
-            "ClusterRole",
-            "ClusterRoleBinding",
-            "Deployment",
-            "NetworkPolicy",
-            "PodDisruptionBudget",
-            "Secret",
-            "Service",
-            "ServiceAccount",
-            "ValidatingWebhookConfiguration",
-        ]
-    );
+    assert_eq!(kinds(&objects), WEBHOOK_KINDS);
     let deployment = one(&objects, "Deployment");
     assert_eq!(deployment["metadata"]["namespace"], NAMESPACE);
     assert_eq!(deployment["spec"]["replicas"], 2);
@@ -1357,17 +1357,6 @@ fn the_readme_documents_every_value_of_the_schema() {
 /// the webhook (no Deployment, Service, webhook configuration, certificate, budget, RBAC).
 #[test]
 fn each_admission_mode_installs_exactly_its_kinds() {
-    let webhook_kinds = [
-        "ClusterRole",
-        "ClusterRoleBinding",
-        "Deployment",
-        "NetworkPolicy",
-        "PodDisruptionBudget",
-        "Secret",
-        "Service",
-        "ServiceAccount",
-        "ValidatingWebhookConfiguration",
-    ];
     let policy_kinds = [
         "ConfigMap",
         "ValidatingAdmissionPolicy",
@@ -1375,10 +1364,10 @@ fn each_admission_mode_installs_exactly_its_kinds() {
         "ValidatingAdmissionPolicyBinding",
         "ValidatingAdmissionPolicyBinding",
     ];
-    let mut both: Vec<&str> = webhook_kinds.iter().chain(&policy_kinds).copied().collect();
+    let mut both: Vec<&str> = WEBHOOK_KINDS.iter().chain(&policy_kinds).copied().collect();
     both.sort();
     for (mode, expected) in [
-        ("webhook", webhook_kinds.to_vec()),
+        ("webhook", WEBHOOK_KINDS.to_vec()),
         ("policy", policy_kinds.to_vec()),
         ("both", both),
     ] {
