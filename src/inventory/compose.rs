@@ -7,8 +7,8 @@
 use crate::load::compose::{ComposeProject, ComposeService};
 use crate::load::compose_ports::{PortRange, PortSpec};
 use crate::model::{
-    Exposure, InlineSuppression, Inventory, Isolation, Listener, Scope, SuppressedBy, Unit, Via,
-    Workload,
+    Backends, Exposure, InlineSuppression, Inventory, Isolation, Listener, Scope, SuppressedBy,
+    Unit, Via, Workload,
 };
 
 pub fn add(project: &ComposeProject, inventory: &mut Inventory) {
@@ -27,11 +27,11 @@ fn add_service(project: &ComposeProject, service: &ComposeService, inventory: &m
             ignore: ignore.clone(),
         });
     }
-    let id = inventory.workloads.len();
+    let backends = Backends::new(vec![inventory.workloads.len()]);
     let exposure = |(published, (target, target_last)), protocol, scope, via, location| Exposure {
         object: object.clone(),
         unit: unit.clone(),
-        backends: vec![id],
+        backends: backends.clone(),
         published,
         target,
         target_last,

@@ -4,17 +4,18 @@
 //! cluster would (kube-linter #87): a Service in `svc.yaml` reaches the Deployment in
 //! `deploy.yaml`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use k8s_openapi::api::core::v1::{Container, Service, ServicePort};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use crate::load::kubernetes::{KubeObject, PodTemplate, Typed};
 use crate::model::INTERNAL_LOAD_BALANCER_ANNOTATIONS;
 use crate::model::PathSegment;
 use crate::model::{
-    Exposure, InlineSuppression, Inventory, Isolation, Listener, PodIndex, Protocol, Scope,
-    Selector, SuppressedBy, Unit, Via, Workload, WorkloadId,
+    Backends, BackendsKey, Exposure, InlineSuppression, Inventory, Isolation, Listener, PodIndex,
+    Protocol, Scope, Selector, SuppressedBy, Unit, Via, Workload,
 };
 use crate::reach;
 
@@ -35,20 +36,20 @@ pub fn add(objects: &[KubeObject], inventory: &mut Inventory) {
         }
     }
     for object in objects {
-        if let Typed::NetworkPolicy(policy) = &object.typed {
-            let policy = reach::networkpolicy::policy_of(object, policy, &inventory.namespaces);
-            inventory.policies.push(policy);
-        }
-    }
-    for object in objects {
         if let Typed::Workload(template) = &object.typed {
             add_workload(object, template, inventory);
         }
     }
     inventory.pods = PodIndex::build(&inventory.workloads);
     for object in objects {
+        if let Typed::NetworkPolicy(policy) = &object.typed {
+            add_policy(object, policy, inventory);
+        }
+    }
+    let mut named_targets = NamedTargets::default();
+    for object in objects {
         if let Typed::Service(service) = &object.typed {
-            add_service(object, service, inventory);
+            add_service(object, service, &mut named_targets, inventory);
         }
     }
     // Routes resolve their backends through the Services' exposures made above.
@@ -116,7 +117,7 @@ fn add_workload(object: &KubeObject, template: &PodTemplate, inventory: &mut Inv
                 exposures.push(Exposure {
                     object: object.id(),
                     unit: unit.clone(),
-                    backends: Vec::new(),
+                    backends: Backends::none(),
                     published: Some(host_port),
                     target: number,
                     target_last: number,
@@ -133,7 +134,7 @@ fn add_workload(object: &KubeObject, template: &PodTemplate, inventory: &mut Inv
                 exposures.push(Exposure {
                     object: object.id(),
                     unit: unit.clone(),
-                    backends: Vec::new(),
+                    backends: Backends::none(),
                     published: Some(number),
                     target: number,
                     target_last: number,
@@ -146,9 +147,9 @@ fn add_workload(object: &KubeObject, template: &PodTemplate, inventory: &mut Inv
             }
         }
     }
-    let id = inventory.workloads.len();
+    let backends = Backends::new(vec![inventory.workloads.len()]);
     for exposure in &mut exposures {
-        exposure.backends.push(id);
+        exposure.backends = backends.clone();
     }
     inventory.workloads.push(Workload {
         object: object.id(),
@@ -238,7 +239,22 @@ fn protocol_of(
     }
 }
 
-fn add_service(object: &KubeObject, service: &Service, inventory: &mut Inventory) {
+fn add_policy(object: &KubeObject, policy: &NetworkPolicy, inventory: &mut Inventory) {
+    let mut policy = reach::networkpolicy::policy_of(object, policy, &inventory.namespaces);
+    policy.selected = inventory.pods.select(
+        &inventory.workloads,
+        &policy.namespace,
+        &policy.pod_selector,
+    );
+    inventory.policies.push(policy);
+}
+
+fn add_service(
+    object: &KubeObject,
+    service: &Service,
+    named_targets: &mut NamedTargets,
+    inventory: &mut Inventory,
+) {
     let Some(spec) = &service.spec else {
         return;
     };
@@ -263,7 +279,15 @@ fn add_service(object: &KubeObject, service: &Service, inventory: &mut Inventory
             continue;
         };
         let protocol = protocol_of(object, &item_path, port.protocol.as_deref(), inventory);
-        let target = target_port(port, number, &backends, inventory);
+        let target = match &port.target_port {
+            None => number,
+            Some(IntOrString::Int(n)) => {
+                u16::try_from(*n).ok().filter(|p| *p != 0).unwrap_or(number)
+            }
+            Some(IntOrString::String(name)) => named_targets
+                .resolve(&backends, name, inventory)
+                .unwrap_or(number),
+        };
         let (scope, via, published) =
             service_reach(service_type, port, number, &annotations, has_external_ips);
         inventory.exposures.push(Exposure {
@@ -323,35 +347,41 @@ fn internal_load_balancer(annotations: &BTreeMap<String, String>) -> Option<Stri
 fn selected_workloads(
     object: &KubeObject,
     selector: Option<&BTreeMap<String, String>>,
-    inventory: &Inventory,
-) -> Vec<WorkloadId> {
+    inventory: &mut Inventory,
+) -> Backends {
     let Some(selector) = selector.filter(|s| !s.is_empty()) else {
-        return Vec::new();
+        return Backends::none();
     };
     let selector = Selector {
         labels: selector.clone(),
         expressions: Vec::new(),
     };
-    inventory.select(&object.namespace, &selector)
+    inventory
+        .pods
+        .select(&inventory.workloads, &object.namespace, &selector)
 }
 
-/// The container port a Service port sends to. A named `targetPort` resolves to the
-/// selected containers' port of that name; a number is taken as written even when no
-/// `containerPort` lists it (containerPort is informational, kubernetes#73049).
-fn target_port(
-    port: &ServicePort,
-    number: u16,
-    backends: &[WorkloadId],
-    inventory: &Inventory,
-) -> u16 {
-    match &port.target_port {
-        None => number,
-        Some(IntOrString::Int(n)) => u16::try_from(*n).ok().filter(|p| *p != 0).unwrap_or(number),
-        Some(IntOrString::String(name)) => backends
-            .iter()
-            .filter_map(|id| inventory.workloads.get(*id))
-            .flat_map(|w| &w.listeners)
-            .find(|l| l.name.as_deref() == Some(name.as_str()))
-            .map_or(number, |l| l.port),
+/// The container ports that named `targetPort`s resolve to. A named `targetPort` is the
+/// selected containers' port of that name (a number is taken as written even when no
+/// `containerPort` lists it: containerPort is informational, kubernetes#73049). Resolved
+/// once per set of backends and name, as thousands of Services may share both.
+#[derive(Default)]
+struct NamedTargets {
+    known: HashMap<(BackendsKey, String), Option<u16>>,
+}
+
+impl NamedTargets {
+    fn resolve(&mut self, backends: &Backends, name: &str, inventory: &Inventory) -> Option<u16> {
+        *self
+            .known
+            .entry((backends.key(), name.to_string()))
+            .or_insert_with(|| {
+                backends
+                    .iter()
+                    .filter_map(|id| inventory.workloads.get(*id))
+                    .flat_map(|w| &w.listeners)
+                    .find(|l| l.name.as_deref() == Some(name))
+                    .map(|l| l.port)
+            })
     }
 }

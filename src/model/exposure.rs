@@ -1,6 +1,6 @@
 //! Ways in: what makes a container port reachable, from how far.
 
-use super::{Location, Protocol, Scope, Unit, WorkloadId};
+use super::{Backends, Location, Protocol, Scope, Unit};
 
 /// What makes a port reachable, which decides its scope and how messages describe it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,7 +75,7 @@ pub struct Exposure {
     pub unit: Unit,
     /// The workloads whose containers receive the traffic; empty when a Service selects none
     /// of the workloads in the input.
-    pub backends: Vec<WorkloadId>,
+    pub backends: Backends,
     /// The port clients connect to; `None` when the platform picks it (an auto-assigned
     /// NodePort, a Compose port published on an ephemeral host port). For a range, the
     /// first port of the published range, which maps pairwise onto the targets.

@@ -21,7 +21,7 @@ mod workload;
 pub use exposure::{Exposure, INTERNAL_LOAD_BALANCER_ANNOTATIONS, Isolation, Via, port_text};
 pub use finding::{Finding, Ignore, InlineSuppression, SuppressedBy, Suppression};
 pub use fingerprint::fingerprints;
-pub use inventory::{Inventory, PodIndex, UnitParts};
+pub use inventory::{Inventory, Isolating, PodIndex, PodReaches, UnitParts};
 pub use location::{Impact, InvalidInput, Location, PathSegment, ci_path};
 pub use policy::{
     Admits, Operator, Peer, PodReach, Policy, PolicyId, PolicyPort, PolicyRule, PortMatch,
@@ -30,4 +30,4 @@ pub use policy::{
 pub use route::{HttpRoute, Https, PathKind, PathMatch, PlainHttp, RouteBackend, Timeout};
 pub use rule::{Needs, Rule, RuleInfo, Severity};
 pub use scope::{Protocol, Scope};
-pub use workload::{Listener, Unit, Workload, WorkloadId};
+pub use workload::{Backends, BackendsKey, Listener, Unit, Workload, WorkloadId};

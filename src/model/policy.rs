@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Listener, Location, Protocol, Scope, Workload};
+use super::{Backends, Listener, Location, Protocol, Scope};
 
 /// An ingress NetworkPolicy with the locations of its rules and peers.
 #[derive(Debug, Clone)]
@@ -12,19 +12,13 @@ pub struct Policy {
     pub object: String,
     pub namespace: String,
     pub pod_selector: Selector,
+    /// The workloads of its namespace that `pod_selector` matches, shared with every
+    /// Service and policy of the same selector.
+    pub selected: Backends,
     /// Whether the policy isolates the pods it selects for ingress.
     pub isolates_ingress: bool,
     pub rules: Vec<PolicyRule>,
     pub location: Location,
-}
-
-impl Policy {
-    /// Whether the policy isolates a workload of its own namespace for ingress.
-    pub fn selects(&self, workload: &Workload) -> bool {
-        self.isolates_ingress
-            && workload.unit.namespace() == Some(self.namespace.as_str())
-            && self.pod_selector.matches(&workload.labels)
-    }
 }
 
 /// Index of a policy in [`Inventory::policies`](super::Inventory::policies).
@@ -160,21 +154,21 @@ impl PolicyPort {
 }
 
 /// A label selector (`matchLabels` and `matchExpressions`). The empty one matches all.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Selector {
     pub labels: BTreeMap<String, String>,
     pub expressions: Vec<Requirement>,
 }
 
 /// One `matchExpressions` entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Requirement {
     pub key: String,
     pub operator: Operator,
     pub values: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Operator {
     In,
     NotIn,

@@ -2,7 +2,7 @@
 //! Traefik router sends somewhere, with its TLS, plain-HTTP behaviour and timeout. The
 //! reach step fills these in; the EAS rules read them.
 
-use super::{Location, Protocol, WorkloadId};
+use super::{Backends, Location, Protocol};
 
 /// One path of one host that a proxy routes, as the EAS rules judge it.
 #[derive(Debug, Clone)]
@@ -61,7 +61,7 @@ pub struct RouteBackend {
     /// `Service/mail/sogo:20000`, as messages name it.
     pub name: String,
     pub namespace: String,
-    pub workloads: Vec<WorkloadId>,
+    pub workloads: Backends,
     /// The container port: resolved through the Service when it is in the input, else
     /// the Service port the route names (a targetPort defaults to the port).
     pub target: Option<u16>,

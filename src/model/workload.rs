@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
 
 use super::{Location, Protocol};
 
@@ -85,3 +87,40 @@ impl Listener {
 
 /// Index of a workload in [`Inventory::workloads`](super::Inventory::workloads).
 pub type WorkloadId = usize;
+
+/// The workloads a Service, route or NetworkPolicy sends to or selects, in id order.
+///
+/// Every object with the same selector in the same namespace shares one set: 3,000
+/// Services over 3,000 Deployments on one selector hold one list, not nine million ids,
+/// and the rules judge the set once ([`Backends::key`]) instead of once per Service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Backends(Arc<[WorkloadId]>);
+
+/// Which shared set a [`Backends`] is: equal for clones of one set. Two sets built apart
+/// with the same workloads have different keys, which only costs a memo a miss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BackendsKey(usize);
+
+impl Backends {
+    pub fn new(ids: Vec<WorkloadId>) -> Backends {
+        Backends(ids.into())
+    }
+
+    pub fn none() -> Backends {
+        Backends::new(Vec::new())
+    }
+
+    /// The set's identity, for memos that judge a shared set once. It holds while the
+    /// inventory holds the set, which is as long as the rules run.
+    pub fn key(&self) -> BackendsKey {
+        BackendsKey(Arc::as_ptr(&self.0).cast::<()>() as usize)
+    }
+}
+
+impl Deref for Backends {
+    type Target = [WorkloadId];
+
+    fn deref(&self) -> &[WorkloadId] {
+        &self.0
+    }
+}

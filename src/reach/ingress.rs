@@ -30,8 +30,8 @@ use crate::load::kubernetes::{KubeObject, Typed};
 use crate::load::yaml::field_path;
 use crate::model::PathSegment;
 use crate::model::{
-    HttpRoute, Https, Inventory, Location, PathKind, PathMatch, PlainHttp, Protocol, RouteBackend,
-    Timeout, Via,
+    Backends, HttpRoute, Https, Inventory, Location, PathKind, PathMatch, PlainHttp, Protocol,
+    RouteBackend, Timeout, Via,
 };
 
 use crate::load::yaml::Step::{Index, Key};
@@ -388,7 +388,7 @@ fn add_ingress_path(
                 })
                 .unwrap_or_else(|| "no backend".into()),
             namespace: object.namespace.clone(),
-            workloads: Vec::new(),
+            workloads: Backends::none(),
             target: None,
             service_port: None,
             protocol: Protocol::Tcp,

@@ -12,23 +12,15 @@ pub mod route;
 use std::collections::HashMap;
 
 use crate::model::{
-    Exposure, Inventory, Isolation, Listener, PodReach, Protocol, Scope, Via, WorkloadId,
+    BackendsKey, Exposure, Inventory, Isolating, Isolation, Listener, PodReach, PodReaches,
+    Protocol, Scope, Via, WorkloadId,
 };
 
 /// Records which ingress policies isolate each workload, and narrows the scope of every
 /// ClusterIP exposure to what they admit on its port.
 pub fn apply(inventory: &mut Inventory) {
-    inventory.isolating = policies_isolating(inventory);
-    // Many Services may front the same pods' port: what the policies admit there is
-    // worked out once per pod and port, not once per Service.
-    let mut reach_of: HashMap<ReachKey, Option<PodReach>> = HashMap::new();
-    let mut judged: Vec<(usize, Isolation, Scope)> = Vec::new();
-    for (index, exposure) in inventory.exposures.iter().enumerate() {
-        if exposure.via == Via::ClusterIp && !exposure.backends.is_empty() {
-            let (isolation, scope) = judge_cluster_ip(inventory, exposure, &mut reach_of);
-            judged.push((index, isolation, scope));
-        }
-    }
+    inventory.isolating = Isolating::build(inventory.workloads.len(), &inventory.policies);
+    let judged = judge_cluster_ips(inventory);
     for (index, isolation, scope) in judged {
         if let Some(exposure) = inventory.exposures.get_mut(index) {
             exposure.isolation = isolation;
@@ -37,38 +29,44 @@ pub fn apply(inventory: &mut Inventory) {
     }
 }
 
-/// A pod, and the port range and protocol a Service sends to.
-type ReachKey = (WorkloadId, u16, u16, Protocol);
-
-/// For each workload, the ingress policies that select it: one pass over the policies,
-/// each looking up the pods it selects in the label index.
-fn policies_isolating(inventory: &Inventory) -> Vec<Vec<usize>> {
-    let mut isolating: Vec<Vec<usize>> = vec![Vec::new(); inventory.workloads.len()];
-    for (index, policy) in inventory.policies.iter().enumerate() {
-        if !policy.isolates_ingress {
+/// The isolation and scope of every ClusterIP exposure with backends. Many Services may
+/// front the same pods' port: each set of backends and port is judged once, however many
+/// Services share it.
+fn judge_cluster_ips(inventory: &Inventory) -> Vec<(usize, Isolation, Scope)> {
+    let mut reaches = PodReaches::new(inventory);
+    let mut known: HashMap<SharedTarget, (Isolation, Scope)> = HashMap::new();
+    let mut judged = Vec::new();
+    for (index, exposure) in inventory.exposures.iter().enumerate() {
+        if exposure.via != Via::ClusterIp || exposure.backends.is_empty() {
             continue;
         }
-        for id in inventory.selected_by(policy) {
-            isolating[id].push(index);
-        }
+        let key = (
+            exposure.backends.key(),
+            exposure.target,
+            exposure.target_last,
+            exposure.protocol,
+        );
+        let (isolation, scope) = *known
+            .entry(key)
+            .or_insert_with(|| judge_cluster_ip(inventory, exposure, &mut reaches));
+        judged.push((index, isolation, scope));
     }
-    isolating
+    judged
 }
+
+/// A set of backends, and the port range and protocol a Service sends to.
+type SharedTarget = (BackendsKey, u16, u16, Protocol);
 
 /// The isolation and scope of one ClusterIP exposure: the widest over its backends.
 fn judge_cluster_ip(
     inventory: &Inventory,
     exposure: &Exposure,
-    reach_of: &mut HashMap<ReachKey, Option<PodReach>>,
+    reaches: &mut PodReaches<'_>,
 ) -> (Isolation, Scope) {
     let mut isolation = Isolation::Isolated;
     let mut scope = Scope::Loopback;
-    for &id in &exposure.backends {
-        let key = (id, exposure.target, exposure.target_last, exposure.protocol);
-        let reach = *reach_of
-            .entry(key)
-            .or_insert_with(|| backend_reach(inventory, id, exposure));
-        let Some(reach) = reach else {
+    for &id in exposure.backends.iter() {
+        let Some(reach) = backend_reach(inventory, id, exposure, reaches) else {
             continue;
         };
         if reach == PodReach::Unisolated {
@@ -80,7 +78,12 @@ fn judge_cluster_ip(
 }
 
 /// Who reaches the port an exposure sends to on one backend pod.
-fn backend_reach(inventory: &Inventory, id: WorkloadId, exposure: &Exposure) -> Option<PodReach> {
+fn backend_reach(
+    inventory: &Inventory,
+    id: WorkloadId,
+    exposure: &Exposure,
+    reaches: &mut PodReaches<'_>,
+) -> Option<PodReach> {
     // A Service may target a port no containerPort declares (containerPort is
     // informational): judge it as an unnamed listener.
     let undeclared = Listener {
@@ -94,5 +97,5 @@ fn backend_reach(inventory: &Inventory, id: WorkloadId, exposure: &Exposure) -> 
     let listener = workload
         .listener(exposure.target, exposure.protocol)
         .unwrap_or(&undeclared);
-    inventory.pod_reach(id, listener)
+    reaches.of(id, listener)
 }

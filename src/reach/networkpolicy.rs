@@ -31,8 +31,8 @@ use crate::load::kubernetes::KubeObject;
 use crate::load::yaml::{Step, field_path};
 use crate::model::PathSegment;
 use crate::model::{
-    Admits, Operator, Peer, Policy, PolicyPort, PolicyRule, PortMatch, Protocol, Requirement,
-    Scope, Selector,
+    Admits, Backends, Operator, Peer, Policy, PolicyPort, PolicyRule, PortMatch, Protocol,
+    Requirement, Scope, Selector,
 };
 
 /// Labels of every namespace, by name.
@@ -57,6 +57,8 @@ pub fn policy_of(object: &KubeObject, policy: &NetworkPolicy, namespaces: &Names
         object: object.id(),
         namespace: object.namespace.clone(),
         pod_selector: selector_of(&spec.pod_selector.unwrap_or_default()),
+        // The inventory step selects the pods once the workloads are known.
+        selected: Backends::none(),
         isolates_ingress,
         rules,
         location: object.location(&[PathSegment::key("spec"), PathSegment::key("podSelector")]),

@@ -10,8 +10,8 @@ use k8s_openapi::api::core::v1::Service;
 use crate::load::kubernetes::{KubeObject, Typed};
 use crate::model::PathSegment;
 use crate::model::{
-    Exposure, HttpRoute, Https, Inventory, Isolation, Location, PlainHttp, Protocol, RouteBackend,
-    Scope, Unit, Via,
+    Backends, Exposure, HttpRoute, Https, Inventory, Isolation, Location, PlainHttp, Protocol,
+    RouteBackend, Scope, Unit, Via,
 };
 
 /// A Service port as a route names it.
@@ -74,7 +74,7 @@ impl<'a> Services<'a> {
         let mut backend = RouteBackend {
             name: format!("Service/{namespace}/{name}:{port}"),
             namespace: namespace.to_string(),
-            workloads: Vec::new(),
+            workloads: Backends::none(),
             target: None,
             service_port: match port {
                 PortRef::Number(n) => u16::try_from(*n).ok(),

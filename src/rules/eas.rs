@@ -7,7 +7,7 @@
 //! wins the path (exact before prefix, longer prefix first, a default backend last) is
 //! the one judged, on its TLS side and on its plain-HTTP side separately.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use crate::catalogue::{Catalogue, HttpPath, WebBackend};
 use crate::model::{
@@ -303,6 +303,7 @@ fn units_routed_over_https<'a>(
     path: &HttpPath,
     winners: &[&HttpRoute],
 ) -> BTreeSet<&'a Unit> {
+    let mut judged = HashSet::new();
     winners
         .iter()
         .filter(|route| matches!(route.https, Some((_, port)) if port == path.port))
@@ -313,7 +314,9 @@ fn units_routed_over_https<'a>(
             )
         })
         .filter_map(|route| route.backend.as_ref())
-        .flat_map(|b| &b.workloads)
+        // Routes sharing one set of backends add its units once.
+        .filter(|b| judged.insert(b.workloads.key()))
+        .flat_map(|b| b.workloads.iter())
         .filter_map(|id| inventory.workloads.get(*id))
         .map(|w| &w.unit)
         .collect()
@@ -333,20 +336,27 @@ fn units_publishing_https<'a>(
         .filter(|id| id.as_str() != SOGO)
         .filter_map(|id| catalogue.web_backend(id))
         .collect();
+    let mut fronted = HashMap::new();
     inventory
         .exposures
         .iter()
         .filter(|e| e.publishes(path.port) && e.scope == Scope::External && !e.via.is_http_route())
         .filter(|e| {
-            e.backends
-                .iter()
-                .filter_map(|id| inventory.workloads.get(*id))
-                .any(|w| {
-                    let mut listening = listening(catalogue, w);
-                    listening.extend(e.target_of(path.port));
-                    front_ends
+            // Thousands of LoadBalancers may share one set of pods: judged once.
+            let target = e.target_of(path.port);
+            *fronted
+                .entry((e.backends.key(), target))
+                .or_insert_with(|| {
+                    e.backends
                         .iter()
-                        .any(|b| b.recognises(&listening, &w.images, &w.labels))
+                        .filter_map(|id| inventory.workloads.get(*id))
+                        .any(|w| {
+                            let mut listening = listening(catalogue, w);
+                            listening.extend(target);
+                            front_ends
+                                .iter()
+                                .any(|b| b.recognises(&listening, &w.images, &w.labels))
+                        })
                 })
         })
         .map(|e| &e.unit)

@@ -1,5 +1,7 @@
 //! Life-cycle rules: ports iRedMail deprecated or services it removed.
 
+use std::collections::HashMap;
+
 use super::{for_exposure, for_range, list_entries, reach_phrase};
 use crate::catalogue::{Catalogue, PortEntry, Status};
 use crate::model::{Exposure, Finding, Inventory, Protocol, Rule, Scope};
@@ -112,6 +114,7 @@ pub fn removed_service(inventory: &Inventory, catalogue: &Catalogue) -> Vec<Find
             });
         }
     }
+    let mut told_by = HashMap::new();
     for exposure in &inventory.exposures {
         let entries = removed_in(
             catalogue,
@@ -122,13 +125,23 @@ pub fn removed_service(inventory: &Inventory, catalogue: &Catalogue) -> Vec<Find
         if entries.is_empty() {
             continue;
         }
-        let told = exposure.backends.iter().any(|id| {
-            inventory.workloads.get(*id).is_some_and(|w| {
-                entries
-                    .iter()
-                    .all(|entry| w.listener(entry.port, exposure.protocol).is_some())
-            })
-        });
+        // Thousands of Services may share one set of pods: asked once per set and port.
+        let told = *told_by
+            .entry((
+                exposure.backends.key(),
+                exposure.target,
+                exposure.target_last,
+                exposure.protocol,
+            ))
+            .or_insert_with(|| {
+                exposure.backends.iter().any(|id| {
+                    inventory.workloads.get(*id).is_some_and(|w| {
+                        entries
+                            .iter()
+                            .all(|entry| w.listener(entry.port, exposure.protocol).is_some())
+                    })
+                })
+            });
         if told {
             continue;
         }

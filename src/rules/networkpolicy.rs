@@ -2,13 +2,13 @@
 //! its pods, a policy that admits an internal port from outside the mail stack's
 //! namespace, and a policy that admits it from everywhere.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::for_exposure;
 use crate::catalogue::{Catalogue, PortEntry};
 use crate::model::{
-    Admits, Finding, Inventory, Isolation, Listener, Location, PodReach, Policy, Protocol, Rule,
-    Scope, Via, Workload, WorkloadId,
+    Admits, Backends, BackendsKey, Finding, Inventory, Isolation, Listener, Location, PodReach,
+    PodReaches, Policy, Protocol, Rule, Scope, Via, Workload, WorkloadId,
 };
 
 /// `network-policy-missing`: an internal port of pods that no ingress NetworkPolicy
@@ -18,6 +18,8 @@ use crate::model::{
 pub fn network_policy_missing(inventory: &Inventory, catalogue: &Catalogue) -> Vec<Finding> {
     let mut by_service = Vec::new();
     let mut covered: HashSet<(WorkloadId, u16, Protocol)> = HashSet::new();
+    // Thousands of Services may share one set of pods: its unisolated pods are found once.
+    let mut pods_of: HashMap<(BackendsKey, u16, Protocol), String> = HashMap::new();
     for e in inventory
         .exposures
         .iter()
@@ -26,14 +28,18 @@ pub fn network_policy_missing(inventory: &Inventory, catalogue: &Catalogue) -> V
         let Some(entry) = internal_entry(catalogue, e.target, e.protocol) else {
             continue;
         };
-        let unisolated: Vec<WorkloadId> = e
-            .backends
-            .iter()
-            .copied()
-            .filter(|id| inventory.isolating.get(*id).is_none_or(Vec::is_empty))
-            .collect();
-        covered.extend(unisolated.iter().map(|id| (*id, e.target, e.protocol)));
-        let pods = name_pods(inventory, &unisolated);
+        let pods = pods_of
+            .entry((e.backends.key(), e.target, e.protocol))
+            .or_insert_with(|| {
+                let unisolated: Vec<WorkloadId> = e
+                    .backends
+                    .iter()
+                    .copied()
+                    .filter(|id| inventory.isolating.of(*id).is_empty())
+                    .collect();
+                covered.extend(unisolated.iter().map(|id| (*id, e.target, e.protocol)));
+                name_pods(inventory, &unisolated)
+            });
         let message = format!(
             "{} {} is open to every pod in the cluster through a ClusterIP Service: no \
              ingress NetworkPolicy selects {}; it belongs to the mail stack only",
@@ -46,6 +52,7 @@ pub fn network_policy_missing(inventory: &Inventory, catalogue: &Catalogue) -> V
             message,
         ));
     }
+    let mut reaches = PodReaches::new(inventory);
     let by_container_port = inventory
         .workloads
         .iter()
@@ -55,7 +62,7 @@ pub fn network_policy_missing(inventory: &Inventory, catalogue: &Catalogue) -> V
         // `host-network` reports it.
         .filter(|(_, w, _)| w.host_network.is_none())
         .filter(|(id, _, l)| !covered.contains(&(*id, l.port, l.protocol)))
-        .filter(|(id, _, l)| inventory.pod_reach(*id, l) == Some(PodReach::Unisolated))
+        .filter(|(id, _, l)| reaches.of(*id, l) == Some(PodReach::Unisolated))
         .filter_map(|(_, workload, listener)| {
             let entry = internal_entry(catalogue, listener.port, listener.protocol)?;
             Some(unisolated_container_port(workload, listener, entry))
@@ -181,10 +188,13 @@ pub fn admitted_from_other_namespaces(
 
 /// The container ports that a route of an ingress controller or Gateway sends traffic to.
 fn routed_ports(inventory: &Inventory) -> HashSet<(WorkloadId, u16, Protocol)> {
+    // Routes sharing one set of backends and port add its pods once.
+    let mut added = HashSet::new();
     inventory
         .exposures
         .iter()
         .filter(|e| matches!(e.via, Via::HttpRoute { .. } | Via::ControllerRoute { .. }))
+        .filter(|e| added.insert((e.backends.key(), e.target, e.protocol)))
         .flat_map(|e| e.backends.iter().map(move |id| (*id, e.target, e.protocol)))
         .collect()
 }
@@ -236,6 +246,7 @@ fn admissions<'a>(
 ) -> Vec<Admission<'a>> {
     let mut found = Vec::new();
     let mut seen: HashSet<(&str, &Location, u16)> = HashSet::new();
+    let mut distinct: HashMap<BackendsKey, Vec<(WorkloadId, Vec<&Listener>)>> = HashMap::new();
     for policy in inventory.policies.iter().filter(|p| p.isolates_ingress) {
         let rules: Vec<_> = policy
             .rules
@@ -253,12 +264,16 @@ fn admissions<'a>(
         if rules.is_empty() {
             continue;
         }
-        for id in inventory.selected_by(policy) {
+        let pods = distinct
+            .entry(policy.selected.key())
+            .or_insert_with(|| distinct_listeners(inventory, &policy.selected));
+        for (id, listeners) in pods.iter() {
+            let (id, listeners) = (*id, listeners.as_slice());
             let Some(workload) = inventory.workloads.get(id) else {
                 continue;
             };
             for (rule, sources) in &rules {
-                for listener in workload.listeners.iter().filter(|l| rule.admits_port(l)) {
+                for &listener in listeners.iter().filter(|l| rule.admits_port(l)) {
                     let Some(entry) = internal_entry(catalogue, listener.port, listener.protocol)
                     else {
                         continue;
@@ -281,4 +296,27 @@ fn admissions<'a>(
         }
     }
     found
+}
+
+/// The selected workloads that declare a listener no earlier one declares alike (port,
+/// range, protocol and name: all a policy's rules tell apart), each with those listeners.
+/// A later alike listener could only repeat a finding the earlier one gave, so a policy
+/// over a thousand identical Deployments looks at the first.
+fn distinct_listeners<'a>(
+    inventory: &'a Inventory,
+    selected: &Backends,
+) -> Vec<(WorkloadId, Vec<&'a Listener>)> {
+    let mut seen: HashSet<(u16, u16, Protocol, Option<&str>)> = HashSet::new();
+    selected
+        .iter()
+        .filter_map(|&id| {
+            let workload = inventory.workloads.get(id)?;
+            let new: Vec<&Listener> = workload
+                .listeners
+                .iter()
+                .filter(|l| seen.insert((l.port, l.last, l.protocol, l.name.as_deref())))
+                .collect();
+            (!new.is_empty()).then_some((id, new))
+        })
+        .collect()
 }
