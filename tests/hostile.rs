@@ -359,7 +359,12 @@ fn services_and_policies_on_one_selector_share_one_set_of_pods() {
     assert_eq!(services[0].backends.len(), n);
     assert!(services.iter().all(|e| e.backends.key() == shared));
     assert_eq!(inventory.policies.len(), n);
-    assert!(inventory.policies.iter().all(|p| p.selected.key() == shared));
+    assert!(
+        inventory
+            .policies
+            .iter()
+            .all(|p| p.selected.key() == shared)
+    );
     let first = inventory.isolating.of(0);
     assert_eq!(first, (0..n).collect::<Vec<_>>().as_slice());
     assert!((0..n).all(|id| std::ptr::eq(inventory.isolating.of(id), first)));
