@@ -927,6 +927,26 @@ fn a_manifest_in_json_with_comments_is_invalid_input_at_the_comment() {
     assert_dir_and_file(&dir, &bad, &expected);
 }
 
+/// The comment's column counts characters, as every column does (it counted bytes, so an
+/// accent before the comment moved it right).
+#[test]
+fn the_comment_of_a_commented_json_manifest_is_at_its_character_column() {
+    let dir = dir_with_good_manifest();
+    let bad = dir.path().join("svc.json");
+    fs::write(
+        &bad,
+        "{\"apiVersion\": \"v1\", \"kind\": \"Service\", \"metadata\": {\"name\": \"été\"} /* 25 */}\n",
+    )
+    .unwrap();
+    let expected = problem(
+        "svc.json",
+        1,
+        69,
+        "a manifest in JSON with comments or trailing commas, which kubectl's JSON decoder refuses",
+    );
+    assert_dir_and_file(&dir, &bad, &expected);
+}
+
 // 11. Standard input.
 
 fn bin() -> Command {
