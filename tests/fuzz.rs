@@ -21,8 +21,8 @@
 //!   serializes.
 //!
 //! The run is bounded: `IREDMAIL_PORTS_FUZZ_CASES` cases per target (default
-//! [`DEFAULT_LOADER_CASES`] and [`DEFAULT_REVIEW_CASES`]) or `IREDMAIL_PORTS_FUZZ_SECONDS` seconds (default
-//! [`DEFAULT_SECONDS`]), whichever ends first. The seed is random unless
+//! [`DEFAULT_LOADER_CASES`] and [`DEFAULT_REVIEW_CASES`]) or `IREDMAIL_PORTS_FUZZ_SECONDS`
+//! seconds (default [`DEFAULT_SECONDS`]), whichever ends first. The seed is random unless
 //! `IREDMAIL_PORTS_FUZZ_SEED` sets it, and printed to standard error at the start, so a
 //! failure (or a crash that takes the process down) replays with that seed. proptest also
 //! records each failing case's own seed in `tests/fuzz.proptest-regressions`, replayed first
