@@ -180,6 +180,26 @@ fn non_utf8_bytes_are_reported_on_their_line_and_column() {
     assert_dir_and_file(&dir, &bad, &expected);
 }
 
+/// Found by tests/fuzz.rs: the column of the first bad byte counted the bytes before it,
+/// while every other column counts characters, so a line with accents pointed past its end.
+#[test]
+fn non_utf8_columns_count_characters_like_every_other_column() {
+    let dir = dir_with_good_manifest();
+    let bad = dir.path().join("mixed.yaml");
+    fs::write(
+        &bad,
+        b"apiVersion: v1\nkind: Service\nmetadata: {name: caf\xc3\xa9\xe9}\n".as_slice(),
+    )
+    .unwrap();
+    let expected = problem(
+        "mixed.yaml",
+        3,
+        22,
+        "the file is not UTF-8 text (a binary file?)",
+    );
+    assert_dir_and_file(&dir, &bad, &expected);
+}
+
 // 3. Alias bombs.
 
 /// Billion laughs: 10 levels of 9 aliases each, 9^10 nodes once expanded.
@@ -907,6 +927,26 @@ fn a_manifest_in_json_with_comments_is_invalid_input_at_the_comment() {
     assert_dir_and_file(&dir, &bad, &expected);
 }
 
+/// The comment's column counts characters, as every column does (it counted bytes, so an
+/// accent before the comment moved it right).
+#[test]
+fn the_comment_of_a_commented_json_manifest_is_at_its_character_column() {
+    let dir = dir_with_good_manifest();
+    let bad = dir.path().join("svc.json");
+    fs::write(
+        &bad,
+        "{\"apiVersion\": \"v1\", \"kind\": \"Service\", \"metadata\": {\"name\": \"été\"} /* 25 */}\n",
+    )
+    .unwrap();
+    let expected = problem(
+        "svc.json",
+        1,
+        69,
+        "a manifest in JSON with comments or trailing commas, which kubectl's JSON decoder refuses",
+    );
+    assert_dir_and_file(&dir, &bad, &expected);
+}
+
 // 11. Standard input.
 
 fn bin() -> Command {
@@ -959,8 +999,10 @@ fn a_syntax_error_on_stdin_is_an_invalid_input_for_dash() {
     assert_eq!(findings.len(), 1, "{findings:#?}");
     assert_eq!(findings[0]["rule"], "invalid-input");
     assert_eq!(findings[0]["location"]["path"], "-");
-    assert_eq!(findings[0]["location"]["line"], 2);
-    assert_eq!(findings[0]["location"]["column"], 1);
+    // The input ends inside the list: at the end of its last line, not on a line after it
+    // that the input does not have.
+    assert_eq!(findings[0]["location"]["line"], 1);
+    assert_eq!(findings[0]["location"]["column"], 16);
     assert!(
         findings[0]["message"]
             .as_str()

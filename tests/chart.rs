@@ -314,8 +314,113 @@ fn default_values_render_a_hardened_webhook_deployment() {
     assert_eq!(policy["spec"]["policyTypes"], json!(["Ingress"]));
     assert_eq!(
         policy["spec"]["ingress"],
-        json!([{"ports": [{"port": 8443, "protocol": "TCP"}]}])
+        json!([{"ports": [{"port": 8443, "protocol": "TCP"}], "from": [kube_system_pods()]}])
     );
+}
+
+/// The NetworkPolicy's default peer: every pod of kube-system, host-network ones included
+/// where the CNI lets a podSelector match them.
+fn kube_system_pods() -> Value {
+    json!({"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+           "podSelector": {}})
+}
+
+fn ingress_rules(objects: &[Value]) -> Vec<Value> {
+    one(objects, "NetworkPolicy")["spec"]["ingress"]
+        .as_array()
+        .expect("ingress rules")
+        .clone()
+}
+
+fn https_port() -> Value {
+    json!([{"port": 8443, "protocol": "TCP"}])
+}
+
+/// By default only the API server's likely sources reach the webhook port; the values
+/// widen it (control-plane addresses, scrapers of /metrics, any source), and a policy left
+/// with no source at all is refused rather than rendered as one that admits everything.
+#[test]
+fn the_network_policy_admits_only_the_api_servers_sources_unless_widened() {
+    let defaults = ingress_rules(&render_objects(&[]));
+    assert_eq!(
+        defaults,
+        [json!({"ports": https_port(), "from": [kube_system_pods()]})]
+    );
+
+    let monitoring = json!({"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}});
+    let widened = render(&[
+        "--set-json",
+        r#"networkPolicy.apiServerCIDRs=["10.0.0.0/24","fd00:10::/64"]"#,
+        "--set-json",
+        &format!("networkPolicy.metricsSources=[{monitoring}]"),
+    ]);
+    assert_eq!(
+        ingress_rules(&objects(&widened)),
+        [
+            json!({"ports": https_port(), "from": [
+                kube_system_pods(),
+                {"ipBlock": {"cidr": "10.0.0.0/24"}},
+                {"ipBlock": {"cidr": "fd00:10::/64"}},
+            ]}),
+            json!({"ports": https_port(), "from": [monitoring]}),
+        ]
+    );
+    let output = kubernetes_validate(&widened, "1.37.0");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+
+    // Any source, as the README says to: the sources replaced by the whole address space.
+    let open = ingress_rules(&render_objects(&[
+        "--set-json",
+        r#"networkPolicy.apiServerSources=[]"#,
+        "--set-json",
+        r#"networkPolicy.apiServerCIDRs=["0.0.0.0/0","::/0"]"#,
+    ]));
+    assert_eq!(
+        open,
+        [json!({"ports": https_port(), "from": [
+            {"ipBlock": {"cidr": "0.0.0.0/0"}}, {"ipBlock": {"cidr": "::/0"}}
+        ]})]
+    );
+    let off = render_objects(&["--set", "networkPolicy.enabled=false"]);
+    assert!(find(&off, "NetworkPolicy").is_empty());
+
+    // No source left: an ingress rule without `from` would admit every source.
+    let nobody = template_output(&["--set-json", "networkPolicy.apiServerSources=[]"]);
+    assert!(!nobody.status.success());
+    assert!(
+        String::from_utf8_lossy(&nobody.stderr)
+            .contains("apiServerSources and apiServerCIDRs are both empty"),
+        "{}",
+        String::from_utf8_lossy(&nobody.stderr)
+    );
+    // The schema refuses what is no NetworkPolicyPeer, and the old `from` key.
+    for (value, path) in [
+        (
+            r#"networkPolicy.metricsSources=[{}]"#,
+            "/networkPolicy/metricsSources/0",
+        ),
+        (
+            r#"networkPolicy.apiServerSources=[{"ipBlock":{"cidr":"10.0.0.0/8"},"podSelector":{}}]"#,
+            "/networkPolicy/apiServerSources/0",
+        ),
+        (
+            r#"networkPolicy.apiServerCIDRs=["10.0.0.1"]"#,
+            "/networkPolicy/apiServerCIDRs/0",
+        ),
+        (r#"networkPolicy.from=[]"#, "/networkPolicy"),
+    ] {
+        let refused = template_output(&["--set-json", value]);
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(!refused.status.success(), "{value} rendered");
+        assert!(
+            stderr.contains(&format!("at '{path}'")),
+            "{value}: {stderr}"
+        );
+    }
 }
 
 #[test]
@@ -551,27 +656,71 @@ fn overrides_reach_the_manifests() {
     assert!(find(&single, "PodDisruptionBudget").is_empty());
 }
 
+/// Hours in a Go duration of whole hours (`2160h`), as the chart's defaults write them.
+fn hours(duration: &Value) -> u64 {
+    duration
+        .as_str()
+        .and_then(|d| d.strip_suffix('h'))
+        .and_then(|h| h.parse().ok())
+        .unwrap_or_else(|| panic!("not a duration in hours: {duration}"))
+}
+
+fn named<'a>(objects: &'a [Value], kind: &str, name: &str) -> &'a Value {
+    let found: Vec<&Value> = find(objects, kind)
+        .into_iter()
+        .filter(|o| o["metadata"]["name"] == name)
+        .collect();
+    assert_eq!(found.len(), 1, "expected one {kind} {name}");
+    found[0]
+}
+
+/// cert-manager mode without an issuer of yours: a self-signed Issuer signs a long-lived CA
+/// Certificate, a CA Issuer signs the serving Certificate with it, and the CA injector copies
+/// the CA Certificate (not the serving one) into the caBundle, so renewing the serving
+/// certificate never leaves the caBundle behind it.
 #[test]
-fn cert_manager_mode_issues_the_certificate_and_injects_its_ca() {
+fn cert_manager_mode_signs_the_serving_certificate_with_a_ca_the_webhook_trusts() {
     let objects = render_objects(&["--set", "tls.mode=cert-manager"]);
     assert!(
         find(&objects, "Secret").is_empty(),
-        "cert-manager writes the Secret"
+        "cert-manager writes the Secrets"
     );
-    let configuration = one(&objects, "ValidatingWebhookConfiguration");
-    assert_eq!(
-        configuration["metadata"]["annotations"]["cert-manager.io/inject-ca-from"],
-        format!("{NAMESPACE}/{FULLNAME}")
-    );
-    assert!(webhook(&objects)["clientConfig"].get("caBundle").is_none());
+    assert_eq!(find(&objects, "Issuer").len(), 2);
+    assert_eq!(find(&objects, "Certificate").len(), 2);
+    let ca_name = format!("{FULLNAME}-ca");
+    for object in find(&objects, "Issuer")
+        .into_iter()
+        .chain(find(&objects, "Certificate"))
+    {
+        assert_eq!(object["apiVersion"], "cert-manager.io/v1");
+        assert_eq!(object["metadata"]["namespace"], NAMESPACE);
+    }
+    let issuer_ref =
+        |name: &str| json!({"name": name, "kind": "Issuer", "group": "cert-manager.io"});
 
-    let certificate = one(&objects, "Certificate");
-    assert_eq!(certificate["apiVersion"], "cert-manager.io/v1");
-    assert_eq!(certificate["metadata"]["name"], FULLNAME);
-    assert_eq!(certificate["metadata"]["namespace"], NAMESPACE);
-    assert_eq!(certificate["spec"]["secretName"], SECRET);
+    // The root: self-signed, a CA, with a key that survives its renewal.
+    let self_signed = named(&objects, "Issuer", &format!("{FULLNAME}-selfsigned"));
+    assert_eq!(self_signed["spec"], json!({"selfSigned": {}}));
+    let ca = named(&objects, "Certificate", &ca_name);
+    assert_eq!(ca["spec"]["isCA"], true);
     assert_eq!(
-        certificate["spec"]["dnsNames"],
+        ca["spec"]["issuerRef"],
+        issuer_ref(self_signed["metadata"]["name"].as_str().unwrap_or_default())
+    );
+    assert_eq!(ca["spec"]["privateKey"]["rotationPolicy"], "Never");
+    let ca_secret = ca["spec"]["secretName"].as_str().expect("the CA's Secret");
+    assert_ne!(ca_secret, SECRET, "the pods never mount the CA's key");
+
+    // The CA Issuer signs with that Secret, and signs the serving certificate.
+    let ca_issuer = named(&objects, "Issuer", &ca_name);
+    assert_eq!(ca_issuer["spec"], json!({"ca": {"secretName": ca_secret}}));
+    let serving = named(&objects, "Certificate", FULLNAME);
+    assert_eq!(serving["spec"]["issuerRef"], issuer_ref(&ca_name));
+    assert!(serving["spec"].get("isCA").is_none());
+    assert_eq!(serving["spec"]["secretName"], SECRET);
+    assert_eq!(serving["spec"]["privateKey"]["rotationPolicy"], "Always");
+    assert_eq!(
+        serving["spec"]["dnsNames"],
         json!([
             FULLNAME,
             format!("{FULLNAME}.{NAMESPACE}"),
@@ -579,13 +728,42 @@ fn cert_manager_mode_issues_the_certificate_and_injects_its_ca() {
             format!("{SERVICE_DNS}.cluster.local")
         ])
     );
-    let issuer = one(&objects, "Issuer");
-    assert_eq!(issuer["spec"], json!({"selfSigned": {}}));
+
+    // The caBundle comes from the CA, which lives far longer than a serving certificate and
+    // is renewed long before any serving certificate it signed expires.
+    let configuration = one(&objects, "ValidatingWebhookConfiguration");
     assert_eq!(
-        certificate["spec"]["issuerRef"],
-        json!({"name": issuer["metadata"]["name"], "kind": "Issuer", "group": "cert-manager.io"})
+        configuration["metadata"]["annotations"]["cert-manager.io/inject-ca-from"],
+        format!("{NAMESPACE}/{ca_name}")
+    );
+    assert!(webhook(&objects)["clientConfig"].get("caBundle").is_none());
+    let (ca_life, ca_renew) = (
+        hours(&ca["spec"]["duration"]),
+        hours(&ca["spec"]["renewBefore"]),
+    );
+    let serving_life = hours(&serving["spec"]["duration"]);
+    assert!(
+        ca_life >= 10 * serving_life,
+        "{ca_life} h vs {serving_life} h"
+    );
+    assert!(ca_renew > serving_life, "{ca_renew} h vs {serving_life} h");
+    assert!(hours(&serving["spec"]["renewBefore"]) < serving_life);
+
+    let tuned = render_objects(&[
+        "--set",
+        "tls.mode=cert-manager,tls.certManager.ca.duration=43800h,tls.certManager.ca.renewBefore=4380h",
+    ]);
+    let ca = named(&tuned, "Certificate", &ca_name);
+    assert_eq!(
+        (
+            hours(&ca["spec"]["duration"]),
+            hours(&ca["spec"]["renewBefore"])
+        ),
+        (43800, 4380)
     );
 
+    // An issuer of yours signs the serving certificate; its Secret's ca.crt is that issuer's
+    // CA, which the injector copies.
     let own_issuer = render_objects(&[
         "--set",
         "tls.mode=cert-manager,tls.certManager.issuerRef.name=corp-ca,tls.certManager.issuerRef.kind=ClusterIssuer",
@@ -594,6 +772,10 @@ fn cert_manager_mode_issues_the_certificate_and_injects_its_ca() {
     assert_eq!(
         one(&own_issuer, "Certificate")["spec"]["issuerRef"],
         json!({"name": "corp-ca", "kind": "ClusterIssuer", "group": "cert-manager.io"})
+    );
+    assert_eq!(
+        one(&own_issuer, "ValidatingWebhookConfiguration")["metadata"]["annotations"]["cert-manager.io/inject-ca-from"],
+        format!("{NAMESPACE}/{FULLNAME}")
     );
 }
 
@@ -892,6 +1074,10 @@ fn rendered_manifests_pass_the_kubernetes_schemas() {
     let everything = render(&[
         "--set",
         "catalogue.content=x,config.content=y,serviceMonitor.enabled=true,podAntiAffinity=hard",
+        "--set-json",
+        r#"networkPolicy.apiServerCIDRs=["10.0.0.0/24"]"#,
+        "--set-json",
+        r#"networkPolicy.metricsSources=[{"podSelector":{"matchLabels":{"app":"prometheus"}}}]"#,
     ]);
     for manifests in [render(&[]), everything] {
         let builtin = objects(&manifests)
@@ -959,10 +1145,13 @@ fn iredmail_ports_check_accepts_the_rendered_chart() {
         "--set",
         "tls.mode=cert-manager,serviceMonitor.enabled=true,mode=warn",
         "--set-json",
-        r#"networkPolicy.from=[{"ipBlock":{"cidr":"10.0.0.0/24"}}]"#,
+        r#"networkPolicy.apiServerCIDRs=["10.0.0.0/24"]"#,
+        "--set-json",
+        r#"networkPolicy.metricsSources=[{"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"monitoring"}}}]"#,
     ]);
-    // cert-manager: no Secret, but an Issuer and a Certificate; and the ServiceMonitor.
-    for (manifests, objects) in [(defaults, 9), (everything, 11)] {
+    // cert-manager: no Secret, but two Issuers and two Certificates (the CA's and the
+    // serving one); and the ServiceMonitor.
+    for (manifests, objects) in [(defaults, 9), (everything, 13)] {
         let (code, report) = check(&manifests);
         assert_eq!(code, Some(0), "{report:#}");
         assert_eq!(
@@ -1075,6 +1264,37 @@ fn notes_tell_how_to_enable_a_namespace() {
     );
     assert!(notes.contains("failurePolicy Ignore"), "{notes}");
     assert!(!notes.contains("WARNING"), "{notes}");
+    assert!(
+        notes.contains(&format!(
+            "Network: the NetworkPolicy {FULLNAME} admits port 8443 only from networkPolicy.apiServerSources."
+        )),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("list its addresses in networkPolicy.apiServerCIDRs"),
+        "{notes}"
+    );
+    // Addresses given: no advice to give them; a ServiceMonitor the policy keeps out warns.
+    let scraped = render(&[
+        "--notes",
+        "--set",
+        "serviceMonitor.enabled=true,tls.mode=cert-manager",
+        "--set-json",
+        r#"networkPolicy.apiServerCIDRs=["10.0.0.0/24"]"#,
+    ]);
+    assert!(
+        scraped.contains("only from networkPolicy.apiServerSources and 10.0.0.0/24."),
+        "{scraped}"
+    );
+    assert!(!scraped.contains("list its addresses"), "{scraped}");
+    assert!(
+        scraped.contains("WARNING: the NetworkPolicy keeps Prometheus from /metrics"),
+        "{scraped}"
+    );
+    assert!(
+        scraped.contains(&format!("from the chart's CA {FULLNAME}-ca (valid 87600h)")),
+        "{scraped}"
+    );
 
     let fragile = render(&[
         "--notes",

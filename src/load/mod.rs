@@ -30,7 +30,7 @@ use self::kubernetes::KubeObject;
 use self::source::SourceText;
 use self::walk::{Candidate, WalkedDirectory};
 use self::yaml::Node;
-use crate::model::{InvalidInput, Location, Unit};
+use crate::model::{InvalidInput, Location, Unit, position_after};
 
 /// What to check.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -403,24 +403,19 @@ fn is_checked(content: &Content) -> bool {
     )
 }
 
-/// The 1-based line and column where two texts first differ.
+/// The 1-based line and column (in characters, as every column) where two texts first
+/// differ.
 fn first_difference(a: &str, b: &str) -> (u32, u32) {
-    let at = a
+    let mut at = a
         .bytes()
         .zip(b.bytes())
         .position(|(x, y)| x != y)
         .unwrap_or(a.len().min(b.len()));
-    let before = &a.as_bytes()[..at];
-    let line = before.iter().filter(|&&c| c == b'\n').count() + 1;
-    let line_start = before
-        .iter()
-        .rposition(|&c| c == b'\n')
-        .map_or(0, |i| i + 1);
-    let column = at - line_start + 1;
-    (
-        u32::try_from(line).unwrap_or(u32::MAX),
-        u32::try_from(column).unwrap_or(u32::MAX),
-    )
+    // The texts may differ inside a character: it starts where that character does.
+    while !a.is_char_boundary(at) {
+        at -= 1;
+    }
+    position_after(&a[..at])
 }
 
 /// What a text holds, and its problems.

@@ -3,7 +3,7 @@
 use std::io::Read;
 use std::path::Path;
 
-use crate::model::{InvalidInput, Location};
+use crate::model::{InvalidInput, Location, position_after};
 
 /// Largest input read. Real manifests are kilobytes; a bigger file is refused before it
 /// is read, so memory stays bounded whatever is checked.
@@ -63,10 +63,10 @@ fn decode(bytes: Vec<u8>, display: &str) -> Result<SourceText, InvalidInput> {
             text,
         }),
         Err(error) => {
+            // Lines and columns as the YAML parser counts them, in characters; the bytes
+            // before the first bad one are valid UTF-8 by definition.
             let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
-            let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
-            let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-            let column = valid.len() - line_start + 1;
+            let (line, column) = position_after(std::str::from_utf8(valid).unwrap_or_default());
             Err(problem(
                 display,
                 line,
@@ -85,13 +85,6 @@ fn too_large(size: u64) -> String {
     )
 }
 
-fn problem(path: &str, line: usize, column: usize, message: String) -> InvalidInput {
-    InvalidInput::unread(
-        Location::new(
-            path,
-            u32::try_from(line).unwrap_or(u32::MAX),
-            u32::try_from(column).unwrap_or(u32::MAX),
-        ),
-        message,
-    )
+fn problem(path: &str, line: u32, column: u32, message: String) -> InvalidInput {
+    InvalidInput::unread(Location::new(path, line, column), message)
 }

@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 
-use crate::model::PathSegment;
+use crate::model::{PathSegment, source_lines};
 
 /// Deepest nesting accepted; real manifests stay far below it.
 pub const MAX_DEPTH: usize = 128;
@@ -425,9 +425,10 @@ pub fn parse_stream(text: &str) -> Stream {
         let (event, span) = match event {
             Ok(pair) => pair,
             Err(e) => {
+                let (line, column) = within(text, e.marker().line(), e.marker().col() + 1);
                 documents.push(Err(YamlError {
-                    line: line_u32(e.marker().line()),
-                    column: line_u32(e.marker().col() + 1),
+                    line,
+                    column,
                     message: describe_scan_error(e.info()),
                 }));
                 break;
@@ -461,6 +462,20 @@ fn describe_scan_error(info: &str) -> String {
     } else {
         info.to_string()
     }
+}
+
+/// A position the parser gives for an error, kept inside `text`. At an unexpected end of
+/// the stream the parser points at the line after the last one, which a file without a
+/// final newline does not have: a report would cite a line that is not there and show no
+/// source frame. That is the end of the last line.
+fn within(text: &str, line: usize, column: usize) -> (u32, u32) {
+    let lines = source_lines(text);
+    let last = lines.len().max(1);
+    if line <= last {
+        return (line_u32(line), line_u32(column));
+    }
+    let width = lines.last().map_or(0, |l| l.chars().count());
+    (line_u32(last), line_u32(width + 1))
 }
 
 fn line_u32(n: usize) -> u32 {
@@ -863,6 +878,23 @@ mod tests {
             templates,
             ["mail/templates/a.yaml", "mail/templates/b.yaml"]
         );
+    }
+
+    /// Found by tests/fuzz.rs: a file cut in the middle of a key, without a final newline,
+    /// was reported at a line after its last one.
+    #[test]
+    fn an_error_at_the_end_of_the_stream_points_at_the_last_line() {
+        for (text, expected) in [
+            ("a: 1\nb", (2, 2)),
+            ("a: 1\nb\n", (2, 2)),
+            ("a: 1\nbé", (2, 3)),
+            ("b", (1, 2)),
+            // A carriage return alone ends a line, for YAML as for the report.
+            ("a: 1\rb", (2, 2)),
+        ] {
+            let error = parse_stream(text).documents[0].clone().unwrap_err();
+            assert_eq!((error.line, error.column), expected, "{text:?}: {error:?}");
+        }
     }
 
     #[test]

@@ -140,6 +140,59 @@ impl InvalidInput {
     }
 }
 
+/// The lines of a text as every location counts them, because the YAML parser does: a
+/// line ends at a line feed, a carriage return and line feed, or a carriage return alone
+/// (`str::lines` does not know the last). A final line break ends the last line; it does
+/// not start another.
+pub fn source_lines(text: &str) -> Vec<&str> {
+    let mut lines = Vec::new();
+    let mut start = 0;
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\n' => {
+                lines.push(&text[start..i]);
+                start = i + 1;
+            }
+            b'\r' => {
+                lines.push(&text[start..i]);
+                if bytes.get(i + 1) == Some(&b'\n') {
+                    i += 1;
+                }
+                start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    if start < text.len() {
+        lines.push(&text[start..]);
+    }
+    lines
+}
+
+/// The 1-based line and column (in characters) of what follows `before` in its text.
+pub fn position_after(before: &str) -> (u32, u32) {
+    let mut line = 1usize;
+    let mut column = 1usize;
+    let mut chars = before.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\n' => (line, column) = (line + 1, 1),
+            '\r' => {
+                chars.next_if_eq(&'\n');
+                (line, column) = (line + 1, 1);
+            }
+            _ => column += 1,
+        }
+    }
+    (
+        u32::try_from(line).unwrap_or(u32::MAX),
+        u32::try_from(column).unwrap_or(u32::MAX),
+    )
+}
+
 /// A finding's file as CI tools name it: relative to the current directory when it is
 /// inside it (CI runs from the repository root), with forward slashes and no `./`.
 /// `None` for standard input, which no tool can open.
@@ -178,6 +231,18 @@ fn slashed(path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_end_where_the_yaml_parser_ends_them() {
+        assert_eq!(source_lines("a\nb\r\nc\rd"), ["a", "b", "c", "d"]);
+        assert_eq!(source_lines("a\n"), ["a"]);
+        assert_eq!(source_lines("a\n\n"), ["a", ""]);
+        assert!(source_lines("").is_empty());
+        assert_eq!(position_after(""), (1, 1));
+        assert_eq!(position_after("ab"), (1, 3));
+        assert_eq!(position_after("a\r\nbé"), (2, 3));
+        assert_eq!(position_after("a\rb\n"), (3, 1));
+    }
 
     #[test]
     fn ci_paths_lose_dot_components_and_the_current_directory() {

@@ -22,7 +22,9 @@ pub use exposure::{Exposure, INTERNAL_LOAD_BALANCER_ANNOTATIONS, Isolation, Via,
 pub use finding::{Finding, Ignore, InlineSuppression, SuppressedBy, Suppression};
 pub use fingerprint::fingerprints;
 pub use inventory::{Inventory, Isolating, PodIndex, PodReaches, UnitParts};
-pub use location::{Impact, InvalidInput, Location, PathSegment, ci_path};
+pub use location::{
+    Impact, InvalidInput, Location, PathSegment, ci_path, position_after, source_lines,
+};
 pub use policy::{
     Admits, Operator, Peer, PodReach, Policy, PolicyId, PolicyPort, PolicyRule, PortMatch,
     Requirement, Selector,

@@ -6,8 +6,8 @@ use std::borrow::Cow;
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 
 use super::Report;
-use crate::model::Location;
 use crate::model::{Finding, Rule, Severity};
+use crate::model::{Location, source_lines};
 
 pub fn render(report: &Report, color: bool) -> String {
     let renderer = if color {
@@ -145,12 +145,14 @@ fn frame(location: &Location, report: &Report) -> Option<(String, usize, std::op
     let source = report.sources.get(&location.path)?;
     let line = usize::try_from(location.line).ok()?;
     let index = line.checked_sub(1)?;
-    let lines: Vec<&str> = source.lines().collect();
-    let target = lines.get(index)?.trim_end_matches('\r');
+    // Split as locations count lines (a lone carriage return ends one too), or a frame
+    // would show another line than the one reported.
+    let lines = source_lines(source);
+    let target = lines.get(index)?;
     let first = index.saturating_sub(1);
     let mut text = String::new();
     for previous in lines.get(first..index)? {
-        text.push_str(&shown(previous.trim_end_matches('\r')));
+        text.push_str(&shown(previous));
         text.push('\n');
     }
     let column = usize::try_from(location.column).ok()?.saturating_sub(1);

@@ -19,6 +19,7 @@ use crate::load::kubernetes::{DEFAULT_NAMESPACE, strip_bookkeeping};
 use crate::model::Protocol;
 use crate::model::{Finding, Needs, Rule, Severity};
 use crate::webhook::Mode;
+use crate::webhook::limits::{self, TooManyValues};
 use crate::{Engine, Rules};
 
 /// The AdmissionReview version the webhook speaks (the only one the API server still sends
@@ -43,6 +44,34 @@ pub enum BadReview {
         kind: String,
         field: &'static str,
     },
+}
+
+/// Why a body gets no AdmissionResponse: the server answers it with [`Unanswerable::status`]
+/// and the reason, and the API server applies the webhook's `failurePolicy`.
+#[derive(Debug, thiserror::Error)]
+pub enum Unanswerable {
+    #[error(transparent)]
+    TooManyValues(#[from] TooManyValues),
+    #[error(transparent)]
+    Bad(#[from] BadReview),
+}
+
+impl Unanswerable {
+    /// 413 for a review too big to build, 400 for one that is not a review.
+    pub fn status(&self) -> http::StatusCode {
+        match self {
+            Unanswerable::TooManyValues(_) => http::StatusCode::PAYLOAD_TOO_LARGE,
+            Unanswerable::Bad(_) => http::StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+/// A request body as the server reads it: its JSON values counted before any is built
+/// ([`limits::check_values`]), then parsed as an AdmissionReview. The server and the fuzz
+/// test (`tests/fuzz.rs`) both go through here, so what is fuzzed is what is served.
+pub fn read(body: &[u8]) -> Result<AdmissionRequest<DynamicObject>, Unanswerable> {
+    limits::check_values(body)?;
+    Ok(parse(body)?)
 }
 
 /// The two fields checked before the rest, so that a wrong one is named as such.
@@ -407,6 +436,8 @@ fn truncated(text: &str, max: usize) -> String {
 
 fn skipped(request: &AdmissionRequest<DynamicObject>, notes: Vec<String>) -> Verdict {
     let mut response = AdmissionResponse::from(request);
+    // A note names the object, whose name the client chose: bounded like any warning.
+    let notes = bounded_warnings(notes);
     response.warnings = (!notes.is_empty()).then_some(notes);
     let namespace = request.namespace.clone().unwrap_or_default();
     let object = ObjectKey {
@@ -728,6 +759,34 @@ mod tests {
                 && warnings[MAX_WARNINGS - 1]
                     .ends_with(" more warnings (the webhook's log lists every finding)"),
             "{warnings:?}"
+        );
+    }
+
+    /// Found by tests/fuzz.rs: the note on a DELETE the webhook cannot judge without
+    /// `--watch` names the object, and was sent whole, past the bound on a warning.
+    #[test]
+    fn the_note_on_an_unjudged_delete_is_bounded_too() {
+        let name = "é".repeat(700);
+        let policy = json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                            "metadata": {"name": name, "namespace": "mail"}, "spec": {}});
+        let review = json!({"apiVersion": REVIEW_API_VERSION, "kind": REVIEW_KIND,
+            "request": {"uid": "u-2",
+                        "kind": {"group": "networking.k8s.io", "version": "v1", "kind": "NetworkPolicy"},
+                        "resource": {"group": "networking.k8s.io", "version": "v1", "resource": "networkpolicies"},
+                        "name": name, "namespace": "mail", "operation": "DELETE",
+                        "userInfo": {}, "oldObject": policy, "dryRun": false}});
+        let request = parse(review.to_string().as_bytes()).expect("a valid review");
+        let verdict = reviewer().review(&request, None).expect("review");
+        assert_eq!(verdict.outcome, Outcome::Skipped);
+        let warnings = verdict.response.warnings.unwrap_or_default();
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].len() <= MAX_LINE_BYTES, "{}", warnings[0].len());
+        assert!(
+            warnings[0].starts_with(
+                "iredmail-ports runs without --watch: the DELETE of NetworkPolicy/mail/éé"
+            ),
+            "{}",
+            warnings[0]
         );
     }
 

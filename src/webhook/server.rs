@@ -25,7 +25,7 @@ use kube::core::admission::Operation;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use super::cache::{self, Cache};
-use super::limits::{self, Guard, ReviewMemory};
+use super::limits::{Guard, ReviewMemory};
 use super::metrics::{self, Metrics};
 use super::review::{self, NamespaceView, Outcome, Reviewer, Verdict};
 use super::tls::CertFiles;
@@ -175,13 +175,12 @@ async fn validate(
             return refuse(&shared, rejection.status(), message, started);
         }
     };
-    if let Err(too_many) = limits::check_values(&body) {
-        let status = StatusCode::PAYLOAD_TOO_LARGE;
-        return refuse(&shared, status, too_many.to_string(), started);
-    }
-    let request = match review::parse(&body) {
+    let request = match review::read(&body) {
         Ok(request) => request,
-        Err(bad) => return refuse(&shared, StatusCode::BAD_REQUEST, bad.to_string(), started),
+        Err(unanswerable) => {
+            let status = unanswerable.status();
+            return refuse(&shared, status, unanswerable.to_string(), started);
+        }
     };
     let uid = request.uid.clone();
     let operation = operation_name(&request.operation);

@@ -56,6 +56,20 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- printf "%s-tls" (include "iredmail-ports.fullname" .) }}
 {{- end }}
 
+{{/*
+cert-manager mode: the Certificate whose CA the injector copies into the webhook's caBundle.
+With the chart's own CA that is the CA Certificate, so that renewing the serving certificate
+never changes what the API server trusts; with an issuer of yours, the serving Certificate,
+whose Secret's ca.crt is that issuer's CA.
+*/}}
+{{- define "iredmail-ports.caCertificateName" -}}
+{{- if .Values.tls.certManager.issuerRef.name }}
+{{- include "iredmail-ports.fullname" . }}
+{{- else }}
+{{- printf "%s-ca" (include "iredmail-ports.fullname" .) }}
+{{- end }}
+{{- end }}
+
 {{/* The names the API server may use for the Service; the certificate must carry them all. */}}
 {{- define "iredmail-ports.dnsNames" -}}
 {{- $service := include "iredmail-ports.fullname" . }}
