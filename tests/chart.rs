@@ -180,27 +180,13 @@ fn admission_kinds() -> BTreeSet<(String, String)> {
     ])
 }
 
-/// Exactly what `serve --watch` lists and watches.
+/// Exactly what `serve --watch` lists and watches: the kinds table of src/load/kinds.rs,
+/// which the cache watches (and `cluster` lists).
 fn watched_kinds() -> BTreeSet<(String, String)> {
-    pairs(&[
-        (CORE, &["namespaces", "services", "pods", "configmaps"]),
-        ("discovery.k8s.io", &["endpointslices"]),
-        ("networking.k8s.io", &["ingresses", "networkpolicies"]),
-        (
-            "apps",
-            &["deployments", "statefulsets", "daemonsets", "replicasets"],
-        ),
-        ("batch", &["jobs", "cronjobs"]),
-        (
-            "gateway.networking.k8s.io",
-            &["gateways", "httproutes", "tlsroutes", "tcproutes"],
-        ),
-        ("traefik.io", &["ingressroutes", "ingressroutetcps"]),
-        (
-            "traefik.containo.us",
-            &["ingressroutes", "ingressroutetcps"],
-        ),
-    ])
+    iredmail_ports::load::kinds::JUDGED_KINDS
+        .iter()
+        .map(|kind| (kind.group.to_string(), kind.plural.to_string()))
+        .collect()
 }
 
 /// What the chart installs for the webhook, in `kinds` order.

@@ -925,6 +925,8 @@ fn cluster_objects() -> BTreeMap<&'static str, (&'static str, Vec<Value>)> {
         ),
     );
     for (path, kind) in [
+        ("/api/v1/configmaps", "ConfigMapList"),
+        ("/api/v1/replicationcontrollers", "ReplicationControllerList"),
         ("/apis/networking.k8s.io/v1/ingresses", "IngressList"),
         ("/apis/apps/v1/statefulsets", "StatefulSetList"),
         ("/apis/apps/v1/daemonsets", "DaemonSetList"),
@@ -954,6 +956,12 @@ async fn fake_api(delay: Duration) -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
         async move {
             let uri = request.uri().clone();
             record.lock().expect("seen lock").push(uri.to_string());
+            // Discovery of the custom resources: this cluster serves none.
+            if uri.path() == "/apis" {
+                let groups = json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": []});
+                return ([("content-type", "application/json")], groups.to_string())
+                    .into_response();
+            }
             let Some((kind, items)) = objects.get(uri.path()) else {
                 return (axum::http::StatusCode::NOT_FOUND, "{}").into_response();
             };
