@@ -213,14 +213,34 @@ fn parse_output_file(text: &str) -> Result<PathBuf, String> {
 pub struct RequestTimeout(pub Option<Duration>);
 
 /// Parses kubectl's request timeouts: a bare number of seconds, or Go-style durations
-/// such as `30s`, `2m`, `1h`, `1m30s` or `500ms`.
+/// such as `30s`, `2m`, `1h`, `1m30s` or `500ms`; `0` waits forever.
 fn parse_request_timeout(text: &str) -> Result<RequestTimeout, String> {
+    let duration = parse_duration(text)?;
+    Ok(RequestTimeout((!duration.is_zero()).then_some(duration)))
+}
+
+/// `--audit-interval`: a duration as kubectl writes them, longer than zero (leaving the
+/// flag out is how the audit is turned off).
+fn parse_audit_interval(text: &str) -> Result<Duration, String> {
+    match parse_duration(text)? {
+        zero if zero.is_zero() => Err(format!(
+            "`{text}`: the interval must be longer than 0; leave --audit-interval out to turn \
+             the audit off"
+        )),
+        interval => Ok(interval),
+    }
+}
+
+/// A duration as kubectl reads one: a bare number of seconds, or Go-style parts such as
+/// `30s`, `2m`, `1h`, `1m30s` or `500ms`.
+fn parse_duration(text: &str) -> Result<Duration, String> {
     let invalid = || format!("`{text}`: expected a duration such as 30s, 2m, 1m30s or 500ms");
-    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+    if text.is_empty() {
+        return Err(invalid());
+    }
+    if text.bytes().all(|b| b.is_ascii_digit()) {
         let seconds: u64 = text.parse().map_err(|_| invalid())?;
-        return Ok(RequestTimeout(
-            (seconds > 0).then(|| Duration::from_secs(seconds)),
-        ));
+        return Ok(Duration::from_secs(seconds));
     }
     let mut total = Duration::ZERO;
     let mut rest = text;
@@ -244,10 +264,7 @@ fn parse_request_timeout(text: &str) -> Result<RequestTimeout, String> {
         total = total.saturating_add(part);
         rest = after;
     }
-    if text.is_empty() {
-        return Err(invalid());
-    }
-    Ok(RequestTimeout((!total.is_zero()).then_some(total)))
+    Ok(total)
 }
 
 /// The command line of the `kubectl-iredmail_ports` binary, which kubectl runs for
@@ -381,10 +398,19 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Watch the cluster's Services, NetworkPolicies, Ingresses, Namespaces and workloads
-    /// so that the rules that need the rest of the namespace run too.
+    /// Watch the cluster's objects that decide ports (every kind `cluster` reads: Services,
+    /// workloads, NetworkPolicies, Ingresses, Gateway API and Traefik routes, ingress-nginx's
+    /// port ConfigMaps, Namespaces) so that the rules that need the rest of the namespace run
+    /// too.
     #[arg(long)]
     pub watch: bool,
+
+    /// With --watch, every DURATION (`30s`, `5m`, `1h`) check the whole watched cluster as
+    /// `cluster -A` does and write the findings into it as wg-policy PolicyReports (one
+    /// `iredmail-ports` per namespace with findings, and a ClusterPolicyReport), deleting
+    /// the ones this tool wrote that are no longer produced. Off when absent.
+    #[arg(long, value_name = "DURATION", requires = "watch", value_parser = parse_audit_interval)]
+    pub audit_interval: Option<Duration>,
 
     /// How often to look for a new certificate, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 5)]
@@ -442,5 +468,53 @@ mod tests {
         for bad in ["", "s", "1.5s", "-1", "5d", "m5", "1m30"] {
             assert!(parse_request_timeout(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn audit_intervals_read_as_kubectl_durations_and_are_never_zero() {
+        assert_eq!(parse_audit_interval("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_audit_interval("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_audit_interval("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_audit_interval("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_audit_interval("1s"), Ok(Duration::from_secs(1)));
+        for bad in ["0", "0s", "", "soon", "5d", "-1m"] {
+            assert!(parse_audit_interval(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn audit_interval_needs_watch() {
+        let parse = |args: &[&str]| {
+            let mut argv = vec![
+                "iredmail-ports",
+                "serve",
+                "--tls-cert",
+                "c",
+                "--tls-key",
+                "k",
+            ];
+            argv.extend_from_slice(args);
+            Cli::try_parse_from(argv)
+        };
+        let error = parse(&["--audit-interval", "5m"]).expect_err("needs --watch");
+        assert_eq!(
+            error.kind(),
+            clap::error::ErrorKind::MissingRequiredArgument
+        );
+        assert!(error.to_string().contains("--watch"), "{error}");
+        let Ok(Cli {
+            command: Command::Serve(serve),
+        }) = parse(&["--watch", "--audit-interval", "5m"])
+        else {
+            panic!("--watch --audit-interval 5m is accepted");
+        };
+        assert_eq!(serve.audit_interval, Some(Duration::from_secs(300)));
+        let Ok(Cli {
+            command: Command::Serve(serve),
+        }) = parse(&["--watch"])
+        else {
+            panic!("--watch alone is accepted");
+        };
+        assert_eq!(serve.audit_interval, None);
     }
 }

@@ -130,6 +130,7 @@ fn run_serve(args: ServeArgs) -> Result<ExitCode> {
         catalogue,
         config,
         watch: args.watch,
+        audit_interval: args.audit_interval,
         cert_poll_interval: Duration::from_secs(args.cert_poll_interval.max(1)),
         request_timeout: Duration::from_secs(args.request_timeout.max(1)),
         shutdown_grace: Duration::from_secs(args.shutdown_grace),

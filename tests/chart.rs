@@ -180,27 +180,13 @@ fn admission_kinds() -> BTreeSet<(String, String)> {
     ])
 }
 
-/// Exactly what `serve --watch` lists and watches.
+/// Exactly what `serve --watch` lists and watches: the kinds table of src/load/kinds.rs,
+/// which the cache watches (and `cluster` lists).
 fn watched_kinds() -> BTreeSet<(String, String)> {
-    pairs(&[
-        (CORE, &["namespaces", "services", "pods", "configmaps"]),
-        ("discovery.k8s.io", &["endpointslices"]),
-        ("networking.k8s.io", &["ingresses", "networkpolicies"]),
-        (
-            "apps",
-            &["deployments", "statefulsets", "daemonsets", "replicasets"],
-        ),
-        ("batch", &["jobs", "cronjobs"]),
-        (
-            "gateway.networking.k8s.io",
-            &["gateways", "httproutes", "tlsroutes", "tcproutes"],
-        ),
-        ("traefik.io", &["ingressroutes", "ingressroutetcps"]),
-        (
-            "traefik.containo.us",
-            &["ingressroutes", "ingressroutetcps"],
-        ),
-    ])
+    iredmail_ports::load::kinds::JUDGED_KINDS
+        .iter()
+        .map(|kind| (kind.group.to_string(), kind.plural.to_string()))
+        .collect()
 }
 
 /// What the chart installs for the webhook, in `kinds` order.
@@ -560,6 +546,85 @@ fn the_cluster_role_only_lists_and_watches_what_serve_watch_reads() {
     );
     let account = one(&objects, "ServiceAccount");
     assert_eq!(account["automountServiceAccountToken"], false);
+}
+
+/// `audit.interval` adds `--audit-interval` and a ClusterRole that may write exactly the
+/// wg-policy reports, bound to the webhook's account; without it neither exists, and the
+/// watch role stays read-only either way.
+#[test]
+fn the_audit_role_grants_exactly_the_reports_and_only_when_enabled() {
+    let audit_role = format!("{FULLNAME}-audit");
+    let named = |objects: &[Value], kind: &str| -> Vec<Value> {
+        find(objects, kind)
+            .into_iter()
+            .filter(|o| o["metadata"]["name"] == audit_role.as_str())
+            .cloned()
+            .collect()
+    };
+    let off = render_objects(&[]);
+    assert!(named(&off, "ClusterRole").is_empty());
+    assert!(named(&off, "ClusterRoleBinding").is_empty());
+    let args = strings(&container(&off)["args"]);
+    assert!(!args.contains(&"--audit-interval".to_string()), "{args:?}");
+
+    let on = render_objects(&["--set", "audit.interval=5m"]);
+    let args = strings(&container(&on)["args"]);
+    let at = args
+        .iter()
+        .position(|a| a == "--audit-interval")
+        .expect("--audit-interval");
+    assert_eq!(args[at + 1], "5m");
+    assert!(args.contains(&"--watch".to_string()), "{args:?}");
+    let role = named(&on, "ClusterRole");
+    assert_eq!(role.len(), 1);
+    assert_eq!(
+        role[0]["rules"],
+        json!([{"apiGroups": ["wgpolicyk8s.io"],
+                "resources": ["policyreports", "clusterpolicyreports"],
+                "verbs": ["get", "list", "create", "update", "patch", "delete"]}])
+    );
+    let binding = named(&on, "ClusterRoleBinding");
+    assert_eq!(binding.len(), 1);
+    assert_eq!(
+        binding[0]["roleRef"],
+        json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": audit_role})
+    );
+    assert_eq!(
+        binding[0]["subjects"],
+        json!([{"kind": "ServiceAccount", "name": FULLNAME, "namespace": NAMESPACE}])
+    );
+    // The watch role is the same with or without the audit: list and watch only.
+    let watch_role = |objects: &[Value]| -> Value {
+        find(objects, "ClusterRole")
+            .into_iter()
+            .find(|o| o["metadata"]["name"] == FULLNAME)
+            .cloned()
+            .expect("the watch role")
+    };
+    assert_eq!(watch_role(&on), watch_role(&off));
+
+    // No RBAC of our own: no audit role either.
+    let unmanaged = render_objects(&["--set", "audit.interval=5m,rbac.create=false"]);
+    assert!(named(&unmanaged, "ClusterRole").is_empty());
+    assert!(strings(&container(&unmanaged)["args"]).contains(&"--audit-interval".to_string()));
+
+    // The audit judges what --watch keeps: without it the chart refuses to render.
+    let output = template_output(&["--set", "audit.interval=5m,watch=false"]);
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("audit.interval needs watch: true"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    // The rendered audit role passes Kubernetes' schemas too.
+    let manifests = render(&["--set", "audit.interval=1h30m"]);
+    let output = kubernetes_validate(&manifests, "1.37.0");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
 }
 
 #[test]
@@ -1205,6 +1270,8 @@ fn values_schema_rejects_wrong_values() {
         ),
         (vec!["--set", "tls.mode=vault"], "at '/tls/mode'"),
         (vec!["--set", "containerPort=70000"], "at '/containerPort'"),
+        (vec!["--set", "audit.interval=soon"], "at '/audit/interval'"),
+        (vec!["--set", "audit.interval=0s"], "at '/audit/interval'"),
     ];
     for (values, expected) in cases {
         let output = template_output(&values);

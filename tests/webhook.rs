@@ -15,6 +15,12 @@ use std::time::{Duration, Instant};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use serde_json::{Value, json};
 
+#[path = "common/fake_api.rs"]
+#[allow(dead_code)] // the cluster tests use the rest of the fake API
+mod fake_api;
+
+use fake_api::{Cluster, Failing, FakeApi, TOKEN};
+
 /// Without `--watch`, what a review of the MariaDB Service says it could not check.
 const MYSQL_NOTE: &str = "iredmail-ports runs without --watch: network-policy-missing was not \
                           checked on Service/mail/mariadb, it needs the rest of the namespace";
@@ -925,6 +931,11 @@ fn cluster_objects() -> BTreeMap<&'static str, (&'static str, Vec<Value>)> {
         ),
     );
     for (path, kind) in [
+        ("/api/v1/configmaps", "ConfigMapList"),
+        (
+            "/api/v1/replicationcontrollers",
+            "ReplicationControllerList",
+        ),
         ("/apis/networking.k8s.io/v1/ingresses", "IngressList"),
         ("/apis/apps/v1/statefulsets", "StatefulSetList"),
         ("/apis/apps/v1/daemonsets", "DaemonSetList"),
@@ -954,6 +965,12 @@ async fn fake_api(delay: Duration) -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
         async move {
             let uri = request.uri().clone();
             record.lock().expect("seen lock").push(uri.to_string());
+            // Discovery of the custom resources: this cluster serves none.
+            if uri.path() == "/apis" {
+                let groups = json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": []});
+                return ([("content-type", "application/json")], groups.to_string())
+                    .into_response();
+            }
             let Some((kind, items)) = objects.get(uri.path()) else {
                 return (axum::http::StatusCode::NOT_FOUND, "{}").into_response();
             };
@@ -1495,4 +1512,523 @@ async fn many_large_reviews_at_once_stay_under_the_memory_limit() {
     }
     let peak = peak_rss_mib(&webhook);
     assert!(peak < 128.0, "peak RSS {peak:.1} MiB");
+}
+
+// ---------------------------------------------------------------------------------------
+// --audit-interval: PolicyReports written into a fake API (tests/common/fake_api.rs)
+// ---------------------------------------------------------------------------------------
+
+const REPORTS: &str = "wgpolicyk8s.io/v1alpha2";
+const OUR_LABEL: &str = "app.kubernetes.io/managed-by";
+
+fn namespace_object(name: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "Namespace",
+           "metadata": {"name": name, "labels": {"kubernetes.io/metadata.name": name}}})
+}
+
+fn service_object(namespace: &str, name: &str, kind: &str, port: u16) -> Value {
+    json!({"apiVersion": "v1", "kind": "Service",
+           "metadata": {"name": name, "namespace": namespace, "uid": format!("uid-{namespace}-{name}")},
+           "spec": {"type": kind, "selector": {"app": name},
+                    "ports": [{"port": port, "targetPort": port, "protocol": "TCP"}]}})
+}
+
+/// A report as another tool (or an old run) left it.
+fn report_object(kind: &str, namespace: Option<&str>, name: &str, manager: &str) -> Value {
+    let mut metadata = json!({"name": name, "uid": format!("uid-report-{name}"),
+                              "resourceVersion": "100", "labels": {OUR_LABEL: manager}});
+    if let Some(namespace) = namespace {
+        metadata["namespace"] = json!(namespace);
+    }
+    json!({"apiVersion": REPORTS, "kind": kind, "metadata": metadata,
+           "summary": {"pass": 1, "fail": 0, "warn": 0, "error": 0, "skip": 0},
+           "results": [{"source": manager, "policy": "theirs", "result": "pass"}]})
+}
+
+/// The cluster the audit judges. `mail` exposes MariaDB on a LoadBalancer, `web` runs
+/// Policyd (removed since 0.9.3), `legacy` exposes LDAP on a NodePort but already holds a
+/// report named `iredmail-ports` that is not ours, `db` is clean for now; `gone` no longer
+/// exists but a report of ours is still in it; Kyverno's reports sit beside ours.
+fn audited_cluster() -> Cluster {
+    let mut objects: Vec<Value> = ["mail", "web", "legacy", "db"].map(namespace_object).into();
+    objects.extend([
+        service_object("mail", "mariadb", "LoadBalancer", 3306),
+        service_object("web", "policyd", "ClusterIP", 10031),
+        service_object("legacy", "ldap", "NodePort", 389),
+        report_object(
+            "PolicyReport",
+            Some("legacy"),
+            "iredmail-ports",
+            "someone-else",
+        ),
+        report_object("PolicyReport", Some("mail"), "kyverno-polr", "kyverno"),
+        report_object("ClusterPolicyReport", None, "kyverno-cpolr", "kyverno"),
+        report_object(
+            "PolicyReport",
+            Some("gone"),
+            "iredmail-ports",
+            "iredmail-ports",
+        ),
+    ]);
+    Cluster {
+        objects,
+        policy_reports: true,
+        // The first report the audit creates is refused once.
+        failing: vec![Failing {
+            method: "POST",
+            plural: "policyreports",
+            times: 1,
+        }],
+        ..Cluster::default()
+    }
+}
+
+/// Our reports held by the fake API, as `(namespace or "", [(policy, result)])`, sorted.
+fn our_reports(api: &FakeApi) -> Vec<(String, Vec<(String, String)>)> {
+    let mut reports: Vec<(String, Vec<(String, String)>)> = ["PolicyReport", "ClusterPolicyReport"]
+        .iter()
+        .flat_map(|kind| api.objects(kind))
+        .filter(|r| r["metadata"]["labels"][OUR_LABEL] == "iredmail-ports")
+        .map(|r| {
+            let namespace = r["metadata"]["namespace"].as_str().unwrap_or_default();
+            let mut results: Vec<(String, String)> = r["results"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|x| {
+                    let text = |f: &str| x[f].as_str().unwrap_or_default().to_string();
+                    (text("policy"), text("result"))
+                })
+                .collect();
+            results.sort();
+            (namespace.to_string(), results)
+        })
+        .collect();
+    reports.sort();
+    reports
+}
+
+/// Waits until `done` holds, failing with `what` and the last state after `limit`.
+async fn wait_for<T: std::fmt::Debug>(
+    what: &str,
+    limit: Duration,
+    mut state: impl FnMut() -> T,
+    done: impl Fn(&T) -> bool,
+) -> T {
+    let deadline = Instant::now() + limit;
+    loop {
+        let now = state();
+        if done(&now) {
+            return now;
+        }
+        assert!(Instant::now() < deadline, "{what}: still {now:#?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The results of `cluster -A -o policyreport` on the same API, as the audit's are
+/// compared: by namespace, policy, result, severity, message and resources (lines differ:
+/// the cache keeps typed objects).
+fn cluster_command_reports(kubeconfig: &Path) -> Vec<(String, Vec<Value>)> {
+    let output = Command::new(env!("CARGO_BIN_EXE_iredmail-ports"))
+        .args(["cluster", "-A", "-o", "policyreport", "--fail-on", "never"])
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .output()
+        .expect("run iredmail-ports cluster");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8(output.stdout).expect("UTF-8");
+    let documents: Vec<Value> = serde_saphyr::from_multiple(&text).expect("YAML reports");
+    comparable(documents.iter())
+}
+
+fn comparable<'a>(reports: impl Iterator<Item = &'a Value>) -> Vec<(String, Vec<Value>)> {
+    let mut reports: Vec<(String, Vec<Value>)> = reports
+        .map(|r| {
+            let namespace = r["metadata"]["namespace"].as_str().unwrap_or_default();
+            let mut results: Vec<Value> = r["results"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|x| {
+                    json!({"policy": x["policy"], "rule": x["rule"], "result": x["result"],
+                           "severity": x["severity"], "message": x["message"],
+                           "resources": x["resources"]})
+                })
+                .collect();
+            results.sort_by_key(Value::to_string);
+            (namespace.to_string(), results)
+        })
+        .collect();
+    reports.sort_by_key(|(namespace, _)| namespace.clone());
+    reports
+}
+
+fn log_has(webhook: &Webhook, wanted: impl Fn(&Value) -> bool) -> bool {
+    webhook.log_lines().iter().any(wanted)
+}
+
+/// `serve --watch --audit-interval 1s` against a fake API: the first runs create a report
+/// per namespace with findings and the cluster's, delete ours where nothing is produced
+/// any more, leave other tools' reports and a same-named report without our label alone,
+/// and survive a refused create; after the cluster changes, the next runs delete exactly
+/// the report of the namespace that was fixed and create the one of the namespace that
+/// broke, without rewriting the unchanged ones.
+#[test]
+fn the_audit_writes_updates_and_deletes_exactly_our_policy_reports() {
+    let api = FakeApi::start(audited_cluster());
+    let pki = Pki::new();
+    let kubeconfig = api.kubeconfig(pki.dir.path(), TOKEN);
+    let foreign_before: Vec<Value> = ["PolicyReport", "ClusterPolicyReport"]
+        .iter()
+        .flat_map(|kind| api.objects(kind))
+        .filter(|r| r["metadata"]["labels"][OUR_LABEL] != "iredmail-ports")
+        .collect();
+    assert_eq!(foreign_before.len(), 3);
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    runtime.block_on(async {
+        let webhook = Webhook::start_with(
+            pki,
+            &["--watch", "--audit-interval", "1s"],
+            &[("KUBECONFIG", &kubeconfig)],
+        );
+        let warning = |rule: &str| (rule.to_string(), "warn".to_string());
+        let error = |rule: &str| (rule.to_string(), "fail".to_string());
+
+        // First runs: `mail` is refused once, then created; `gone` is deleted.
+        let expected = vec![
+            (String::new(), vec![]),
+            ("mail".to_string(), vec![error("internal-port-exposed")]),
+            ("web".to_string(), vec![warning("removed-service")]),
+        ];
+        let reports = wait_for(
+            "the first audits",
+            Duration::from_secs(30),
+            || our_reports(&api),
+            |reports| *reports == expected,
+        )
+        .await;
+        assert_eq!(reports, expected);
+        // The same engine as the kubectl plugin: what it prints, but for `legacy`, whose
+        // report the audit leaves alone (it is not ours).
+        let printed: Vec<(String, Vec<Value>)> = cluster_command_reports(&kubeconfig)
+            .into_iter()
+            .filter(|(namespace, _)| namespace != "legacy")
+            .collect();
+        let written: Vec<Value> = ["PolicyReport", "ClusterPolicyReport"]
+            .iter()
+            .flat_map(|kind| api.objects(kind))
+            .filter(|r| r["metadata"]["labels"][OUR_LABEL] == "iredmail-ports")
+            .collect();
+        assert_eq!(
+            comparable(written.iter()),
+            printed,
+            "the audit writes what `cluster -A -o policyreport` prints"
+        );
+        let mail = api
+            .objects("PolicyReport")
+            .into_iter()
+            .find(|r| {
+                r["metadata"]["namespace"] == "mail" && r["metadata"]["name"] == "iredmail-ports"
+            })
+            .expect("mail's report");
+        assert_eq!(
+            mail["summary"],
+            json!({"pass": 0, "fail": 1, "warn": 0, "error": 0, "skip": 0})
+        );
+        assert_eq!(
+            mail["results"][0]["resources"],
+            json!([{"kind": "Service", "namespace": "mail", "name": "mariadb"}])
+        );
+
+        // The refused create was logged, and the loop went on.
+        let refused = |line: &Value| {
+            line["fields"]["message"]
+                == "audit: writing a report failed; retried at the next interval"
+                && line["fields"]["operation"] == "create"
+                && line["fields"]["report"] == "PolicyReport mail/iredmail-ports"
+                && line["fields"]["error"]
+                    .as_str()
+                    .is_some_and(|e| e.contains("answered 500 InternalError"))
+        };
+        assert!(log_has(&webhook, refused), "{:#?}", webhook.log_lines());
+        let writes = api.writes();
+        let posts: Vec<(String, u16)> = writes
+            .iter()
+            .filter(|w| w.method == "POST")
+            .map(|w| (w.path.clone(), w.status))
+            .collect();
+        let mail_posts = "/apis/wgpolicyk8s.io/v1alpha2/namespaces/mail/policyreports";
+        assert_eq!(
+            posts
+                .iter()
+                .filter(|(p, _)| p == mail_posts)
+                .map(|(_, s)| *s)
+                .collect::<Vec<_>>(),
+            [500, 201]
+        );
+        let deletes: Vec<&str> = writes
+            .iter()
+            .filter(|w| w.method == "DELETE")
+            .map(|w| w.path.as_str())
+            .collect();
+        assert_eq!(
+            deletes,
+            ["/apis/wgpolicyk8s.io/v1alpha2/namespaces/gone/policyreports/iredmail-ports"]
+        );
+        let failures = webhook
+            .metric("iredmail_ports_webhook_audits_total{result=\"failure\"}")
+            .await;
+        assert_eq!(failures, Some(1.0));
+
+        // The cluster changes: `web` is fixed, `db` gets MariaDB on a LoadBalancer.
+        let mark = api.writes().len();
+        let mail_version = mail["metadata"]["resourceVersion"].clone();
+        assert!(api.remove("v1", "Service", "web", "policyd"));
+        api.apply(service_object("db", "mariadb", "LoadBalancer", 3306));
+        let expected = vec![
+            (String::new(), vec![]),
+            ("db".to_string(), vec![error("internal-port-exposed")]),
+            ("mail".to_string(), vec![error("internal-port-exposed")]),
+        ];
+        wait_for(
+            "the audits after the change",
+            Duration::from_secs(30),
+            || our_reports(&api),
+            |reports| *reports == expected,
+        )
+        .await;
+        // In one run or two, whichever change the watches delivered first.
+        let mut changed: Vec<(String, String, u16)> = api.writes()[mark..]
+            .iter()
+            .filter(|w| w.method != "PATCH")
+            .map(|w| (w.method.clone(), w.path.clone(), w.status))
+            .collect();
+        changed.sort();
+        assert_eq!(
+            changed,
+            [
+                (
+                    "DELETE".to_string(),
+                    "/apis/wgpolicyk8s.io/v1alpha2/namespaces/web/policyreports/iredmail-ports"
+                        .to_string(),
+                    200
+                ),
+                (
+                    "POST".to_string(),
+                    "/apis/wgpolicyk8s.io/v1alpha2/namespaces/db/policyreports".to_string(),
+                    201
+                ),
+            ]
+        );
+        let mail_after = api
+            .objects("PolicyReport")
+            .into_iter()
+            .find(|r| {
+                r["metadata"]["namespace"] == "mail" && r["metadata"]["name"] == "iredmail-ports"
+            })
+            .expect("mail's report");
+        assert_eq!(
+            mail_after["metadata"]["resourceVersion"], mail_version,
+            "an unchanged report is not rewritten"
+        );
+
+        // Other tools' reports, and the one named like ours without our label: untouched.
+        let foreign_after: Vec<Value> = ["PolicyReport", "ClusterPolicyReport"]
+            .iter()
+            .flat_map(|kind| api.objects(kind))
+            .filter(|r| r["metadata"]["labels"][OUR_LABEL] != "iredmail-ports")
+            .collect();
+        assert_eq!(foreign_after, foreign_before);
+        let touched: Vec<String> = api
+            .writes()
+            .iter()
+            .filter(|w| w.path.contains("/legacy/") || w.path.contains("kyverno"))
+            .map(|w| format!("{} {}", w.method, w.path))
+            .collect();
+        assert_eq!(touched, Vec::<String>::new());
+        let not_ours = |line: &Value| {
+            line["fields"]["report"] == "PolicyReport legacy/iredmail-ports"
+                && line["fields"]["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("is not ours; left alone"))
+        };
+        assert!(log_has(&webhook, not_ours), "{:#?}", webhook.log_lines());
+
+        let successes = webhook
+            .metric("iredmail_ports_webhook_audits_total{result=\"success\"}")
+            .await;
+        assert!(successes.is_some_and(|n| n >= 2.0), "{successes:?}");
+        let last = webhook
+            .metric("iredmail_ports_webhook_audit_last_success_timestamp_seconds")
+            .await;
+        assert!(last.is_some_and(|t| t > 1.7e9), "{last:?}");
+        let deleted = webhook
+            .metric("iredmail_ports_webhook_audit_reports_total{operation=\"deleted\"}")
+            .await;
+        assert_eq!(deleted, Some(2.0));
+        // Reviews are still answered while the audit runs.
+        let (status, _) = webhook.get("/readyz").await;
+        assert_eq!(status, 200);
+    });
+}
+
+/// Without the wg-policy CRDs the audit says so in its log, counts a failure, and the
+/// webhook keeps serving.
+#[test]
+fn the_audit_without_the_policy_report_crds_logs_and_goes_on() {
+    let api = FakeApi::start(Cluster {
+        objects: vec![
+            namespace_object("mail"),
+            service_object("mail", "mariadb", "LoadBalancer", 3306),
+        ],
+        ..Cluster::default()
+    });
+    let pki = Pki::new();
+    let kubeconfig = api.kubeconfig(pki.dir.path(), TOKEN);
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    runtime.block_on(async {
+        let webhook = Webhook::start_with(
+            pki,
+            &["--watch", "--audit-interval", "1s"],
+            &[("KUBECONFIG", &kubeconfig)],
+        );
+        let said = |line: &Value| {
+            line["fields"]["message"]
+                == "audit: listing the reports failed; retried at the next interval"
+                && line["fields"]["error"].as_str().is_some_and(|e| {
+                    e.contains("does not serve policyreports.wgpolicyk8s.io/v1alpha2")
+                })
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let failures = webhook
+                .metric("iredmail_ports_webhook_audits_total{result=\"failure\"}")
+                .await;
+            if failures.is_some_and(|n| n >= 2.0) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{:#?}", webhook.log_lines());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(log_has(&webhook, said), "{:#?}", webhook.log_lines());
+        assert!(api.writes().is_empty(), "nothing written");
+        let review = webhook
+            .review(&fixture("create-service-loadbalancer-mysql.json"))
+            .await;
+        assert_eq!(review["allowed"], false);
+    });
+}
+
+/// The `--watch` cache holds every kind `cluster` reads, custom resources included where
+/// discovery shows them, and ingress-nginx's port ConfigMaps by name only: the audit
+/// writes exactly what `cluster -A -o policyreport` prints for routes through
+/// `tcp-services`, a Traefik IngressRouteTCP and a Gateway API HTTPRoute.
+#[test]
+fn the_watch_cache_reads_every_kind_the_cluster_command_reads() {
+    let route = |kind: &str, api_version: &str, spec: Value| {
+        json!({"apiVersion": api_version, "kind": kind,
+               "metadata": {"name": "mariadb", "namespace": "mail"}, "spec": spec})
+    };
+    let mut objects: Vec<Value> = ["mail", "ingress"].map(namespace_object).into();
+    objects.extend([
+        json!({"apiVersion": "v1", "kind": "ConfigMap",
+               "metadata": {"name": "tcp-services", "namespace": "ingress"},
+               "data": {"3306": "mail/mariadb:3306"}}),
+        json!({"apiVersion": "v1", "kind": "ConfigMap",
+               "metadata": {"name": "settings", "namespace": "mail"},
+               "data": {"password": "never read"}}),
+        route(
+            "IngressRouteTCP",
+            "traefik.io/v1alpha1",
+            json!({"entryPoints": ["mysql"], "routes": [{"match": "HostSNI(`*`)",
+                   "services": [{"name": "mariadb", "port": 3306}]}]}),
+        ),
+        route(
+            "HTTPRoute",
+            "gateway.networking.k8s.io/v1",
+            json!({"parentRefs": [{"name": "public"}], "rules": [{
+                   "matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
+                   "backendRefs": [{"name": "mariadb", "port": 3306}]}]}),
+        ),
+        json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+               "metadata": {"name": "public", "namespace": "mail"},
+               "spec": {"gatewayClassName": "example",
+                        "listeners": [{"name": "http", "port": 80, "protocol": "HTTP"}]}}),
+    ]);
+    let api = FakeApi::start(Cluster {
+        objects,
+        gateway_api: true,
+        traefik: true,
+        policy_reports: true,
+        ..Cluster::default()
+    });
+    let pki = Pki::new();
+    let kubeconfig = api.kubeconfig(pki.dir.path(), TOKEN);
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    runtime.block_on(async {
+        let _webhook = Webhook::start_with(
+            pki,
+            &["--watch", "--audit-interval", "1s"],
+            &[("KUBECONFIG", &kubeconfig)],
+        );
+        let resources = |api: &FakeApi| -> Vec<String> {
+            let mut kinds: Vec<String> = api
+                .objects("PolicyReport")
+                .iter()
+                .flat_map(|r| r["results"].as_array().cloned().unwrap_or_default())
+                .map(|x| {
+                    let resource = &x["resources"][0];
+                    format!(
+                        "{} {}/{}/{}",
+                        x["policy"].as_str().unwrap_or_default(),
+                        resource["kind"].as_str().unwrap_or_default(),
+                        resource["namespace"].as_str().unwrap_or_default(),
+                        resource["name"].as_str().unwrap_or_default()
+                    )
+                })
+                .collect();
+            kinds.sort();
+            kinds
+        };
+        let expected = [
+            "internal-port-exposed ConfigMap/ingress/tcp-services",
+            "internal-port-exposed HTTPRoute/mail/mariadb",
+            "internal-port-exposed IngressRouteTCP/mail/mariadb",
+        ];
+        wait_for(
+            "reports on the routes",
+            Duration::from_secs(30),
+            || resources(&api),
+            |found| *found == expected,
+        )
+        .await;
+        let written: Vec<Value> = ["PolicyReport", "ClusterPolicyReport"]
+            .iter()
+            .flat_map(|kind| api.objects(kind))
+            .collect();
+        assert_eq!(
+            comparable(written.iter()),
+            cluster_command_reports(&kubeconfig)
+        );
+    });
+    // ConfigMaps were only ever asked for by name, so `settings` was never sent.
+    let configmaps: Vec<String> = api
+        .requests()
+        .into_iter()
+        .filter(|r| r.contains("configmaps"))
+        .collect();
+    assert!(!configmaps.is_empty());
+    for request in &configmaps {
+        assert!(
+            request.contains("fieldSelector=metadata.name%3Dtcp-services")
+                || request.contains("fieldSelector=metadata.name%3Dudp-services"),
+            "{request}"
+        );
+    }
 }

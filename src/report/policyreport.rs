@@ -15,6 +15,9 @@ pub const API_VERSION: &str = "wgpolicyk8s.io/v1alpha2";
 /// Every report this tool writes has this name, so the next run replaces it.
 pub const REPORT_NAME: &str = "iredmail-ports";
 pub const SOURCE: &str = "iredmail-ports";
+/// The label every report carries, with [`SOURCE`] as its value: `serve --audit-interval`
+/// deletes a stale report only when it has it, so reports of other tools are never touched.
+pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 
 /// Where a finding's result goes: a namespace's report or the cluster's.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -85,7 +88,7 @@ fn policy_report(home: &Home, findings: &[(Option<Value>, &Finding)]) -> Value {
     });
     let mut metadata = json!({
         "name": REPORT_NAME,
-        "labels": {"app.kubernetes.io/managed-by": SOURCE},
+        "labels": {MANAGED_BY_LABEL: SOURCE},
     });
     let kind = match home {
         Home::Namespace(namespace) => {

@@ -9,6 +9,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use super::audit::Summary;
 use crate::model::{Finding, Rule};
 
 /// What the Prometheus scrape endpoint answers with.
@@ -39,6 +40,18 @@ struct ReloadLabels {
     result: String,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AuditLabels {
+    /// success, or failure when any step of the run failed.
+    result: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AuditWriteLabels {
+    /// created, updated, unchanged, deleted, not_ours.
+    operation: String,
+}
+
 /// Every metric, registered once.
 pub struct Metrics {
     registry: Registry,
@@ -50,6 +63,10 @@ pub struct Metrics {
     skipped: Family<SkippedLabels, Gauge>,
     connections: Gauge,
     refused: Counter,
+    audits: Family<AuditLabels, Counter>,
+    audit_writes: Family<AuditWriteLabels, Counter>,
+    audit_last_run: Gauge,
+    audit_last_success: Gauge,
 }
 
 impl Default for Metrics {
@@ -112,8 +129,37 @@ impl Metrics {
             "Connections closed at once because --max-connections were open",
             refused.clone(),
         );
+        let audits = Family::<AuditLabels, Counter>::default();
+        registry.register(
+            "audits",
+            "Background audits (--audit-interval) by result; failure when any API request or \
+             the check failed",
+            audits.clone(),
+        );
+        let audit_writes = Family::<AuditWriteLabels, Counter>::default();
+        registry.register(
+            "audit_reports",
+            "PolicyReports and ClusterPolicyReports handled by the audits, by what was done",
+            audit_writes.clone(),
+        );
+        let audit_last_run = Gauge::default();
+        registry.register(
+            "audit_last_run_timestamp_seconds",
+            "When the last audit ended, in seconds since the Unix epoch (0: none yet)",
+            audit_last_run.clone(),
+        );
+        let audit_last_success = Gauge::default();
+        registry.register(
+            "audit_last_success_timestamp_seconds",
+            "When the last audit without a failure ended, in seconds since the Unix epoch",
+            audit_last_success.clone(),
+        );
         Metrics {
             registry,
+            audits,
+            audit_writes,
+            audit_last_run,
+            audit_last_success,
             connections,
             refused,
             requests,
@@ -167,6 +213,29 @@ impl Metrics {
 
     pub fn record_connection_refused(&self) {
         self.refused.inc();
+    }
+
+    /// One audit run: its result, what it wrote, and when it ended (`now`, Unix seconds).
+    pub fn record_audit(&self, summary: &Summary, now: u64) {
+        let success = summary.failures == 0;
+        let result = if success { "success" } else { "failure" };
+        self.audits
+            .get_or_create(&AuditLabels {
+                result: result.to_string(),
+            })
+            .inc();
+        for (operation, count) in &summary.written {
+            self.audit_writes
+                .get_or_create(&AuditWriteLabels {
+                    operation: operation.to_string(),
+                })
+                .inc_by(*count as u64);
+        }
+        let now = i64::try_from(now).unwrap_or(i64::MAX);
+        self.audit_last_run.set(now);
+        if success {
+            self.audit_last_success.set(now);
+        }
     }
 
     /// The rules the webhook does not run, each a series at 1.

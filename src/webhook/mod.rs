@@ -3,9 +3,11 @@
 //! The API server sends one object at a time in an AdmissionReview; [`review`] turns it
 //! into an in-memory input for the same engine as files ([`crate::check`]) and the
 //! findings into an AdmissionResponse. [`server`] is the HTTPS front (axum + rustls),
-//! [`cache`] the optional view of the rest of the cluster (`--watch`), [`tls`] the
+//! [`cache`] the optional view of the rest of the cluster (`--watch`), [`audit`] the
+//! background scan that writes PolicyReports (`--audit-interval`), [`tls`] the
 //! certificate reload and [`metrics`] the Prometheus counters.
 
+pub mod audit;
 pub mod cache;
 pub mod limits;
 pub mod metrics;
@@ -52,6 +54,9 @@ pub struct Settings {
     pub catalogue: Catalogue,
     pub config: Config,
     pub watch: bool,
+    /// With `watch`, how often to write the findings into the cluster as PolicyReports
+    /// (`None`: never).
+    pub audit_interval: Option<Duration>,
     pub cert_poll_interval: Duration,
     pub request_timeout: Duration,
     pub shutdown_grace: Duration,

@@ -8,6 +8,7 @@
 //! namespace's old problems do not block an unrelated change.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use kube::core::admission::{AdmissionRequest, AdmissionResponse, AdmissionReview, Operation};
 use kube::core::{DynamicObject, Status, TypeMeta};
@@ -175,7 +176,8 @@ pub struct Verdict {
 
 /// Judges AdmissionRequests with one engine and mode.
 pub struct Reviewer {
-    pub engine: Engine,
+    /// Shared with the audit (`--audit-interval`): one engine for both.
+    pub engine: Arc<Engine>,
     pub mode: Mode,
     /// In `enforce` mode, the severity from which a finding denies.
     pub deny_at: Option<Severity>,
@@ -596,7 +598,7 @@ mod tests {
     fn reviewer() -> Reviewer {
         let catalogue = crate::Catalogue::embedded_default().expect("embedded catalogue");
         Reviewer {
-            engine: Engine::new(&catalogue, crate::Config::default()),
+            engine: Arc::new(Engine::new(&catalogue, crate::Config::default())),
             mode: Mode::Enforce,
             deny_at: Some(Severity::Error),
         }

@@ -24,6 +24,7 @@ use axum_server::Handle;
 use kube::core::admission::Operation;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
+use super::audit::Auditor;
 use super::cache::{self, Cache};
 use super::limits::{Guard, ReviewMemory};
 use super::metrics::{self, Metrics};
@@ -64,13 +65,15 @@ pub async fn serve(settings: Settings) -> Result<(), ServeError> {
         metrics.set_rules_skipped(&review::rules_needing_the_namespace());
         tracing::warn!("{}", review::no_context_note());
     }
-    let cache = match settings.watch {
-        true => Some(Arc::new(Cache::start(&cache::client().await?))),
+    let client = match settings.watch {
+        true => Some(cache::client().await?),
         false => None,
     };
+    let cache = client.as_ref().map(|client| Arc::new(Cache::start(client)));
+    let engine = Arc::new(Engine::new(&settings.catalogue, settings.config).with_graph(false));
     let shared = Arc::new(Shared {
         reviewer: Reviewer {
-            engine: Engine::new(&settings.catalogue, settings.config).with_graph(false),
+            engine: engine.clone(),
             mode: settings.mode,
             deny_at: settings.deny_at,
         },
@@ -89,6 +92,22 @@ pub async fn serve(settings: Settings) -> Result<(), ServeError> {
     });
     if shared.cache.is_some() {
         tokio::spawn(follow_cache(shared.clone()));
+    }
+    if let (Some(client), Some(cache), Some(interval)) =
+        (client, &shared.cache, settings.audit_interval)
+    {
+        let auditor = Auditor {
+            client,
+            cache: cache.clone(),
+            engine,
+            metrics: metrics.clone(),
+            interval,
+        };
+        tracing::info!(
+            interval_seconds = interval.as_secs_f64(),
+            "auditing the cluster into PolicyReports"
+        );
+        tokio::spawn(auditor.run());
     }
     tokio::spawn(files.reload_on_change(tls.clone(), settings.cert_poll_interval, metrics.clone()));
 

@@ -5,6 +5,12 @@
 //! `labelSelector` (equality-based), `limit` and `metadata.continue` pagination, a 401
 //! `Status` for a wrong token and a 403 `Status` for the resources it is told to refuse.
 //! It can authenticate callers by client certificate (mutual TLS) instead of a token.
+//!
+//! It also holds state: `watch=true` streams the changes since a resourceVersion, as the
+//! reflectors of `serve --watch` read them, and objects can be written (POST, PUT,
+//! server-side apply PATCH, DELETE with preconditions, GET by name), by the program under
+//! test or by the test itself ([`FakeApi::apply`], [`FakeApi::remove`]). Writes are
+//! recorded ([`FakeApi::writes`]) and can be made to fail ([`Cluster::failing`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -12,8 +18,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum_server::tls_rustls::RustlsConfig;
 use rcgen::{
@@ -51,6 +58,7 @@ const fn resource(
 
 const GATEWAY_GROUP: &str = "gateway.networking.k8s.io";
 const TRAEFIK_GROUP: &str = "traefik.io";
+pub const POLICY_REPORT_GROUP: &str = "wgpolicyk8s.io";
 
 /// The resources of a small cluster, including some iredmail-ports does not read.
 const RESOURCES: &[Resource] = &[
@@ -111,6 +119,20 @@ const RESOURCES: &[Resource] = &[
         true,
     ),
     resource(TRAEFIK_GROUP, "v1alpha1", "middlewares", "Middleware", true),
+    resource(
+        POLICY_REPORT_GROUP,
+        "v1alpha2",
+        "policyreports",
+        "PolicyReport",
+        true,
+    ),
+    resource(
+        POLICY_REPORT_GROUP,
+        "v1alpha2",
+        "clusterpolicyreports",
+        "ClusterPolicyReport",
+        false,
+    ),
 ];
 
 /// What the cluster holds and how it answers.
@@ -145,6 +167,120 @@ pub struct Cluster {
     /// Serve a self-signed certificate (with `CA:TRUE`, as `openssl req -x509` makes one)
     /// instead of one the CA signed; the kubeconfig pins it as its certificate-authority.
     pub self_signed: bool,
+    /// Whether the wg-policy CRDs (wgpolicyk8s.io PolicyReport, ClusterPolicyReport) are
+    /// installed.
+    pub policy_reports: bool,
+    /// Writes answered 500 (an internal error) while their count lasts.
+    pub failing: Vec<Failing>,
+}
+
+/// Writes of one method to one resource that fail, `times` times.
+#[derive(Debug, Clone)]
+pub struct Failing {
+    /// POST, PUT, PATCH or DELETE.
+    pub method: &'static str,
+    pub plural: &'static str,
+    pub times: usize,
+}
+
+/// One write request and how it was answered.
+#[derive(Debug, Clone)]
+pub struct Write {
+    pub method: String,
+    /// The path, without the query.
+    pub path: String,
+    pub status: u16,
+    /// The body sent, parsed as JSON (null when empty).
+    pub body: Value,
+}
+
+/// What the server holds, which writes and watches share.
+struct Store {
+    objects: Vec<Value>,
+    /// The last resourceVersion handed out.
+    version: u64,
+    /// Every change, oldest first: its resourceVersion, the watch event type, the object.
+    events: Vec<(u64, &'static str, Value)>,
+    writes: Vec<Write>,
+    failing: Vec<Failing>,
+}
+
+impl Store {
+    /// A new resourceVersion, stamped on `object`.
+    fn stamp(&mut self, object: &mut Value) -> u64 {
+        self.version += 1;
+        object["metadata"]["resourceVersion"] = json!(self.version.to_string());
+        self.version
+    }
+
+    fn position(&self, key: &ObjectKey) -> Option<usize> {
+        self.objects.iter().position(|o| key.matches(o))
+    }
+
+    /// Adds or replaces the object (by apiVersion, kind, namespace and name), as a new
+    /// version; returns the stored object.
+    fn put(&mut self, mut object: Value) -> Value {
+        let key = ObjectKey::of(&object);
+        let version = self.stamp(&mut object);
+        if object["metadata"]["uid"].is_null() {
+            object["metadata"]["uid"] = json!(format!("uid-{version}"));
+            object["metadata"]["creationTimestamp"] = json!("2025-01-01T00:00:00Z");
+        }
+        let kind = match self.position(&key) {
+            Some(at) => {
+                self.objects[at] = object.clone();
+                "MODIFIED"
+            }
+            None => {
+                self.objects.push(object.clone());
+                "ADDED"
+            }
+        };
+        self.events.push((version, kind, object.clone()));
+        object
+    }
+
+    fn remove(&mut self, key: &ObjectKey) -> Option<Value> {
+        let at = self.position(key)?;
+        let mut object = self.objects.remove(at);
+        let version = self.stamp(&mut object);
+        self.events.push((version, "DELETED", object.clone()));
+        Some(object)
+    }
+
+    /// Whether this write is to fail, using up one of its failures.
+    fn fails(&mut self, method: &Method, plural: &str) -> bool {
+        let failing = self
+            .failing
+            .iter_mut()
+            .find(|f| f.method == method.as_str() && f.plural == plural && f.times > 0);
+        failing.map(|f| f.times -= 1).is_some()
+    }
+}
+
+/// Which object: apiVersion, kind, namespace (empty when cluster-scoped), name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ObjectKey {
+    api_version: String,
+    kind: String,
+    namespace: String,
+    name: String,
+}
+
+impl ObjectKey {
+    fn of(object: &Value) -> ObjectKey {
+        let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+        ObjectKey {
+            api_version: text(&object["apiVersion"]),
+            kind: text(&object["kind"]),
+            namespace: text(&object["metadata"]["namespace"]),
+            name: text(&object["metadata"]["name"]),
+        }
+    }
+
+    fn matches(&self, object: &Value) -> bool {
+        ObjectKey::of(object) == *self
+    }
 }
 
 /// A running server; it stops when dropped.
@@ -155,16 +291,40 @@ pub struct FakeApi {
     server_pem: String,
     client: Certified,
     requests: Arc<Mutex<Vec<String>>>,
+    shared: Arc<Shared>,
     _runtime: tokio::runtime::Runtime,
 }
 
 struct Shared {
     cluster: Cluster,
     requests: Arc<Mutex<Vec<String>>>,
+    store: Mutex<Store>,
+    /// The store's last resourceVersion, for watches to wait on.
+    changed: tokio::sync::watch::Sender<u64>,
+}
+
+/// The resourceVersion of the objects the server starts with (and of its first lists).
+const FIRST_VERSION: u64 = 4711;
+
+impl Shared {
+    fn store(&self) -> std::sync::MutexGuard<'_, Store> {
+        self.store.lock().expect("the fake API's store")
+    }
+
+    /// Runs a change on the store and wakes the watches.
+    fn change<T>(&self, change: impl FnOnce(&mut Store) -> T) -> T {
+        let (result, version) = {
+            let mut store = self.store();
+            let result = change(&mut store);
+            (result, store.version)
+        };
+        self.changed.send_replace(version);
+        result
+    }
 }
 
 impl FakeApi {
-    pub fn start(cluster: Cluster) -> FakeApi {
+    pub fn start(mut cluster: Cluster) -> FakeApi {
         let pki = Pki::new(cluster.self_signed);
         let tls = tls_config(&pki, cluster.client_certificates);
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -177,11 +337,20 @@ impl FakeApi {
         let url = format!("https://{}", listener.local_addr().expect("its address"));
         let requests = Arc::new(Mutex::new(Vec::new()));
         let cluster_self_signed = cluster.self_signed;
+        let store = Store {
+            objects: std::mem::take(&mut cluster.objects),
+            version: FIRST_VERSION,
+            events: Vec::new(),
+            writes: Vec::new(),
+            failing: cluster.failing.clone(),
+        };
         let shared = Arc::new(Shared {
             cluster,
             requests: requests.clone(),
+            store: Mutex::new(store),
+            changed: tokio::sync::watch::Sender::new(FIRST_VERSION),
         });
-        let app = Router::new().fallback(answer).with_state(shared);
+        let app = Router::new().fallback(answer).with_state(shared.clone());
         let _guard = runtime.enter();
         let server = axum_server::from_tcp_rustls(listener, tls).expect("the TLS server");
         runtime.spawn(server.serve(app.into_make_service()));
@@ -195,8 +364,42 @@ impl FakeApi {
             server_pem: pki.server.cert.pem(),
             client: pki.client,
             requests,
+            shared,
             _runtime: runtime,
         }
+    }
+
+    /// Adds or replaces an object (matched by apiVersion, kind, namespace and name), as a
+    /// controller or kubectl would: watches see the change.
+    pub fn apply(&self, object: Value) -> Value {
+        self.shared.change(|store| store.put(object))
+    }
+
+    /// Deletes an object; watches see the change. Whether it was there.
+    pub fn remove(&self, api_version: &str, kind: &str, namespace: &str, name: &str) -> bool {
+        let key = ObjectKey {
+            api_version: api_version.to_string(),
+            kind: kind.to_string(),
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+        };
+        self.shared.change(|store| store.remove(&key)).is_some()
+    }
+
+    /// The objects of a kind held now.
+    pub fn objects(&self, kind: &str) -> Vec<Value> {
+        let store = self.shared.store();
+        store
+            .objects
+            .iter()
+            .filter(|o| o["kind"] == kind)
+            .cloned()
+            .collect()
+    }
+
+    /// Every write so far, in order.
+    pub fn writes(&self) -> Vec<Write> {
+        self.shared.store().writes.clone()
     }
 
     /// Every request so far, as `path?query`.
@@ -387,9 +590,11 @@ pub fn base64(bytes: &[u8]) -> String {
 
 async fn answer(
     State(shared): State<Arc<Shared>>,
+    method: Method,
     uri: Uri,
     headers: HeaderMap,
     Query(query): Query<BTreeMap<String, String>>,
+    body: Bytes,
 ) -> Response {
     shared.requests.lock().expect("request log").push(
         uri.path_and_query()
@@ -403,16 +608,307 @@ async fn answer(
     }
     let segments: Vec<&str> = uri.path().split('/').filter(|s| !s.is_empty()).collect();
     let cluster = &shared.cluster;
-    match segments.as_slice() {
-        ["api"] => json_ok(json!({"kind": "APIVersions", "versions": ["v1"],
-            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]})),
-        ["apis"] => json_ok(group_list(cluster)),
-        ["api", "v1"] => resource_list(cluster, "", "v1"),
-        ["apis", group, version] => resource_list(cluster, group, version),
-        ["api", "v1", rest @ ..] => list(cluster, "", "v1", rest, &query).await,
-        ["apis", group, version, rest @ ..] => list(cluster, group, version, rest, &query).await,
-        _ => not_found(),
+    let (group, version, rest) = match segments.as_slice() {
+        ["api"] => {
+            return json_ok(json!({"kind": "APIVersions", "versions": ["v1"],
+            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]}));
+        }
+        ["apis"] => return json_ok(group_list(cluster)),
+        ["api", "v1"] => return resource_list(cluster, "", "v1"),
+        ["apis", group, version] => return resource_list(cluster, group, version),
+        ["api", "v1", rest @ ..] => ("", "v1", rest),
+        ["apis", group, version, rest @ ..] => (*group, *version, rest),
+        _ => return not_found(),
+    };
+    let (namespace, plural, name) = match rest {
+        ["namespaces", namespace, plural] => (Some(*namespace), *plural, None),
+        ["namespaces", namespace, plural, name] => (Some(*namespace), *plural, Some(*name)),
+        [plural] => (None, *plural, None),
+        [plural, name] => (None, *plural, Some(*name)),
+        _ => return not_found(),
+    };
+    let Some(resource) =
+        served(cluster).find(|r| r.group == group && r.version == version && r.plural == plural)
+    else {
+        return not_found();
+    };
+    let target = Target {
+        resource,
+        namespace,
+        name,
+    };
+    let watching = query.get("watch").is_some_and(|w| w == "true" || w == "1");
+    match (&method, name) {
+        (&Method::GET, None) if watching => watch(&shared, &target, &query),
+        (&Method::GET, None) => list(&shared, &target, &query).await,
+        (&Method::GET, Some(_)) => get(&shared, &target),
+        _ => write(&shared, &method, uri.path(), &target, &body),
     }
+}
+
+/// What a request is about: a resource, in a namespace or not, one object or all.
+struct Target<'a> {
+    resource: &'static Resource,
+    namespace: Option<&'a str>,
+    name: Option<&'a str>,
+}
+
+impl Target<'_> {
+    fn api_version(&self) -> String {
+        if self.resource.group.is_empty() {
+            self.resource.version.to_string()
+        } else {
+            format!("{}/{}", self.resource.group, self.resource.version)
+        }
+    }
+
+    fn key(&self, name: &str) -> ObjectKey {
+        ObjectKey {
+            api_version: self.api_version(),
+            kind: self.resource.kind.to_string(),
+            namespace: self.namespace.unwrap_or_default().to_string(),
+            name: name.to_string(),
+        }
+    }
+
+    /// Whether an object is of this resource, and in the namespace asked for.
+    fn holds(&self, object: &Value) -> bool {
+        object["apiVersion"] == self.api_version().as_str()
+            && object["kind"] == self.resource.kind
+            && self
+                .namespace
+                .is_none_or(|ns| object["metadata"]["namespace"] == ns)
+    }
+}
+
+fn get(shared: &Shared, target: &Target) -> Response {
+    let key = target.key(target.name.unwrap_or_default());
+    let store = shared.store();
+    match store.objects.iter().find(|o| key.matches(o)) {
+        Some(object) => json_ok(object.clone()),
+        None => object_not_found(target.resource, &key.name),
+    }
+}
+
+/// POST to a collection; PUT, PATCH (server-side apply) and DELETE of one object.
+fn write(shared: &Shared, method: &Method, path: &str, target: &Target, body: &[u8]) -> Response {
+    let sent: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let (response, version) = {
+        let mut store = shared.store();
+        let (response, changed) = if store.fails(method, target.resource.plural) {
+            let message =
+                "Internal error occurred: the fake API server was told to fail this write";
+            let response = status(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", message);
+            (response, false)
+        } else {
+            apply_write(&mut store, method, target, sent.clone())
+        };
+        // Recorded with the change, so that a test that sees one sees the other.
+        store.writes.push(Write {
+            method: method.to_string(),
+            path: path.to_string(),
+            status: response.status().as_u16(),
+            body: sent,
+        });
+        (response, changed.then_some(store.version))
+    };
+    if let Some(version) = version {
+        shared.changed.send_replace(version);
+    }
+    response
+}
+
+/// A write on the store: the answer, and whether anything changed.
+fn apply_write(
+    store: &mut Store,
+    method: &Method,
+    target: &Target,
+    mut sent: Value,
+) -> (Response, bool) {
+    let resource = target.resource;
+    // The object as stored: with its type, and the namespace of its URL.
+    sent["apiVersion"] = json!(target.api_version());
+    sent["kind"] = json!(resource.kind);
+    if let Some(namespace) = target.namespace {
+        sent["metadata"]["namespace"] = json!(namespace);
+    }
+    let name = match target.name {
+        Some(name) => name.to_string(),
+        None => sent["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+    };
+    let key = target.key(&name);
+    let found = store.position(&key).map(|at| store.objects[at].clone());
+    match (method, target.name, found) {
+        (&Method::POST, None, Some(_)) => (already_exists(resource, &name), false),
+        (&Method::POST, None, None) => (created(store.put(sent)), true),
+        (&Method::PUT, Some(_), None) => (object_not_found(resource, &name), false),
+        (&Method::PUT, Some(_), Some(old)) => {
+            if sent["metadata"]["resourceVersion"] != old["metadata"]["resourceVersion"] {
+                return (conflict(resource, &name), false);
+            }
+            sent["metadata"]["uid"] = old["metadata"]["uid"].clone();
+            (json_ok(store.put(sent)), true)
+        }
+        // Server-side apply, simplified: the applied object replaces the stored one (this
+        // server has one field manager per object); unchanged content keeps its version.
+        (&Method::PATCH, Some(_), None) => (created(store.put(sent)), true),
+        (&Method::PATCH, Some(_), Some(old)) => {
+            for field in ["uid", "creationTimestamp", "resourceVersion"] {
+                sent["metadata"][field] = old["metadata"][field].clone();
+            }
+            if sent == old {
+                return (json_ok(old), false);
+            }
+            (json_ok(store.put(sent)), true)
+        }
+        (&Method::DELETE, Some(_), None) => (object_not_found(resource, &name), false),
+        (&Method::DELETE, Some(_), Some(old)) => {
+            let preconditions = &sent["preconditions"];
+            let unmet = ["uid", "resourceVersion"].iter().any(|field| {
+                let wanted = &preconditions[field];
+                !wanted.is_null() && *wanted != old["metadata"][field]
+            });
+            if unmet {
+                return (conflict(resource, &name), false);
+            }
+            store.remove(&key);
+            let done = json!({"kind": "Status", "apiVersion": "v1", "metadata": {},
+                "status": "Success", "details": {"name": name, "group": resource.group,
+                "kind": resource.plural, "uid": old["metadata"]["uid"]}});
+            (json_ok(done), true)
+        }
+        _ => (
+            status(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "MethodNotAllowed",
+                "the server does not allow this method on the requested resource",
+            ),
+            false,
+        ),
+    }
+}
+
+fn created(object: Value) -> Response {
+    (StatusCode::CREATED, axum::Json(object)).into_response()
+}
+
+fn qualified(resource: &Resource) -> String {
+    if resource.group.is_empty() {
+        resource.plural.to_string()
+    } else {
+        format!("{}.{}", resource.plural, resource.group)
+    }
+}
+
+fn object_not_found(resource: &Resource, name: &str) -> Response {
+    let message = format!("{} \"{name}\" not found", qualified(resource));
+    status(StatusCode::NOT_FOUND, "NotFound", &message)
+}
+
+fn already_exists(resource: &Resource, name: &str) -> Response {
+    let message = format!("{} \"{name}\" already exists", qualified(resource));
+    status(StatusCode::CONFLICT, "AlreadyExists", &message)
+}
+
+fn conflict(resource: &Resource, name: &str) -> Response {
+    let message = format!(
+        "Operation cannot be fulfilled on {} \"{name}\": the object has been modified; \
+         please apply your changes to the latest version and try again",
+        qualified(resource)
+    );
+    status(StatusCode::CONFLICT, "Conflict", &message)
+}
+
+/// What a watch streams: the changes to objects of the target after `since`.
+struct WatchFilter {
+    target_api_version: String,
+    kind: &'static str,
+    namespace: Option<String>,
+    by_name: Option<String>,
+    selector: Option<Selector>,
+}
+
+impl WatchFilter {
+    fn admits(&self, object: &Value) -> bool {
+        object["apiVersion"] == self.target_api_version.as_str()
+            && object["kind"] == self.kind
+            && self
+                .namespace
+                .as_ref()
+                .is_none_or(|ns| object["metadata"]["namespace"] == ns.as_str())
+            && self
+                .by_name
+                .as_ref()
+                .is_none_or(|name| object["metadata"]["name"] == name.as_str())
+            && self
+                .selector
+                .as_ref()
+                .is_none_or(|s| s.matches(&object["metadata"]["labels"]))
+    }
+}
+
+/// `?watch=true`: the changes after `resourceVersion` (the list's, for a reflector), one
+/// JSON event per line, then every later change, until the client goes.
+fn watch(shared: &Arc<Shared>, target: &Target, query: &BTreeMap<String, String>) -> Response {
+    let selector = match query.get("labelSelector").map(|s| Selector::parse(s)) {
+        Some(Ok(selector)) => Some(selector),
+        Some(Err(message)) => return status(StatusCode::BAD_REQUEST, "BadRequest", &message),
+        None => None,
+    };
+    let filter = WatchFilter {
+        target_api_version: target.api_version(),
+        kind: target.resource.kind,
+        namespace: target.namespace.map(str::to_string),
+        by_name: query
+            .get("fieldSelector")
+            .and_then(|f| f.strip_prefix("metadata.name="))
+            .map(str::to_string),
+        selector,
+    };
+    let since = query
+        .get("resourceVersion")
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|v| *v > 0)
+        .unwrap_or_else(|| shared.store().version);
+    // Subscribed before the store is read, so no change falls between the two.
+    let changed = shared.changed.subscribe();
+    let state = (shared.clone(), filter, since, changed);
+    let events = futures::stream::unfold(
+        state,
+        |(shared, filter, mut since, mut changed)| async move {
+            loop {
+                let _ = changed.borrow_and_update();
+                let lines: String = {
+                    let store = shared.store();
+                    let lines = store
+                        .events
+                        .iter()
+                        .filter(|(version, _, object)| *version > since && filter.admits(object))
+                        .map(|(_, kind, object)| {
+                            format!("{}\n", json!({"type": kind, "object": object}))
+                        })
+                        .collect();
+                    since = store.version;
+                    lines
+                };
+                if !lines.is_empty() {
+                    let chunk = Ok::<_, std::convert::Infallible>(Bytes::from(lines));
+                    return Some((chunk, (shared, filter, since, changed)));
+                }
+                if changed.changed().await.is_err() {
+                    return None;
+                }
+            }
+        },
+    );
+    (
+        [("content-type", "application/json")],
+        axum::body::Body::from_stream(events),
+    )
+        .into_response()
 }
 
 fn served(cluster: &Cluster) -> impl Iterator<Item = &'static Resource> + '_ {
@@ -420,6 +916,7 @@ fn served(cluster: &Cluster) -> impl Iterator<Item = &'static Resource> + '_ {
         .iter()
         .filter(|r| cluster.gateway_api || r.group != GATEWAY_GROUP)
         .filter(|r| cluster.traefik || r.group != TRAEFIK_GROUP)
+        .filter(|r| cluster.policy_reports || r.group != POLICY_REPORT_GROUP)
         .filter(|r| !cluster.unserved.contains(&r.plural))
 }
 
@@ -460,23 +957,9 @@ fn resource_list(cluster: &Cluster, group: &str, version: &str) -> Response {
 }
 
 /// `[namespaces/<ns>/]<plural>`: a list, in the order etcd keeps (namespace, name).
-async fn list(
-    cluster: &Cluster,
-    group: &str,
-    version: &str,
-    rest: &[&str],
-    query: &BTreeMap<String, String>,
-) -> Response {
-    let (namespace, plural) = match rest {
-        ["namespaces", namespace, plural] => (Some(*namespace), *plural),
-        [plural] => (None, *plural),
-        _ => return not_found(),
-    };
-    let Some(resource) =
-        served(cluster).find(|r| r.group == group && r.version == version && r.plural == plural)
-    else {
-        return not_found();
-    };
+async fn list(shared: &Shared, target: &Target<'_>, query: &BTreeMap<String, String>) -> Response {
+    let cluster = &shared.cluster;
+    let (resource, namespace, plural) = (target.resource, target.namespace, target.resource.plural);
     if let Some((_, delay)) = cluster.slow.iter().find(|(p, _)| *p == plural) {
         tokio::time::sleep(*delay).await;
     }
@@ -512,16 +995,15 @@ async fn list(
         Some(Err(message)) => return status(StatusCode::BAD_REQUEST, "BadRequest", &message),
         None => None,
     };
-    let api_version = if group.is_empty() {
-        version.to_string()
-    } else {
-        format!("{group}/{version}")
+    let api_version = target.api_version();
+    let group = resource.group;
+    let (objects, list_version) = {
+        let store = shared.store();
+        (store.objects.clone(), store.version)
     };
-    let mut items: Vec<&Value> = cluster
-        .objects
+    let mut items: Vec<&Value> = objects
         .iter()
-        .filter(|o| o["apiVersion"] == api_version.as_str() && o["kind"] == resource.kind)
-        .filter(|o| namespace.is_none_or(|ns| o["metadata"]["namespace"] == ns))
+        .filter(|o| target.holds(o))
         .filter(|o| by_name.is_none_or(|name| o["metadata"]["name"] == name))
         .filter(|o| {
             selector
@@ -551,7 +1033,7 @@ async fn list(
         .take(limit)
         .map(|o| wire_item(o, group))
         .collect();
-    let mut metadata = json!({"resourceVersion": "4711"});
+    let mut metadata = json!({"resourceVersion": list_version.to_string()});
     let next = start.saturating_add(page.len());
     if next < items.len() {
         metadata["continue"] = json!(format!("page-at-{next}"));
@@ -609,6 +1091,7 @@ fn rbac_allows_list(
 fn wire_item(object: &Value, group: &str) -> Value {
     let mut item = object.clone();
     if group != GATEWAY_GROUP
+        && group != POLICY_REPORT_GROUP
         && let Some(map) = item.as_object_mut()
     {
         map.remove("apiVersion");
