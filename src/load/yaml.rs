@@ -888,7 +888,7 @@ mod tests {
             ("a: 1\nb", (2, 2)),
             ("a: 1\nb\n", (2, 2)),
             ("a: 1\nbé", (2, 3)),
-            ("b", (1, 2)),
+            ("[b", (1, 3)),
             // A carriage return alone ends a line, for YAML as for the report.
             ("a: 1\rb", (2, 2)),
         ] {
