@@ -333,7 +333,7 @@ fn gateway_api_kinds_are_read_where_discovery_shows_them() {
     // The eight objects of the first test, and the Gateway and the HTTPRoute.
     assert_eq!(summary(&output)["objects"], 10);
     let lists = lists(&case.api);
-    for plural in ["gateways", "httproutes"] {
+    for plural in ["gateways", "httproutes", "grpcroutes"] {
         let url = format!("/apis/gateway.networking.k8s.io/v1/namespaces/mail/{plural}?&limit=500");
         assert!(lists.contains(&url), "{url} not in {lists:?}");
     }

@@ -186,6 +186,19 @@ const EXPOSURES: &[(&str, &str, Exposed)] = &[
         ],
     ),
     (
+        "GRPCRoute on both HTTP listeners, by service and method",
+        "apiVersion: gateway.networking.k8s.io/v1\nkind: GRPCRoute\nmetadata: {name: g, namespace: mail}\nspec:\n  parentRefs: [{name: gw, namespace: infra}]\n  hostnames: [mail.example.com]\n  rules: [{matches: [{method: {service: admin.v1.Admin, method: Get}}], backendRefs: [{name: web, port: 8080}]}]",
+        &[
+            ("GRPCRoute/mail/g", Some(80), 8080),
+            ("GRPCRoute/mail/g", Some(443), 8080),
+        ],
+    ),
+    (
+        "GRPCRoute named onto the TCP listener does not attach",
+        "apiVersion: gateway.networking.k8s.io/v1\nkind: GRPCRoute\nmetadata: {name: g, namespace: mail}\nspec:\n  parentRefs: [{name: gw, namespace: infra, sectionName: smtp}]\n  rules: [{backendRefs: [{name: web, port: 8080}]}]",
+        &[],
+    ),
+    (
         "a route to a Gateway not in the input is not judged",
         "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: h, namespace: mail}\nspec:\n  parentRefs: [{name: other}]\n  rules: [{backendRefs: [{name: web, port: 8080}]}]",
         &[],
@@ -446,5 +459,47 @@ fn unusable_route_values_are_invalid_input_at_their_line() {
         message(5).starts_with("`spec.routes`: invalid type"),
         "{}",
         message(5)
+    );
+}
+
+/// A gRPC call is an HTTP/2 request for `/<service>/<method>`, and implementations send a
+/// GRPCRoute only gRPC requests: its backend is exposed, but it is not an HTTP route that
+/// could serve (or fail to serve) ActiveSync.
+#[test]
+fn a_grpc_route_exposes_its_backend_by_method_path_but_serves_no_http_path() {
+    let route = r#"
+apiVersion: gateway.networking.k8s.io/v1
+kind: GRPCRoute
+metadata: {name: g, namespace: mail}
+spec:
+  parentRefs: [{name: gw, namespace: infra, sectionName: https}]
+  rules:
+    - matches:
+        - method: {service: admin.v1.Admin, method: Get}
+        - method: {service: sogo.Sync}
+        - method: {type: RegularExpression, service: "sogo.*"}
+      backendRefs: [{name: sogo, port: 20000}]
+"#;
+    let inventory = inventory_of(&format!("{GATEWAY}---{route}"));
+    assert!(inventory.routes.is_empty(), "{:?}", inventory.routes);
+    let paths: Vec<(String, Option<u16>, u16)> = inventory
+        .exposures
+        .iter()
+        .filter_map(|e| match &e.via {
+            Via::HttpRoute { by, path, secure } => {
+                assert_eq!(by, "a Gateway API GRPCRoute");
+                assert!(secure, "served on the HTTPS listener only");
+                Some((path.clone(), e.published, e.target))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            ("/admin.v1.Admin/Get".to_string(), Some(443), 20000),
+            ("/sogo.Sync".to_string(), Some(443), 20000),
+            ("/".to_string(), Some(443), 20000),
+        ]
     );
 }

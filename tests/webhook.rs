@@ -1928,7 +1928,7 @@ fn the_audit_without_the_policy_report_crds_logs_and_goes_on() {
 /// The `--watch` cache holds every kind `cluster` reads, custom resources included where
 /// discovery shows them, and ingress-nginx's port ConfigMaps by name only: the audit
 /// writes exactly what `cluster -A -o policyreport` prints for routes through
-/// `tcp-services`, a Traefik IngressRouteTCP and a Gateway API HTTPRoute.
+/// `tcp-services`, a Traefik IngressRouteTCP and Gateway API HTTPRoute and GRPCRoute.
 #[test]
 fn the_watch_cache_reads_every_kind_the_cluster_command_reads() {
     let route = |kind: &str, api_version: &str, spec: Value| {
@@ -1954,6 +1954,12 @@ fn the_watch_cache_reads_every_kind_the_cluster_command_reads() {
             "gateway.networking.k8s.io/v1",
             json!({"parentRefs": [{"name": "public"}], "rules": [{
                    "matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
+                   "backendRefs": [{"name": "mariadb", "port": 3306}]}]}),
+        ),
+        route(
+            "GRPCRoute",
+            "gateway.networking.k8s.io/v1",
+            json!({"parentRefs": [{"name": "public"}], "rules": [{
                    "backendRefs": [{"name": "mariadb", "port": 3306}]}]}),
         ),
         json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
@@ -1998,6 +2004,7 @@ fn the_watch_cache_reads_every_kind_the_cluster_command_reads() {
         };
         let expected = [
             "internal-port-exposed ConfigMap/ingress/tcp-services",
+            "internal-port-exposed GRPCRoute/mail/mariadb",
             "internal-port-exposed HTTPRoute/mail/mariadb",
             "internal-port-exposed IngressRouteTCP/mail/mariadb",
         ];

@@ -1,5 +1,5 @@
 //! Custom resources that route traffic into the cluster, typed with small serde structs:
-//! Gateway API (Gateway, HTTPRoute, TLSRoute, TCPRoute, UDPRoute), Traefik (IngressRoute,
+//! Gateway API (Gateway, HTTPRoute, GRPCRoute, TLSRoute, TCPRoute, UDPRoute), Traefik (IngressRoute,
 //! IngressRouteTCP, Middleware, ServersTransport) and ingress-nginx's `tcp-services` /
 //! `udp-services` ConfigMaps. k8s-openapi has none of them. Locations come from the YAML
 //! tree by field path, as for every other object.
@@ -90,8 +90,9 @@ pub struct GatewayTls {
 }
 
 object! {
-    /// HTTPRoute, TLSRoute, TCPRoute and UDPRoute share this shape; TLS, TCP and UDP
-    /// routes simply have no `hostnames` (TCP, UDP), `matches`, `filters` or `timeouts`.
+    /// HTTPRoute, GRPCRoute, TLSRoute, TCPRoute and UDPRoute share this shape; TLS, TCP
+    /// and UDP routes simply have no `hostnames` (TCP, UDP), `matches`, `filters` or
+    /// `timeouts`, and a GRPCRoute's `matches` name a `method` object, not a `path`.
     Route {
         #[serde(default)]
         spec: RouteSpec
@@ -158,6 +159,7 @@ pub struct HttpRouteMatch {
     pub headers: Option<serde_json::Value>,
     #[serde(default)]
     pub query_params: Option<serde_json::Value>,
+    /// HTTPRoute: an HTTP method (`GET`); GRPCRoute: `{type, service, method}`.
     #[serde(default)]
     pub method: Option<serde_json::Value>,
 }

@@ -152,6 +152,7 @@ pub const JUDGED_KINDS: &[JudgedKind] = &[
     row(CORE, "Pod", "pods", Workload, BuiltIn),
     row(GATEWAY, "Gateway", "gateways", RouteContext, Crd),
     row(GATEWAY, "HTTPRoute", "httproutes", Routes, Crd),
+    row(GATEWAY, "GRPCRoute", "grpcroutes", Routes, Crd),
     row(GATEWAY, "TLSRoute", "tlsroutes", Routes, Crd),
     row(GATEWAY, "TCPRoute", "tcproutes", Routes, Crd),
     row(GATEWAY, "UDPRoute", "udproutes", Routes, Crd),

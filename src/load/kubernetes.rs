@@ -84,7 +84,7 @@ pub enum Typed {
     Ingress(Box<Ingress>),
     /// A Gateway API Gateway.
     Gateway(Box<crd::Gateway>),
-    /// A Gateway API route (HTTPRoute, TLSRoute, TCPRoute, UDPRoute).
+    /// A Gateway API route (HTTPRoute, GRPCRoute, TLSRoute, TCPRoute, UDPRoute).
     GatewayRoute(RouteKind, Box<crd::Route>),
     /// A Traefik IngressRoute (`tcp: false`) or IngressRouteTCP (`tcp: true`).
     TraefikRoute {
@@ -102,6 +102,8 @@ pub enum Typed {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RouteKind {
     Http,
+    /// GRPCRoute: gRPC calls are HTTP/2 requests on the HTTP and HTTPS listeners.
+    Grpc,
     Tls,
     Tcp,
     Udp,
@@ -111,7 +113,7 @@ impl RouteKind {
     /// The listener protocols a route of this kind attaches to.
     pub fn listener_protocols(self) -> &'static [&'static str] {
         match self {
-            RouteKind::Http => &["HTTP", "HTTPS"],
+            RouteKind::Http | RouteKind::Grpc => &["HTTP", "HTTPS"],
             RouteKind::Tls => &["TLS"],
             RouteKind::Tcp => &["TCP"],
             RouteKind::Udp => &["UDP"],
@@ -529,9 +531,10 @@ fn type_by_kind(
             workload(labels, spec, template_path(&path))
         }
         (kinds::GATEWAY, "Gateway") => Typed::Gateway(Box::new(reader.read()?)),
-        (kinds::GATEWAY, "HTTPRoute" | "TLSRoute" | "TCPRoute" | "UDPRoute") => {
+        (kinds::GATEWAY, "HTTPRoute" | "GRPCRoute" | "TLSRoute" | "TCPRoute" | "UDPRoute") => {
             let route_kind = match kind {
                 "HTTPRoute" => RouteKind::Http,
+                "GRPCRoute" => RouteKind::Grpc,
                 "TLSRoute" => RouteKind::Tls,
                 "TCPRoute" => RouteKind::Tcp,
                 _ => RouteKind::Udp,
@@ -716,7 +719,7 @@ mod tests {
     fn sample(judged: &kinds::JudgedKind) -> String {
         let version = match judged.group {
             kinds::CORE => "v1".to_string(),
-            kinds::GATEWAY if judged.kind == "HTTPRoute" || judged.kind == "Gateway" => {
+            kinds::GATEWAY if ["Gateway", "HTTPRoute", "GRPCRoute"].contains(&judged.kind) => {
                 format!("{}/v1", judged.group)
             }
             kinds::GATEWAY => format!("{}/v1alpha2", judged.group),

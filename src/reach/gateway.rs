@@ -9,6 +9,11 @@
 //!   the rule is a `RequestRedirect` to `https`. `timeouts.request` and
 //!   `timeouts.backendRequest` bound a request; without them the timeout is the
 //!   implementation's, and nothing is assumed.
+//! - A GRPCRoute attaches like an HTTPRoute: a gRPC call is an HTTP/2 request for
+//!   `/<service>/<method>`, so its method matches are path matches (`Exact` service and
+//!   method → that path; a service alone → its prefix; a regular expression or no match →
+//!   `/`). Its backends are exposed on the listener's port; it is not an HTTP route for
+//!   the EAS rules, since implementations send it only gRPC requests.
 //! - TLSRoute, TCPRoute and UDPRoute attach to TLS, TCP and UDP listeners and make their
 //!   backend's port reachable from outside on the listener's port.
 //! - A route whose Gateway is not in the input is not judged; `allowedRoutes` and
@@ -17,7 +22,9 @@
 use std::collections::HashMap;
 
 use super::route::{PortRef, Services, expose, expose_route, host_covered};
-use crate::load::crd::{Gateway, GatewayListener, Route, RouteRule, parse_duration};
+use crate::load::crd::{
+    Gateway, GatewayListener, HttpRouteMatch, Route, RouteRule, parse_duration,
+};
 use crate::load::kubernetes::{KubeObject, RouteKind, Typed};
 use crate::load::yaml::field_path;
 use crate::model::PathSegment;
@@ -78,7 +85,9 @@ fn add_route(
     for attachment in attachments(object, kind, route, gateways) {
         for (i, rule) in route.spec.rules.iter().enumerate() {
             match kind {
-                RouteKind::Http => add_http_rule(object, &attachment, i, rule, services, inventory),
+                RouteKind::Http | RouteKind::Grpc => {
+                    add_http_rule(object, kind, &attachment, i, rule, services, inventory)
+                }
                 _ => add_l4_rule(object, kind, &attachment, i, rule, services, inventory),
             }
         }
@@ -203,6 +212,7 @@ fn rule_timeout(
 
 fn add_http_rule(
     object: &KubeObject,
+    kind: RouteKind,
     attachment: &Attachment,
     i: usize,
     rule: &RouteRule,
@@ -227,7 +237,11 @@ fn add_http_rule(
     } else {
         (None, PlainHttp::Served)
     };
-    let timeout = rule_timeout(object, i, rule, inventory);
+    // GRPCRoute has no `timeouts`; one typed in is not read.
+    let timeout = match kind {
+        RouteKind::Http => rule_timeout(object, i, rule, inventory),
+        _ => None,
+    };
     let mut paths: Vec<(PathMatch, Vec<PathSegment>)> = rule
         .matches
         .iter()
@@ -240,25 +254,10 @@ fn add_http_rule(
                 Key("matches"),
                 Index(j),
             ]);
-            let Some(path) = &m.path else {
-                return (PathMatch::prefix("/"), location);
-            };
-            let value = path.value.clone().unwrap_or_else(|| "/".into());
-            let matcher = match path.kind.as_deref() {
-                Some("Exact") => PathMatch {
-                    value,
-                    kind: PathKind::Exact,
-                },
-                Some("RegularExpression") => PathMatch {
-                    value: super::ingress::literal_start(value.trim_start_matches('^')),
-                    kind: PathKind::StringPrefix,
-                },
-                _ => PathMatch::prefix(&value),
-            };
-            (
-                matcher,
-                [location.as_slice(), &[PathSegment::key("path")]].concat(),
-            )
+            match kind {
+                RouteKind::Grpc => grpc_path(m, location),
+                _ => http_path(m, location),
+            }
         })
         .collect();
     if paths.is_empty() {
@@ -281,7 +280,10 @@ fn add_http_rule(
                 let route = HttpRoute {
                     object: object.id(),
                     namespace: object.namespace.clone(),
-                    by: "a Gateway API HTTPRoute",
+                    by: match kind {
+                        RouteKind::Grpc => "a Gateway API GRPCRoute",
+                        _ => "a Gateway API HTTPRoute",
+                    },
                     host: host.clone(),
                     path: path.clone(),
                     fallback: false,
@@ -292,10 +294,59 @@ fn add_http_rule(
                     location: object.location(location),
                 };
                 expose_route(inventory, &route);
-                inventory.routes.push(route);
+                if kind == RouteKind::Http {
+                    inventory.routes.push(route);
+                }
             }
         }
     }
+}
+
+/// An HTTPRoute match's path: `Exact`, `PathPrefix` (the default), or the literal start of
+/// a `RegularExpression`; a match without a path is `PathPrefix /`.
+fn http_path(m: &HttpRouteMatch, location: Vec<PathSegment>) -> (PathMatch, Vec<PathSegment>) {
+    let Some(path) = &m.path else {
+        return (PathMatch::prefix("/"), location);
+    };
+    let value = path.value.clone().unwrap_or_else(|| "/".into());
+    let matcher = match path.kind.as_deref() {
+        Some("Exact") => PathMatch {
+            value,
+            kind: PathKind::Exact,
+        },
+        Some("RegularExpression") => PathMatch {
+            value: super::ingress::literal_start(value.trim_start_matches('^')),
+            kind: PathKind::StringPrefix,
+        },
+        _ => PathMatch::prefix(&value),
+    };
+    (
+        matcher,
+        [location.as_slice(), &[PathSegment::key("path")]].concat(),
+    )
+}
+
+/// A GRPCRoute match's HTTP/2 path, `/<service>/<method>`: both named exactly are one path,
+/// a service alone is its prefix; a method alone, a `RegularExpression` or no `method` at
+/// all can be any path, `/`.
+fn grpc_path(m: &HttpRouteMatch, location: Vec<PathSegment>) -> (PathMatch, Vec<PathSegment>) {
+    let Some(method) = &m.method else {
+        return (PathMatch::prefix("/"), location);
+    };
+    let field = |name: &str| method.get(name).and_then(serde_json::Value::as_str);
+    let exact = field("type").is_none_or(|t| t == "Exact");
+    let matcher = match (exact, field("service"), field("method")) {
+        (true, Some(service), Some(name)) => PathMatch {
+            value: format!("/{service}/{name}"),
+            kind: PathKind::Exact,
+        },
+        (true, Some(service), None) => PathMatch::prefix(&format!("/{service}")),
+        _ => PathMatch::prefix("/"),
+    };
+    (
+        matcher,
+        [location.as_slice(), &[PathSegment::key("method")]].concat(),
+    )
 }
 
 fn add_l4_rule(

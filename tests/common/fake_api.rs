@@ -103,6 +103,7 @@ const RESOURCES: &[Resource] = &[
     ),
     resource(GATEWAY_GROUP, "v1", "gateways", "Gateway", true),
     resource(GATEWAY_GROUP, "v1", "httproutes", "HTTPRoute", true),
+    resource(GATEWAY_GROUP, "v1", "grpcroutes", "GRPCRoute", true),
     resource(GATEWAY_GROUP, "v1", "gatewayclasses", "GatewayClass", false),
     resource(
         TRAEFIK_GROUP,
