@@ -123,3 +123,58 @@ fn a_clean_run_writes_an_empty_cluster_report() {
     assert_eq!(documents[0]["results"], Value::Array(Vec::new()));
     assert_eq!(documents[0]["summary"]["fail"], 0);
 }
+
+/// A namespace with thousands of findings still gets a report etcd accepts (1.5 MiB by
+/// default): the results stop at the budget, the summary counts every finding, and an
+/// annotation says how many were left out.
+#[test]
+fn a_report_over_the_size_budget_keeps_its_summary_and_says_what_it_left_out() {
+    use iredmail_ports::report::policyreport::{MAX_RESULTS_BYTES, OMITTED_ANNOTATION};
+    let services = 4_000;
+    let text: String = (0..services)
+        .map(|i| {
+            format!(
+                "apiVersion: v1\nkind: Service\nmetadata: {{name: mariadb-{i}, namespace: mail}}\n\
+                 spec: {{type: LoadBalancer, ports: [{{name: mysql, port: 3306}}]}}\n---\n"
+            )
+        })
+        .collect();
+    let catalogue = Catalogue::embedded_default().expect("the embedded catalogue loads");
+    let input = Input::Text {
+        name: "many.yaml".into(),
+        text,
+    };
+    let report = check(&[input], &catalogue, &Config::default()).expect("manifests");
+    let exposed = report
+        .findings
+        .iter()
+        .filter(|f| f.rule.id() == "internal-port-exposed")
+        .count();
+    assert_eq!(exposed, services);
+    let rendered = report.render(Format::Policyreport, false);
+    let reports = serde_saphyr::from_multiple::<Value>(&rendered).expect("YAML");
+    let mail = reports
+        .iter()
+        .find(|r| r["metadata"]["namespace"] == "mail")
+        .expect("the namespace's report");
+    let results = mail["results"].as_array().expect("results");
+    let fails = mail["summary"]["fail"].as_u64().expect("a count") as usize;
+    assert_eq!(fails, report.findings.len());
+    assert!(
+        fails > results.len() && !results.is_empty(),
+        "{}",
+        results.len()
+    );
+    let bytes = serde_json::to_vec(&mail["results"]).expect("JSON").len();
+    // The budget, and the array's brackets.
+    assert!(bytes <= MAX_RESULTS_BYTES + 2, "{bytes} bytes of results");
+    assert!(serde_json::to_vec(mail).expect("JSON").len() < 3 * 1024 * 1024 / 2);
+    assert_eq!(
+        mail["metadata"]["annotations"][OMITTED_ANNOTATION],
+        format!(
+            "{} of {fails} results left out to stay under 1024 KiB (least severe first); \
+             the summary counts them all, `iredmail-ports check` or `cluster` lists them",
+            fails - results.len()
+        )
+    );
+}

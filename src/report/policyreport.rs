@@ -18,6 +18,13 @@ pub const SOURCE: &str = "iredmail-ports";
 /// The label every report carries, with [`SOURCE`] as its value: `serve --audit-interval`
 /// deletes a stale report only when it has it, so reports of other tools are never touched.
 pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
+/// The most bytes of `results` one report holds. etcd refuses an object over 1.5 MiB by
+/// default: a namespace whose report could not be written would have none, which a
+/// dashboard shows as clean (or keep its stale one). Past the budget, the least severe
+/// results are left out; the summary still counts them all.
+pub const MAX_RESULTS_BYTES: usize = 1024 * 1024;
+/// The annotation that says how many results a report left out, and why.
+pub const OMITTED_ANNOTATION: &str = "iredmail-ports.io/results-omitted";
 
 /// Where a finding's result goes: a namespace's report or the cluster's.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -86,10 +93,22 @@ fn policy_report(home: &Home, findings: &[(Option<Value>, &Finding)]) -> Value {
         "error": 0,
         "skip": count("skip"),
     });
+    let total = results.len();
+    let results = within_budget(results);
     let mut metadata = json!({
         "name": REPORT_NAME,
         "labels": {MANAGED_BY_LABEL: SOURCE},
     });
+    if results.len() < total {
+        metadata["annotations"] = json!({
+            OMITTED_ANNOTATION: format!(
+                "{} of {total} results left out to stay under {} KiB (least severe first); \
+                 the summary counts them all, `iredmail-ports check` or `cluster` lists them",
+                total - results.len(),
+                MAX_RESULTS_BYTES / 1024
+            ),
+        });
+    }
     let kind = match home {
         Home::Namespace(namespace) => {
             metadata["namespace"] = Value::String(namespace.clone());
@@ -104,6 +123,32 @@ fn policy_report(home: &Home, findings: &[(Option<Value>, &Finding)]) -> Value {
         "summary": summary,
         "results": results,
     })
+}
+
+/// The results, all of them when they fit in [`MAX_RESULTS_BYTES`]; otherwise the most
+/// severe that fit (`fail`, then `warn`, then `skip`, each in report order).
+fn within_budget(mut results: Vec<Value>) -> Vec<Value> {
+    // Each result's JSON and the comma after it.
+    let size = |r: &Value| serde_json::to_vec(r).map_or(0, |bytes| bytes.len() + 1);
+    if results.iter().map(size).sum::<usize>() <= MAX_RESULTS_BYTES {
+        return results;
+    }
+    let rank = |r: &Value| match r["result"].as_str() {
+        Some("fail") => 0,
+        Some("warn") => 1,
+        _ => 2,
+    };
+    results.sort_by_key(rank);
+    let mut used = 0;
+    let kept = results
+        .iter()
+        .take_while(|r| {
+            used += size(r);
+            used <= MAX_RESULTS_BYTES
+        })
+        .count();
+    results.truncate(kept);
+    results
 }
 
 fn result(resource: Option<&Value>, finding: &Finding) -> Value {
@@ -170,4 +215,46 @@ fn properties(finding: &Finding) -> Value {
         put("suppressedBecause", suppression.reason.clone());
     }
     Value::Object(properties)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn results(outcomes: &[&str], message_bytes: usize) -> Vec<Value> {
+        outcomes
+            .iter()
+            .enumerate()
+            .map(|(i, outcome)| json!({"result": outcome, "message": "x".repeat(message_bytes), "n": i}))
+            .collect()
+    }
+
+    fn order(results: &[Value]) -> Vec<(String, u64)> {
+        results
+            .iter()
+            .map(|r| {
+                (
+                    r["result"].as_str().unwrap_or_default().to_string(),
+                    r["n"].as_u64().unwrap_or_default(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn results_within_the_budget_are_kept_in_report_order() {
+        let small = results(&["warn", "skip", "fail"], 100);
+        assert_eq!(within_budget(small.clone()), small);
+    }
+
+    #[test]
+    fn over_the_budget_the_least_severe_results_are_left_out() {
+        // Four results of about 400 KiB: only two fit in 1 MiB, the fail and the first warn.
+        let big = results(&["skip", "warn", "fail", "warn"], 400 * 1024);
+        let kept = within_budget(big);
+        assert_eq!(
+            order(&kept),
+            [("fail".to_string(), 2), ("warn".to_string(), 1)]
+        );
+    }
 }

@@ -250,7 +250,11 @@ impl Auditor {
                 return summary;
             }
         };
-        for step in plan(policyreport::reports(&report), ours) {
+        let desired = policyreport::reports(&report);
+        for omitted in desired.iter().filter_map(omitted_results) {
+            tracing::warn!(report = %omitted.0, omitted = %omitted.1, "audit: a report over the size budget leaves results out; `iredmail-ports cluster` lists them all");
+        }
+        for step in plan(desired, ours) {
             match self.execute(&step).await {
                 Ok(written) => *summary.written.entry(written.as_str()).or_default() += 1,
                 Err(error) => {
@@ -408,6 +412,12 @@ fn describe(step: &Step) -> (&'static str, &ReportKey) {
         Step::Create(key, _) => ("create", key),
         Step::Delete(key, _) => ("delete", key),
     }
+}
+
+/// The report and what its annotation says it left out, if it left anything out.
+fn omitted_results(report: &Value) -> Option<(String, &str)> {
+    let omitted = report["metadata"]["annotations"][policyreport::OMITTED_ANNOTATION].as_str()?;
+    Some((ReportKey::of(report).describe(), omitted))
 }
 
 fn existing(object: &DynamicObject) -> Existing {
