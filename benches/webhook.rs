@@ -16,6 +16,9 @@
 //! as one thread can. The reviews go over the connection the API server already holds;
 //! the figure to read is their p99 (target < 10 ms during the attack), with how many
 //! attacking connections the server took, refused at the cap, and had closed by the end.
+//! Five times a second a new client also opens a fresh connection for one review, as the
+//! API server does when its pooled connection is gone: how many got an answer, and how
+//! fast (TLS handshake included).
 //!
 //! ```text
 //! cargo bench --bench webhook
@@ -78,6 +81,15 @@ fn main() {
              took {}, refused {} at once, and had closed {} of those it took by the end",
             SLOWLORIS, IDLE_TLS, attack.taken, attack.refused, attack.closed
         );
+        let mut fresh: Vec<Duration> = result.fresh.iter().flatten().copied().collect();
+        fresh.sort_unstable();
+        let slowest = fresh.last().copied().unwrap_or_default();
+        println!(
+            "  new connections during the attack: {} tried, {} answered, slowest {:.3} ms",
+            result.fresh.len(),
+            fresh.len(),
+            ms(slowest)
+        );
     }
     println!(
         "  sent {}, answered {}, errors {}, denied {}",
@@ -111,6 +123,8 @@ struct Load {
     latencies: Vec<Duration>,
     elapsed: Duration,
     attack: Option<Attack>,
+    /// One review each over a new connection during the attack: its latency, if answered.
+    fresh: Vec<Option<Duration>>,
 }
 
 async fn load(port: u16, ca_pem: &str, rate: u64, seconds: u64, attacked: bool) -> Load {
@@ -134,6 +148,15 @@ async fn load(port: u16, ca_pem: &str, rate: u64, seconds: u64, attacked: bool) 
     let attacker = attacked.then(|| {
         let (stop, ca_pem) = (stop.clone(), ca_pem.to_string());
         std::thread::spawn(move || attack(port, &ca_pem, &stop))
+    });
+    let prober = attacked.then(|| {
+        let (stop, ca_pem, url, body) = (
+            stop.clone(),
+            ca_pem.to_string(),
+            url.clone(),
+            bodies[0].clone(),
+        );
+        tokio::spawn(fresh_connections(ca_pem, url, body, stop))
     });
 
     let interval = Duration::from_secs_f64(1.0 / rate as f64);
@@ -174,6 +197,10 @@ async fn load(port: u16, ca_pem: &str, rate: u64, seconds: u64, attacked: bool) 
     let elapsed = start.elapsed();
     stop.store(true, Ordering::Relaxed);
     let attack = attacker.map(|thread| thread.join().expect("the attack thread"));
+    let fresh = match prober {
+        Some(task) => task.await.expect("the prober"),
+        None => Vec::new(),
+    };
     let latencies = std::mem::take(&mut *latencies.lock().await);
     Load {
         sent: total,
@@ -182,7 +209,36 @@ async fn load(port: u16, ca_pem: &str, rate: u64, seconds: u64, attacked: bool) 
         latencies,
         elapsed,
         attack,
+        fresh,
     }
+}
+
+/// Five times a second until `stop`: a new client, so a new connection and TLS handshake,
+/// sends one review; its latency, or `None` when it got no answer.
+async fn fresh_connections(
+    ca_pem: String,
+    url: String,
+    body: String,
+    stop: Arc<AtomicBool>,
+) -> Vec<Option<Duration>> {
+    let mut results = Vec::new();
+    while !stop.load(Ordering::Relaxed) {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let ca = reqwest::Certificate::from_pem(ca_pem.as_bytes()).expect("CA");
+        let client = reqwest::Client::builder()
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(ca)
+            .timeout(Duration::from_secs(10))
+            .build()
+            .expect("client");
+        let started = Instant::now();
+        let answered = match client.post(&url).body(body.clone()).send().await {
+            Ok(response) => response.status().is_success() && response.text().await.is_ok(),
+            Err(_) => false,
+        };
+        results.push(answered.then(|| started.elapsed()));
+    }
+    results
 }
 
 const SLOWLORIS: usize = 1000;
@@ -228,6 +284,8 @@ fn attack(port: u16, ca_pem: &str, stop: &AtomicBool) -> Attack {
         std::thread::sleep(Duration::from_secs(1));
         slow.retain_mut(|socket| socket.write_all(&[0x00]).is_ok() && still_open(socket));
     }
+    // The opening may outlast the measured seconds: look at every connection once more.
+    slow.retain(still_open);
     idle.retain(|stream| still_open(&stream.sock));
     Attack {
         taken,
@@ -236,12 +294,19 @@ fn attack(port: u16, ca_pem: &str, stop: &AtomicBool) -> Attack {
     }
 }
 
-/// Whether the server has not closed the connection: a read would block.
+/// Whether the server has not closed the connection: once what it sent is read (a TLS 1.3
+/// server sends session tickets after the handshake), a read would block.
 fn still_open(socket: &TcpStream) -> bool {
     std::thread::sleep(Duration::from_millis(1));
     let _ = socket.set_nonblocking(true);
-    let mut byte = [0u8; 1];
-    let open = matches!((&*socket).read(&mut byte), Err(e) if e.kind() == ErrorKind::WouldBlock);
+    let mut buffer = [0u8; 4096];
+    let open = loop {
+        match (&*socket).read(&mut buffer) {
+            Ok(0) => break false,
+            Ok(_) => continue,
+            Err(e) => break e.kind() == ErrorKind::WouldBlock,
+        }
+    };
     let _ = socket.set_nonblocking(false);
     open
 }

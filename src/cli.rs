@@ -434,8 +434,9 @@ pub struct ServeArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub idle_timeout: u64,
 
-    /// The most connections served at once; a connection over the cap is closed at once.
-    /// Keep it well under the process's file-descriptor limit (each connection may also
+    /// The most connections served at once. Over the cap, a new connection takes the place
+    /// of the oldest one that has had a second to send a request and has not, or is closed
+    /// at once when there is none. Keep it well under the process's file-descriptor limit (each connection may also
     /// buffer up to 1 MiB of unread HTTP/2 body).
     #[arg(long, value_name = "COUNT", default_value_t = 128)]
     pub max_connections: usize,

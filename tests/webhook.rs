@@ -1390,40 +1390,99 @@ async fn slow_and_idle_connections_are_closed_within_the_timeouts_while_healthz_
     );
 }
 
+/// A full cap makes room by closing the oldest connection that has had a second to send
+/// a request and has not (a slowloris, a silent TLS peer): the API server's new connection
+/// gets in at once. With every open connection having sent a request, a new one is refused
+/// at once, and the cap frees up when one closes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_connection_over_the_cap_is_closed_at_once_and_the_cap_frees_up() {
+async fn over_the_cap_a_connection_without_a_request_makes_room_else_the_new_one_is_refused() {
     let webhook = Webhook::start(&["--max-connections", "4"]);
-    let mut held = tokio::task::block_in_place(|| {
-        let held: Vec<Tls> = (0..4)
+    let get_healthz = |tls: &mut Tls| {
+        tls.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .expect("GET");
+        let answer = read_until(tls, "ok\n");
+        assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+    };
+    let (slow_closed, silent_closed, mut held) = tokio::task::block_in_place(|| {
+        // The oldest two: a TLS record header, then nothing (a slowloris); a TLS
+        // handshake, then nothing.
+        let mut slow = TcpStream::connect(webhook.address).expect("connect");
+        slow.write_all(&[0x16, 0x03, 0x01])
+            .expect("a record header");
+        let socket = slow.try_clone().expect("clone");
+        let slow_closed = watch_close(&socket, slow, Duration::from_secs(5));
+        let mut silent = tls_stream(&webhook);
+        silent
+            .conn
+            .complete_io(&mut silent.sock)
+            .expect("handshake");
+        let socket = silent.sock.try_clone().expect("clone");
+        let silent_closed = watch_close(&socket, silent, Duration::from_secs(5));
+        // Two that each sent a request and keep their connection.
+        let held: Vec<Tls> = (0..2)
             .map(|_| {
                 let mut tls = tls_stream(&webhook);
-                tls.conn.complete_io(&mut tls.sock).expect("handshake");
+                get_healthz(&mut tls);
                 tls
             })
             .collect();
+        (slow_closed, silent_closed, held)
+    });
+    // A burst of new connections does not close one another: an unproven connection may
+    // make room only once it has had a second to send its request, so until then a new
+    // one is refused.
+    tokio::task::block_in_place(|| {
+        let mut young_over = tls_stream(&webhook);
+        let refused = young_over.conn.complete_io(&mut young_over.sock);
+        assert!(refused.is_err(), "no connection is old enough to make room");
+    });
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    // The cap is full: this client's connection takes the slowloris' place, the next
+    // one the silent connection's.
+    let started = Instant::now();
+    assert_eq!(webhook.get("/healthz").await, (200, "ok\n".to_string()));
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    tokio::task::block_in_place(|| {
+        let after = slow_closed.join().expect("watch");
+        assert!(after.is_some(), "the slowloris was closed");
+        let mut third = tls_stream(&webhook);
+        get_healthz(&mut third);
+        let after = silent_closed.join().expect("watch");
+        assert!(after.is_some(), "the silent connection was closed");
+        held.push(third);
+        // Four connections that sent requests: the next one is refused at once.
         let mut over = tls_stream(&webhook);
         let started = Instant::now();
         let refused = over.conn.complete_io(&mut over.sock);
-        assert!(refused.is_err(), "the fifth connection is refused");
+        assert!(refused.is_err(), "the connection over the cap is refused");
         assert!(
             started.elapsed() < Duration::from_secs(2),
             "{:?}",
             started.elapsed()
         );
-        held
+        // The ones that sent requests were not touched.
+        for tls in &mut held {
+            get_healthz(tls);
+        }
     });
     held.pop();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(webhook.get("/healthz").await, (200, "ok\n".to_string()));
+    tokio::task::block_in_place(|| {
+        let mut next = tls_stream(&webhook);
+        get_healthz(&mut next);
+    });
+    let metric = |name: &'static str| webhook.metric(name);
     assert_eq!(
-        webhook
-            .metric("iredmail_ports_webhook_connections_refused_total")
-            .await,
-        Some(1.0)
+        metric("iredmail_ports_webhook_connections_evicted_total").await,
+        Some(2.0)
     );
     assert_eq!(
-        webhook.metric("iredmail_ports_webhook_connections").await,
-        Some(4.0)
+        metric("iredmail_ports_webhook_connections_refused_total").await,
+        Some(2.0)
     );
     drop(held);
 }

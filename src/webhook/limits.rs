@@ -7,17 +7,25 @@
 //! for `--idle-timeout` with no review in flight, and a review needs a share of
 //! `--review-memory` before its body is read. The JSON of a review is counted before it is
 //! built ([`count_values`]): a small body can describe millions of values.
+//!
+//! When the cap is full, a new connection takes the place of the oldest one that has had
+//! [`EVICTABLE_AFTER`] to send a request and has not (a slowloris, a silent or idle TLS
+//! peer) rather than being refused: the API server opening a connection during a flood of
+//! slow ones gets in, and the flood only replaces itself. A younger connection is left to
+//! finish its handshake and first request (a burst of real clients must not reset each
+//! other), and when there is none to take the place of, the new one is refused.
 
-use std::future::{Ready, ready};
+use std::collections::VecDeque;
 use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum_server::accept::Accept;
 use futures::future::BoxFuture;
+use futures::task::AtomicWaker;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
@@ -38,12 +46,35 @@ const BYTES_PER_BODY_BYTE: usize = 20;
 /// ... and per JSON value it may hold (at least two bytes of body each: `0,`).
 const BYTES_PER_VALUE: usize = 512;
 
-/// The accepted connections: the cap and the idle timer.
+/// How long a connection that made room waits for the slot it freed: the evicted one
+/// gives it back as soon as its task runs, so this only bounds a stalled runtime.
+const EVICTION_WAIT: Duration = Duration::from_secs(1);
+
+/// How long a connection has to send its first request before a new one may take its
+/// place: a TLS handshake and a request take milliseconds from the API server.
+pub const EVICTABLE_AFTER: Duration = Duration::from_secs(1);
+
+/// The accepted connections: the cap, the idle timer, and the connections that may make
+/// room for a new one.
 #[derive(Clone)]
 pub struct Guard {
     permits: Arc<Semaphore>,
     idle: Duration,
     metrics: Arc<Metrics>,
+    /// The connections that had not sent a request when they were accepted, oldest
+    /// first; those that have since sent one, or closed, are skipped and pruned.
+    unproven: Arc<Mutex<VecDeque<Weak<Probation>>>>,
+    max_connections: usize,
+}
+
+/// A connection's standing: when it was accepted, whether it has sent a request, and
+/// whether it was closed to make room.
+struct Probation {
+    since: Instant,
+    proven: AtomicBool,
+    evicted: AtomicBool,
+    /// The connection's task, woken to notice its eviction.
+    waker: AtomicWaker,
 }
 
 impl Guard {
@@ -52,7 +83,68 @@ impl Guard {
             permits: Arc::new(Semaphore::new(max_connections)),
             idle,
             metrics,
+            unproven: Arc::default(),
+            max_connections,
         }
+    }
+
+    /// A permit for a new connection: a free one, or the one the oldest connection that
+    /// has sent no request gives back when it is closed. `None` when every open connection
+    /// has sent a request.
+    async fn permit(&self) -> Option<OwnedSemaphorePermit> {
+        if let Ok(permit) = self.permits.clone().try_acquire_owned() {
+            return Some(permit);
+        }
+        if !self.evict_oldest_unproven() {
+            return None;
+        }
+        let freed = tokio::time::timeout(EVICTION_WAIT, self.permits.clone().acquire_owned());
+        freed.await.ok()?.ok()
+    }
+
+    fn evict_oldest_unproven(&self) -> bool {
+        let mut unproven = self.unproven.lock().unwrap_or_else(|e| e.into_inner());
+        while let Some(entry) = unproven.front() {
+            let Some(probation) = entry.upgrade() else {
+                unproven.pop_front();
+                continue;
+            };
+            if probation.proven.load(Ordering::Acquire) {
+                unproven.pop_front();
+                continue;
+            }
+            // The oldest is still in its first second: so is every other one.
+            if probation.since.elapsed() < EVICTABLE_AFTER {
+                return false;
+            }
+            unproven.pop_front();
+            probation.evicted.store(true, Ordering::Release);
+            probation.waker.wake();
+            self.metrics.record_connection_evicted();
+            return true;
+        }
+        false
+    }
+
+    fn on_probation(&self) -> Arc<Probation> {
+        let probation = Arc::new(Probation {
+            since: Instant::now(),
+            proven: AtomicBool::new(false),
+            evicted: AtomicBool::new(false),
+            waker: AtomicWaker::new(),
+        });
+        let mut unproven = self.unproven.lock().unwrap_or_else(|e| e.into_inner());
+        // Entries of closed or proven connections pile up until an eviction pops them;
+        // pruning when the list outgrows the cap keeps it in proportion.
+        if unproven.len() >= 2 * self.max_connections.max(1) {
+            unproven.retain(|entry| {
+                entry
+                    .upgrade()
+                    .is_some_and(|p| !p.proven.load(Ordering::Acquire))
+            });
+        }
+        unproven.push_back(Arc::downgrade(&probation));
+        probation
     }
 
     /// How many connections are open now.
@@ -61,45 +153,53 @@ impl Guard {
     }
 }
 
-impl<S> Accept<TcpStream, S> for Guard {
+impl<S: Send + 'static> Accept<TcpStream, S> for Guard {
     type Stream = Idle<TcpStream>;
     type Service = Tracked<S>;
-    type Future = Ready<io::Result<(Self::Stream, Self::Service)>>;
+    type Future = BoxFuture<'static, io::Result<(Self::Stream, Self::Service)>>;
 
-    /// Over the cap, the connection is closed at once: waiting would keep its file
-    /// descriptor open, which is what the cap protects.
+    /// Over the cap, the connection replaces the oldest one that has sent no request, or
+    /// is closed at once when there is none: waiting would keep its file descriptor open,
+    /// which is what the cap protects.
     fn accept(&self, stream: TcpStream, service: S) -> Self::Future {
-        let Ok(permit) = self.permits.clone().try_acquire_owned() else {
-            self.metrics.record_connection_refused();
-            return ready(Err(io::Error::other(
-                "connection refused: --max-connections are open",
-            )));
-        };
-        let in_flight = Arc::new(AtomicUsize::new(0));
-        let stream = Idle {
-            inner: stream,
-            timeout: self.idle,
-            sleep: Box::pin(tokio::time::sleep(self.idle)),
-            in_flight: in_flight.clone(),
-            _permit: permit,
-        };
-        ready(Ok((
-            stream,
-            Tracked {
+        let guard = self.clone();
+        Box::pin(async move {
+            let Some(permit) = guard.permit().await else {
+                guard.metrics.record_connection_refused();
+                return Err(io::Error::other(
+                    "connection refused: --max-connections are open, none of them idle for a \
+                     second without a request",
+                ));
+            };
+            let in_flight = Arc::new(AtomicUsize::new(0));
+            let probation = guard.on_probation();
+            let stream = Idle {
+                inner: stream,
+                timeout: guard.idle,
+                sleep: Box::pin(tokio::time::sleep(guard.idle)),
+                in_flight: in_flight.clone(),
+                probation: probation.clone(),
+                _permit: permit,
+            };
+            let service = Tracked {
                 inner: service,
                 in_flight,
-            },
-        )))
+                probation,
+            };
+            Ok((stream, service))
+        })
     }
 }
 
 /// A connection that fails once it has moved no byte for its timeout while no review was
-/// in flight on it; it holds its connection permit until it is dropped.
+/// in flight on it, or once it was evicted to make room; it holds its connection permit
+/// until it is dropped.
 pub struct Idle<T> {
     inner: T,
     timeout: Duration,
     sleep: Pin<Box<Sleep>>,
     in_flight: Arc<AtomicUsize>,
+    probation: Arc<Probation>,
     _permit: OwnedSemaphorePermit,
 }
 
@@ -109,8 +209,21 @@ impl<T> Idle<T> {
         self.sleep.as_mut().reset(deadline);
     }
 
+    fn evicted(&self) -> Option<io::Error> {
+        self.probation.evicted.load(Ordering::Acquire).then(|| {
+            io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "closed to make room: --max-connections were open and this one had sent no request",
+            )
+        })
+    }
+
     /// Called when the peer has nothing for us (or takes nothing from us).
     fn poll_idle(&mut self, cx: &mut Context<'_>) -> Poll<io::Error> {
+        self.probation.waker.register(cx.waker());
+        if let Some(error) = self.evicted() {
+            return Poll::Ready(error);
+        }
         if self.sleep.as_mut().poll(cx).is_pending() {
             return Poll::Pending;
         }
@@ -135,6 +248,9 @@ impl<T: AsyncRead + Unpin> AsyncRead for Idle<T> {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
+        if let Some(error) = this.evicted() {
+            return Poll::Ready(Err(error));
+        }
         let before = buf.filled().len();
         match Pin::new(&mut this.inner).poll_read(cx, buf) {
             Poll::Ready(Ok(())) => {
@@ -178,11 +294,13 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Idle<T> {
     }
 }
 
-/// The connection's service, counting the requests it is answering.
+/// The connection's service, counting the requests it is answering; the first one proves
+/// the connection, which is then never evicted.
 #[derive(Clone)]
 pub struct Tracked<S> {
     inner: S,
     in_flight: Arc<AtomicUsize>,
+    probation: Arc<Probation>,
 }
 
 /// Counts one request in flight until it is answered or dropped.
@@ -208,6 +326,7 @@ where
     }
 
     fn call(&mut self, request: R) -> Self::Future {
+        self.probation.proven.store(true, Ordering::Release);
         self.in_flight.fetch_add(1, Ordering::AcqRel);
         let guard = InFlight(self.in_flight.clone());
         let future = self.inner.call(request);

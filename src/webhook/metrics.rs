@@ -63,6 +63,7 @@ pub struct Metrics {
     skipped: Family<SkippedLabels, Gauge>,
     connections: Gauge,
     refused: Counter,
+    evicted: Counter,
     audits: Family<AuditLabels, Counter>,
     audit_writes: Family<AuditWriteLabels, Counter>,
     audit_last_run: Gauge,
@@ -126,8 +127,16 @@ impl Metrics {
         let refused = Counter::default();
         registry.register(
             "connections_refused",
-            "Connections closed at once because --max-connections were open",
+            "Connections closed at once because --max-connections were open, none of them \
+             a second old without a request",
             refused.clone(),
+        );
+        let evicted = Counter::default();
+        registry.register(
+            "connections_evicted",
+            "Connections that had sent no request, closed to make room for a new one when \
+             --max-connections were open",
+            evicted.clone(),
         );
         let audits = Family::<AuditLabels, Counter>::default();
         registry.register(
@@ -162,6 +171,7 @@ impl Metrics {
             audit_last_success,
             connections,
             refused,
+            evicted,
             requests,
             duration,
             findings,
@@ -213,6 +223,10 @@ impl Metrics {
 
     pub fn record_connection_refused(&self) {
         self.refused.inc();
+    }
+
+    pub fn record_connection_evicted(&self) {
+        self.evicted.inc();
     }
 
     /// One audit run: its result, what it wrote, and when it ended (`now`, Unix seconds).
