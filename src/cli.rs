@@ -435,8 +435,8 @@ pub struct ServeArgs {
     pub idle_timeout: u64,
 
     /// The most connections served at once. Over the cap, a new connection takes the place
-    /// of the oldest one that has had a second to send a request and has not, or is closed
-    /// at once when there is none. Keep it well under the process's file-descriptor limit (each connection may also
+    /// of the oldest one that has used half of --header-read-timeout without sending a
+    /// request, or is closed at once when there is none. Keep it well under the process's file-descriptor limit (each connection may also
     /// buffer up to 1 MiB of unread HTTP/2 body).
     #[arg(long, value_name = "COUNT", default_value_t = 128)]
     pub max_connections: usize,

@@ -1390,13 +1390,15 @@ async fn slow_and_idle_connections_are_closed_within_the_timeouts_while_healthz_
     );
 }
 
-/// A full cap makes room by closing the oldest connection that has had a second to send
-/// a request and has not (a slowloris, a silent TLS peer): the API server's new connection
-/// gets in at once. With every open connection having sent a request, a new one is refused
+/// A full cap makes room by closing the oldest connection that has used half of
+/// `--header-read-timeout` without sending a request (a slowloris, a silent TLS peer): the
+/// API server's new connection gets in at once. With every open connection having sent a request, a new one is refused
 /// at once, and the cap frees up when one closes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn over_the_cap_a_connection_without_a_request_makes_room_else_the_new_one_is_refused() {
-    let webhook = Webhook::start(&["--max-connections", "4"]);
+    // Evictable after half the header-read timeout, 3 s; the timeout itself (6 s) leaves
+    // room for the evictions to come first on a loaded machine.
+    let webhook = Webhook::start(&["--max-connections", "4", "--header-read-timeout", "6"]);
     let get_healthz = |tls: &mut Tls| {
         tls.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
             .expect("GET");
@@ -1410,14 +1412,14 @@ async fn over_the_cap_a_connection_without_a_request_makes_room_else_the_new_one
         slow.write_all(&[0x16, 0x03, 0x01])
             .expect("a record header");
         let socket = slow.try_clone().expect("clone");
-        let slow_closed = watch_close(&socket, slow, Duration::from_secs(5));
+        let slow_closed = watch_close(&socket, slow, Duration::from_secs(10));
         let mut silent = tls_stream(&webhook);
         silent
             .conn
             .complete_io(&mut silent.sock)
             .expect("handshake");
         let socket = silent.sock.try_clone().expect("clone");
-        let silent_closed = watch_close(&socket, silent, Duration::from_secs(5));
+        let silent_closed = watch_close(&socket, silent, Duration::from_secs(10));
         // Two that each sent a request and keep their connection.
         let held: Vec<Tls> = (0..2)
             .map(|_| {
@@ -1429,14 +1431,14 @@ async fn over_the_cap_a_connection_without_a_request_makes_room_else_the_new_one
         (slow_closed, silent_closed, held)
     });
     // A burst of new connections does not close one another: an unproven connection may
-    // make room only once it has had a second to send its request, so until then a new
-    // one is refused.
+    // make room only once it has used half its header-read time, so until then a new one
+    // is refused.
     tokio::task::block_in_place(|| {
         let mut young_over = tls_stream(&webhook);
         let refused = young_over.conn.complete_io(&mut young_over.sock);
         assert!(refused.is_err(), "no connection is old enough to make room");
     });
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    tokio::time::sleep(Duration::from_millis(3200)).await;
     // The cap is full: this client's connection takes the slowloris' place, the next
     // one the silent connection's.
     let started = Instant::now();
@@ -2067,11 +2069,12 @@ fn the_watch_cache_reads_every_kind_the_cluster_command_reads() {
             "internal-port-exposed HTTPRoute/mail/mariadb",
             "internal-port-exposed IngressRouteTCP/mail/mariadb",
         ];
+        // The cluster's report is written last in a run: wait for it too.
         wait_for(
-            "reports on the routes",
+            "reports on the routes, and the cluster's",
             Duration::from_secs(30),
-            || resources(&api),
-            |found| *found == expected,
+            || (resources(&api), api.objects("ClusterPolicyReport").len()),
+            |(found, cluster_reports)| *found == expected && *cluster_reports == 1,
         )
         .await;
         let written: Vec<Value> = ["PolicyReport", "ClusterPolicyReport"]

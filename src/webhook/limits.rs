@@ -8,12 +8,13 @@
 //! `--review-memory` before its body is read. The JSON of a review is counted before it is
 //! built ([`count_values`]): a small body can describe millions of values.
 //!
-//! When the cap is full, a new connection takes the place of the oldest one that has had
-//! [`EVICTABLE_AFTER`] to send a request and has not (a slowloris, a silent or idle TLS
-//! peer) rather than being refused: the API server opening a connection during a flood of
-//! slow ones gets in, and the flood only replaces itself. A younger connection is left to
-//! finish its handshake and first request (a burst of real clients must not reset each
-//! other), and when there is none to take the place of, the new one is refused.
+//! When the cap is full, a new connection takes the place of the oldest one that has used
+//! half of `--header-read-timeout` without sending a request (a slowloris, a silent or
+//! idle TLS peer) rather than being refused: the API server opening a connection during a
+//! flood of slow ones waits half as long for a slot. A younger connection is left to finish
+//! its handshake and first request (a burst of real clients on a loaded node must not
+//! reset one another), and when there is none to take the place of, the new one is
+//! refused.
 
 use std::collections::VecDeque;
 use std::io;
@@ -50,10 +51,6 @@ const BYTES_PER_VALUE: usize = 512;
 /// gives it back as soon as its task runs, so this only bounds a stalled runtime.
 const EVICTION_WAIT: Duration = Duration::from_secs(1);
 
-/// How long a connection has to send its first request before a new one may take its
-/// place: a TLS handshake and a request take milliseconds from the API server.
-pub const EVICTABLE_AFTER: Duration = Duration::from_secs(1);
-
 /// The accepted connections: the cap, the idle timer, and the connections that may make
 /// room for a new one.
 #[derive(Clone)]
@@ -65,6 +62,8 @@ pub struct Guard {
     /// first; those that have since sent one, or closed, are skipped and pruned.
     unproven: Arc<Mutex<VecDeque<Weak<Probation>>>>,
     max_connections: usize,
+    /// How long a connection without a request is safe from eviction.
+    evictable_after: Duration,
 }
 
 /// A connection's standing: when it was accepted, whether it has sent a request, and
@@ -78,13 +77,21 @@ struct Probation {
 }
 
 impl Guard {
-    pub fn new(max_connections: usize, idle: Duration, metrics: Arc<Metrics>) -> Guard {
+    /// `header_read_timeout` closes a connection that has not sent a request by then;
+    /// half of it makes the connection evictable.
+    pub fn new(
+        max_connections: usize,
+        idle: Duration,
+        header_read_timeout: Duration,
+        metrics: Arc<Metrics>,
+    ) -> Guard {
         Guard {
             permits: Arc::new(Semaphore::new(max_connections)),
             idle,
             metrics,
             unproven: Arc::default(),
             max_connections,
+            evictable_after: header_read_timeout / 2,
         }
     }
 
@@ -113,8 +120,8 @@ impl Guard {
                 unproven.pop_front();
                 continue;
             }
-            // The oldest is still in its first second: so is every other one.
-            if probation.since.elapsed() < EVICTABLE_AFTER {
+            // The oldest is still young enough: so is every other one.
+            if probation.since.elapsed() < self.evictable_after {
                 return false;
             }
             unproven.pop_front();
@@ -167,8 +174,8 @@ impl<S: Send + 'static> Accept<TcpStream, S> for Guard {
             let Some(permit) = guard.permit().await else {
                 guard.metrics.record_connection_refused();
                 return Err(io::Error::other(
-                    "connection refused: --max-connections are open, none of them idle for a \
-                     second without a request",
+                    "connection refused: --max-connections are open, none of them half \
+                     through --header-read-timeout without a request",
                 ));
             };
             let in_flight = Arc::new(AtomicUsize::new(0));

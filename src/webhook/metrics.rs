@@ -128,14 +128,14 @@ impl Metrics {
         registry.register(
             "connections_refused",
             "Connections closed at once because --max-connections were open, none of them \
-             a second old without a request",
+             half through --header-read-timeout without a request",
             refused.clone(),
         );
         let evicted = Counter::default();
         registry.register(
             "connections_evicted",
-            "Connections that had sent no request, closed to make room for a new one when \
-             --max-connections were open",
+            "Connections that had sent no request in half of --header-read-timeout, closed to \
+             make room for a new one when --max-connections were open",
             evicted.clone(),
         );
         let audits = Family::<AuditLabels, Counter>::default();

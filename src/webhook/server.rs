@@ -85,6 +85,7 @@ pub async fn serve(settings: Settings) -> Result<(), ServeError> {
         connections: Guard::new(
             settings.max_connections,
             settings.idle_timeout,
+            settings.header_read_timeout,
             metrics.clone(),
         ),
         max_connections: settings.max_connections,
