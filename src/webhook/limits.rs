@@ -95,9 +95,9 @@ impl Guard {
         }
     }
 
-    /// A permit for a new connection: a free one, or the one the oldest connection that
-    /// has sent no request gives back when it is closed. `None` when every open connection
-    /// has sent a request.
+    /// A permit for a new connection: a free one, or the one the oldest evictable
+    /// connection gives back when it is closed. `None` when no open connection is
+    /// evictable (each has sent a request, or is still young).
     async fn permit(&self) -> Option<OwnedSemaphorePermit> {
         if let Ok(permit) = self.permits.clone().try_acquire_owned() {
             return Some(permit);
@@ -155,8 +155,9 @@ impl Guard {
     }
 
     /// How many connections are open now.
-    pub fn open(&self, max_connections: usize) -> usize {
-        max_connections.saturating_sub(self.permits.available_permits())
+    pub fn open(&self) -> usize {
+        self.max_connections
+            .saturating_sub(self.permits.available_permits())
     }
 }
 
@@ -165,9 +166,9 @@ impl<S: Send + 'static> Accept<TcpStream, S> for Guard {
     type Service = Tracked<S>;
     type Future = BoxFuture<'static, io::Result<(Self::Stream, Self::Service)>>;
 
-    /// Over the cap, the connection replaces the oldest one that has sent no request, or
-    /// is closed at once when there is none: waiting would keep its file descriptor open,
-    /// which is what the cap protects.
+    /// Over the cap, the connection replaces the oldest evictable one, or is closed at
+    /// once when there is none: waiting would keep its file descriptor open, which is what
+    /// the cap protects.
     fn accept(&self, stream: TcpStream, service: S) -> Self::Future {
         let guard = self.clone();
         Box::pin(async move {

@@ -41,7 +41,6 @@ struct Shared {
     request_timeout: Duration,
     review_memory: ReviewMemory,
     connections: Guard,
-    max_connections: usize,
     /// Set once the `--watch` caches have synced (at once without `--watch`).
     synced: AtomicBool,
     /// Set on SIGTERM: the kubelet should stop sending traffic.
@@ -88,7 +87,6 @@ pub async fn serve(settings: Settings) -> Result<(), ServeError> {
             settings.header_read_timeout,
             metrics.clone(),
         ),
-        max_connections: settings.max_connections,
         stopping: AtomicBool::new(false),
     });
     if shared.cache.is_some() {
@@ -356,7 +354,7 @@ async fn render_metrics(State(shared): State<Arc<Shared>>) -> Response {
     if let Some(cache) = &shared.cache {
         shared.metrics.set_cached_objects(cache.len());
     }
-    let open = shared.connections.open(shared.max_connections);
+    let open = shared.connections.open();
     shared.metrics.set_connections(open);
     (
         [(header::CONTENT_TYPE, metrics::CONTENT_TYPE)],
