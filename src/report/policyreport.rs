@@ -127,28 +127,28 @@ fn policy_report(home: &Home, findings: &[(Option<Value>, &Finding)]) -> Value {
 
 /// The results, all of them when they fit in [`MAX_RESULTS_BYTES`]; otherwise the most
 /// severe that fit (`fail`, then `warn`, then `skip`, each in report order).
-fn within_budget(mut results: Vec<Value>) -> Vec<Value> {
-    // Each result's JSON and the comma after it.
+fn within_budget(results: Vec<Value>) -> Vec<Value> {
+    // Each result's JSON and the comma after it, measured once.
     let size = |r: &Value| serde_json::to_vec(r).map_or(0, |bytes| bytes.len() + 1);
-    if results.iter().map(size).sum::<usize>() <= MAX_RESULTS_BYTES {
-        return results;
+    let mut sized: Vec<(usize, Value)> = results.into_iter().map(|r| (size(&r), r)).collect();
+    let fits = sized.iter().map(|(bytes, _)| bytes).sum::<usize>() <= MAX_RESULTS_BYTES;
+    if !fits {
+        let rank = |r: &Value| match r["result"].as_str() {
+            Some("fail") => 0,
+            Some("warn") => 1,
+            _ => 2,
+        };
+        sized.sort_by_key(|(_, r)| rank(r));
     }
-    let rank = |r: &Value| match r["result"].as_str() {
-        Some("fail") => 0,
-        Some("warn") => 1,
-        _ => 2,
-    };
-    results.sort_by_key(rank);
     let mut used = 0;
-    let kept = results
-        .iter()
-        .take_while(|r| {
-            used += size(r);
+    sized
+        .into_iter()
+        .take_while(|(bytes, _)| {
+            used += bytes;
             used <= MAX_RESULTS_BYTES
         })
-        .count();
-    results.truncate(kept);
-    results
+        .map(|(_, r)| r)
+        .collect()
 }
 
 fn result(resource: Option<&Value>, finding: &Finding) -> Value {
