@@ -128,13 +128,7 @@ struct Load {
 }
 
 async fn load(port: u16, ca_pem: &str, rate: u64, seconds: u64, attacked: bool) -> Load {
-    let ca = reqwest::Certificate::from_pem(ca_pem.as_bytes()).expect("CA");
-    let client = reqwest::Client::builder()
-        .tls_built_in_root_certs(false)
-        .add_root_certificate(ca)
-        .timeout(Duration::from_secs(10))
-        .build()
-        .expect("client");
+    let client = https_client(ca_pem);
     let url = format!("https://localhost:{port}/validate");
     let bodies: Arc<Vec<String>> = Arc::new((0..2).map(|i| review(i == 0)).collect::<Vec<_>>());
 
@@ -213,6 +207,17 @@ async fn load(port: u16, ca_pem: &str, rate: u64, seconds: u64, attacked: bool) 
     }
 }
 
+/// A client that trusts only the benchmark's CA, as the API server trusts the caBundle.
+fn https_client(ca_pem: &str) -> reqwest::Client {
+    let ca = reqwest::Certificate::from_pem(ca_pem.as_bytes()).expect("CA");
+    reqwest::Client::builder()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(ca)
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client")
+}
+
 /// Five times a second until `stop`: a new client, so a new connection and TLS handshake,
 /// sends one review; its latency, or `None` when it got no answer.
 async fn fresh_connections(
@@ -224,13 +229,7 @@ async fn fresh_connections(
     let mut results = Vec::new();
     while !stop.load(Ordering::Relaxed) {
         tokio::time::sleep(Duration::from_millis(200)).await;
-        let ca = reqwest::Certificate::from_pem(ca_pem.as_bytes()).expect("CA");
-        let client = reqwest::Client::builder()
-            .tls_built_in_root_certs(false)
-            .add_root_certificate(ca)
-            .timeout(Duration::from_secs(10))
-            .build()
-            .expect("client");
+        let client = https_client(&ca_pem);
         let started = Instant::now();
         let answered = match client.post(&url).body(body.clone()).send().await {
             Ok(response) => response.status().is_success() && response.text().await.is_ok(),

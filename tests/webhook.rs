@@ -1670,6 +1670,19 @@ fn our_reports(api: &FakeApi) -> Vec<(String, Vec<(String, String)>)> {
 }
 
 /// Waits until `done` holds, failing with `what` and the last state after `limit`.
+/// `serve --watch --audit-interval 1s` against a fake API server, with the kubeconfig it
+/// reaches that server with (for `iredmail-ports cluster` to compare).
+fn start_auditing(api: &FakeApi) -> (Webhook, PathBuf) {
+    let pki = Pki::new();
+    let kubeconfig = api.kubeconfig(pki.dir.path(), TOKEN);
+    let webhook = Webhook::start_with(
+        pki,
+        &["--watch", "--audit-interval", "1s"],
+        &[("KUBECONFIG", &kubeconfig)],
+    );
+    (webhook, kubeconfig)
+}
+
 async fn wait_for<T: std::fmt::Debug>(
     what: &str,
     limit: Duration,
@@ -1743,8 +1756,6 @@ fn log_has(webhook: &Webhook, wanted: impl Fn(&Value) -> bool) -> bool {
 #[test]
 fn the_audit_writes_updates_and_deletes_exactly_our_policy_reports() {
     let api = FakeApi::start(audited_cluster());
-    let pki = Pki::new();
-    let kubeconfig = api.kubeconfig(pki.dir.path(), TOKEN);
     let foreign_before: Vec<Value> = ["PolicyReport", "ClusterPolicyReport"]
         .iter()
         .flat_map(|kind| api.objects(kind))
@@ -1753,11 +1764,7 @@ fn the_audit_writes_updates_and_deletes_exactly_our_policy_reports() {
     assert_eq!(foreign_before.len(), 3);
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     runtime.block_on(async {
-        let webhook = Webhook::start_with(
-            pki,
-            &["--watch", "--audit-interval", "1s"],
-            &[("KUBECONFIG", &kubeconfig)],
-        );
+        let (webhook, kubeconfig) = start_auditing(&api);
         let warning = |rule: &str| (rule.to_string(), "warn".to_string());
         let error = |rule: &str| (rule.to_string(), "fail".to_string());
 
@@ -1950,15 +1957,9 @@ fn the_audit_without_the_policy_report_crds_logs_and_goes_on() {
         ],
         ..Cluster::default()
     });
-    let pki = Pki::new();
-    let kubeconfig = api.kubeconfig(pki.dir.path(), TOKEN);
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     runtime.block_on(async {
-        let webhook = Webhook::start_with(
-            pki,
-            &["--watch", "--audit-interval", "1s"],
-            &[("KUBECONFIG", &kubeconfig)],
-        );
+        let (webhook, _) = start_auditing(&api);
         let said = |line: &Value| {
             line["fields"]["message"]
                 == "audit: listing the reports failed; retried at the next interval"
@@ -2035,15 +2036,9 @@ fn the_watch_cache_reads_every_kind_the_cluster_command_reads() {
         policy_reports: true,
         ..Cluster::default()
     });
-    let pki = Pki::new();
-    let kubeconfig = api.kubeconfig(pki.dir.path(), TOKEN);
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     runtime.block_on(async {
-        let _webhook = Webhook::start_with(
-            pki,
-            &["--watch", "--audit-interval", "1s"],
-            &[("KUBECONFIG", &kubeconfig)],
-        );
+        let (_webhook, kubeconfig) = start_auditing(&api);
         let resources = |api: &FakeApi| -> Vec<String> {
             let mut kinds: Vec<String> = api
                 .objects("PolicyReport")
